@@ -1,0 +1,1 @@
+"""Adapters: the service layer, storage, the command line and other entrypoints."""

@@ -1,0 +1,89 @@
+"""The composition root: wires storage, clock, calendar and (later) messaging.
+
+Nothing else in the project reads the wall clock or the environment for these.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from domain.calendar import WorkCalendar, parse_holiday_text
+from domain.errors import InvalidInput
+from domain.time import SHANGHAI, Clock
+from adapters.service import Dudao
+from adapters.store import DEFAULT_DB, store_env
+
+
+def system_clock() -> datetime:
+    """The wall clock, read here and nowhere else."""
+    return datetime.now(SHANGHAI)
+
+
+def parse_moment(value: str, field: str = "--now") -> datetime:
+    """ISO 8601; a date alone is its start; no offset means Asia/Shanghai."""
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"{field} 的时间格式不对：{value!r}（应为 ISO 8601，如 2024-10-15T09:00）",
+            f"{field}: invalid ISO 8601 datetime {value!r}",
+            field=field,
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=SHANGHAI)
+    return moment
+
+
+def fixed_clock(moment: datetime) -> Clock:
+    def clock() -> datetime:
+        return moment
+
+    return clock
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: str
+    now: datetime | None = None
+    holidays: str | None = None
+
+    @classmethod
+    def from_env(
+        cls, db: str | None = None, now: str | None = None, holidays: str | None = None
+    ) -> Settings:
+        db = db or os.environ.get("DUDAO_DB") or DEFAULT_DB
+        now_text = now or os.environ.get("DUDAO_NOW")
+        holidays = holidays or os.environ.get("DUDAO_HOLIDAYS") or None
+        return cls(db=db, now=parse_moment(now_text) if now_text else None, holidays=holidays)
+
+
+def load_calendar(path: str | None) -> WorkCalendar:
+    if not path:
+        return WorkCalendar()
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as e:
+        raise InvalidInput(
+            f"无法读取节假日文件 {path}：{e.strerror}",
+            f"cannot read the holiday file {path}: {e.strerror}",
+            field="DUDAO_HOLIDAYS",
+        ) from None
+    return WorkCalendar(parse_holiday_text(text, source=str(file)))
+
+
+def clock_for(settings: Settings) -> Clock:
+    return fixed_clock(settings.now) if settings.now is not None else system_clock
+
+
+def bootstrap(settings: Settings) -> Dudao:
+    """Build the application service for these settings."""
+    return Dudao(
+        clock=clock_for(settings),
+        calendar=load_calendar(settings.holidays),
+        env=store_env(settings.db),
+    )

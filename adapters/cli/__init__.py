@@ -1,0 +1,26 @@
+"""The ``dudao`` command line (INTERFACE.md).
+
+Global options: --db, --now, --json, --actor. Each command group lives in a
+module of this package and registers itself on :data:`cli` when imported.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from adapters.cli.base import cli, run
+
+# Command groups: importing a module registers its commands on `cli`.
+from adapters.cli import audit, core, demo  # noqa: F401,E402
+
+__all__ = ["cli", "main"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run(cli, list(sys.argv[1:] if argv is None else argv)))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,19 @@
+"""``dudao demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from adapters.cli.base import Context, cli
+from adapters.demo import run_demo
+
+
+@cli.command("demo")
+@click.option("--out", "out", default="out", show_default=True, type=click.Path(file_okay=False),
+              help="输出目录（演示事件库与报告写在这里）")
+@click.pass_obj
+def demo(ctx: Context, out: str) -> None:
+    """运行演示：在全新的 SQLite 事件库上记录2024年的一批督导问题。"""
+    run_demo(Path(out), click.echo, holidays=ctx.settings.holidays)

@@ -1,0 +1,191 @@
+"""The demo: a year of supervision (2024) on units named in the sample plans.
+
+Runs on a fresh SQLite store in the output folder with a simulated clock that
+moves from one business day to the next, so every event's recorded time is
+the evening of the day it happened.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from uuid import UUID
+
+from adapters.bootstrap import load_calendar
+from adapters.service import Dudao
+from adapters.store import store_env
+from domain.findings import RUNGS, SEVERITIES, STATUSES, Finding
+from domain.time import SHANGHAI
+
+UNITS = [
+    # code, name, parent, principal — names as the sample plans write them
+    ("SJYJ", "市教育局", None, "王建国"),
+    ("SCZJ", "市财政局", None, "李志强"),
+    ("SRSJ", "市人社局", None, "赵敏"),
+    ("SZRZYJ", "市自然资源局", None, "孙立新"),
+    ("SZJJ", "市住建局", None, "周海"),
+    ("HTQ", "汉台区人民政府", None, "陈明"),
+    ("NZQ", "南郑区人民政府", None, "刘洋"),
+    ("CGX", "城固县人民政府", None, "杨帆"),
+    ("YX", "洋县人民政府", None, "吴刚"),
+    ("JGDQ", "加格达奇区教育局", None, "郑雪"),
+]
+
+INSPECTOR = "张督学"
+UNIT_ACTOR = "单位填报"
+
+
+@dataclass
+class SimClock:
+    moment: datetime
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def at(self, day: date, hour: int = 17) -> None:
+        self.moment = datetime.combine(day, time(hour), SHANGHAI)
+
+
+def d(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def script(app: Dudao, clock: SimClock) -> list[UUID]:
+    """Record the demo's history, day by day. Returns the findings in order."""
+    findings: list[UUID] = []
+
+    def record(day: str, unit: str, text: str, severity: str = "general",
+               task: str | None = None) -> UUID:
+        clock.at(d(day))
+        fid = app.record_finding(unit=unit, on=d(day), inspector=INSPECTOR, text=text,
+                                 severity=severity, task=task, actor=INSPECTOR)
+        findings.append(fid)
+        return fid
+
+    def order(fid: UUID, day: str, within: int, calendar_days: bool = False) -> None:
+        clock.at(d(day))
+        app.order_rectification(fid, on=d(day), within=within, calendar_days=calendar_days,
+                                actor=INSPECTOR)
+
+    def report(fid: UUID, day: str, text: str) -> None:
+        clock.at(d(day))
+        app.submit_report(fid, on=d(day), text=text, actor=UNIT_ACTOR)
+
+    def review(fid: UUID, day: str, passed: bool, within: int | None = None,
+               note: str | None = None) -> None:
+        clock.at(d(day))
+        app.review(fid, on=d(day), passed=passed, within=within, note=note, actor=INSPECTOR)
+
+    def extend(fid: UUID, day: str, to: str, reason: str) -> None:
+        clock.at(d(day))
+        app.extend(fid, on=d(day), to=d(to), reason=reason, actor=INSPECTOR)
+
+    f = record("2024-03-01", "SJYJ", "部分学校食堂食品安全管理台账不全，未落实陪餐制度", "serious")
+    order(f, "2024-03-05", 10)
+    report(f, "2024-03-15", "已逐校补齐食堂管理台账，落实校领导陪餐制度")
+    review(f, "2024-03-20", True, note="抽查5所学校，台账齐全")
+
+    f = record("2024-04-02", "SCZJ", "县中生均公用经费未足额拨付到校", "major")
+    order(f, "2024-04-08", 15)
+
+    f = record("2024-05-06", "HTQ", "中心城区义务教育学位紧张，大班额未消除", "serious")
+    order(f, "2024-05-06", 20)
+    report(f, "2024-05-30", "已调整招生计划，新增学位300个")
+    review(f, "2024-06-05", False, within=10, note="仍有3所学校存在56人以上大班额")
+    report(f, "2024-06-18", "通过阳光分班消除全部大班额")
+    review(f, "2024-06-20", True)
+
+    f = record("2024-06-03", "NZQ", "校园安全隐患排查整改不到位，部分围墙存在倒塌风险")
+    order(f, "2024-06-03", 10)
+    extend(f, "2024-06-12", "2024-07-15", "汛期施工受阻，围墙加固工程需延后")
+    report(f, "2024-07-10", "围墙加固工程已完工并通过验收")
+    review(f, "2024-07-12", True)
+
+    f = record("2024-09-25", "CGX", "教师全员培训学时未达标，培训台账不全")
+    order(f, "2024-09-25", 10)  # DESIGN.md's worked example: deadline 2024-10-14
+
+    f = record("2024-09-02", "YX", "心理健康教育专职教师配备不足", "serious")
+    order(f, "2024-09-02", 15)
+    report(f, "2024-09-20", "已招聘心理健康教育专职教师4名")
+
+    record("2024-10-10", "SRSJ", "中小学教师职称评聘政策落实滞后")
+
+    f = record("2024-07-01", "SZJJ", "城镇居住区配套教育设施未同步建设", "serious")
+    order(f, "2024-07-01", 30, calendar_days=True)
+    report(f, "2024-07-25", "已督促开发企业签订配套学校移交协议")
+    review(f, "2024-08-02", True)
+
+    f = record("2024-08-05", "SZRZYJ", "义务教育学校预留用地被挤占改变用途", "major")
+    order(f, "2024-08-05", 10)
+    report(f, "2024-08-19", "已发函要求相关单位腾退")
+    review(f, "2024-08-23", False, within=10, note="用地尚未腾退")
+
+    f = record("2024-10-21", "JGDQ", "学校网点调整未按法定程序报批", "serious")
+    order(f, "2024-10-21", 10)
+
+    f = record("2024-11-04", "SJYJ", "课后服务收费项目不规范")
+    order(f, "2024-11-04", 5)
+    report(f, "2024-11-08", "已清退违规收费并公示收费项目")
+    review(f, "2024-11-12", True)
+
+    f = record("2024-11-18", "HTQ", "体育课开课率不足，部分学校挤占体育课时")
+    order(f, "2024-11-18", 10)
+    return findings
+
+
+def display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - display_width(text))
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(display_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(pad(c, w) for c, w in zip(header, widths, strict=True)).rstrip()]
+    lines.append("  ".join("─" * w for w in widths))
+    lines += ["  ".join(pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def finding_row(app: Dudao, f: Finding) -> list[str]:
+    unit = app.get_unit(f.unit)
+    return [
+        str(f.id)[:8],
+        unit.name,
+        SEVERITIES[f.severity],
+        STATUSES[f.status],
+        str(f.deadline or "—"),
+        RUNGS[f.rung][1] if f.rung else "—",
+        f.text if display_width(f.text) <= 40 else f.text[:19] + "…",
+    ]
+
+
+HEADER = ["问题", "责任单位", "程度", "状态", "整改期限", "升级", "问题描述"]
+
+
+def run_demo(out: Path, echo: Callable[[str], None], holidays: str | None = None) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    db = out / "demo.db"
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    clock = SimClock(datetime(2024, 1, 2, 9, tzinfo=SHANGHAI))
+    app = Dudao(clock=clock, calendar=load_calendar(holidays), env=store_env(str(db)))
+    try:
+        clock.at(d("2024-01-02"))
+        for code, name, parent, principal in UNITS:
+            app.add_unit(code, name, parent=parent, principal=principal, actor="管理员")
+        findings = script(app, clock)
+        clock.at(d("2024-12-31"), 18)
+        echo(f"演示数据：{len(UNITS)} 个责任单位，{len(findings)} 条问题，"
+             f"{app.event_count()} 个事件，截至 {clock.moment:%Y-%m-%d %H:%M}")
+        echo(f"事件库：{os.path.relpath(db)}\n")
+        echo(table([finding_row(app, app.get_finding(f)) for f in findings], HEADER))
+    finally:
+        app.close()
+    return db

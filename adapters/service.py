@@ -1,0 +1,350 @@
+"""The service layer: one eventsourcing Application that every entrypoint calls.
+
+The command line, the HTTP API and the escalation sweep all go through these
+methods; no rule lives twice. Each method loads, lets the aggregate decide,
+and saves; a refusal raises before anything is saved, so nothing is recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    OperationalError,
+    Transcoding,
+)
+
+from domain.calendar import WorkCalendar
+from domain.errors import Conflict, DudaoError, NotFound
+from domain.findings import Finding, check_severity, check_within
+from domain.ids import keyed_id, unit_id
+from domain.time import Clock
+from domain.units import UNIT_KINDS, Unit, check_code, check_text
+
+
+class StoreUnavailable(DudaoError):
+    """The event store cannot be reached."""
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+EVENT_META = ("originator_id", "originator_version", "timestamp", "originator_topic")
+
+
+def event_record(event: Any) -> dict[str, Any]:
+    """A domain event as plain data: its type, version and attributes."""
+    data = {k: v for k, v in event.__dict__.items() if k not in EVENT_META}
+    return {
+        "type": type(event).__name__,
+        "version": event.originator_version,
+        **data,
+    }
+
+
+class Dudao(Application[UUID]):
+    """The dudao application service."""
+
+    name = "dudao"
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        calendar: WorkCalendar,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.clock = clock
+        self.calendar = calendar
+        try:
+            super().__init__(env=env)
+        except OperationalError as e:
+            raise _unavailable(e) from e
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # ------------------------------------------------------------- plumbing
+
+    def commit(self, *aggregates: Aggregate) -> None:
+        """Save, turning a lost race into a clear conflict error."""
+        try:
+            self.save(*aggregates)
+        except IntegrityError as e:
+            raise Conflict(
+                "并发冲突：该记录刚被他人修改，请刷新后重试，本次操作未记录",
+                "conflict: the record was changed by someone else at the same time; "
+                "nothing was recorded, retry",
+            ) from e
+        except OperationalError as e:
+            raise _unavailable(e) from e
+
+    def _get(self, aggregate_id: UUID) -> Any:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise
+        except OperationalError as e:
+            raise _unavailable(e) from e
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    # ---------------------------------------------------------------- units
+
+    def add_unit(
+        self,
+        code: str,
+        name: str,
+        *,
+        parent: str | None = None,
+        principal: str | None = None,
+        kind: str = "unit",
+        actor: str,
+    ) -> Unit:
+        """Register a unit; registering the same unit again changes nothing."""
+        check_code(code)
+        name = check_text(name, "name", "单位名称")
+        principal = principal.strip() if principal and principal.strip() else None
+        if kind not in UNIT_KINDS:
+            raise DudaoError(f"单位类别 {kind!r} 无效", f"invalid unit kind {kind!r}", field="kind")
+        if parent is not None:
+            check_code(parent, "parent")
+            self.get_unit(parent, field="parent")
+            if parent == code:
+                raise Conflict("单位不能是自己的上级", "a unit cannot be its own parent",
+                               field="parent")
+        existing = self.find_unit(code)
+        if existing is not None:
+            if existing.same_as(name, parent, principal, kind):
+                return existing
+            raise Conflict(
+                f"单位代码 {code} 已被“{existing.name}”使用",
+                f"unit code {code} is already used by {existing.name!r}",
+                field="code",
+            )
+        unit = Unit(
+            id=unit_id(code), code=code, name=name, parent=parent, principal=principal,
+            kind=kind, actor=actor, recorded_at=self.now(),
+        )
+        self.commit(unit)
+        return unit
+
+    def find_unit(self, code: str) -> Unit | None:
+        try:
+            return self._get(unit_id(code))  # type: ignore[no-any-return]
+        except AggregateNotFoundError:
+            return None
+
+    def get_unit(self, code: str, *, field: str = "unit") -> Unit:
+        unit = self.find_unit(code) if isinstance(code, str) else None
+        if unit is None:
+            raise NotFound(f"单位 {code} 不存在", f"unknown unit {code!r}", field=field)
+        return unit
+
+    # ------------------------------------------------------------- findings
+
+    def new_finding(
+        self,
+        *,
+        unit: str,
+        on: date,
+        inspector: str,
+        text: str,
+        severity: str = "general",
+        task: str | None = None,
+        inspection_id: UUID | None = None,
+        finding_id: UUID | None = None,
+        actor: str,
+    ) -> Finding:
+        """Build (not save) a finding after checking every field."""
+        self.get_unit(unit)
+        check_severity(severity)
+        inspector = check_text(inspector, "inspector", "督学姓名", max_len=100)
+        text = check_text(text, "text", "问题描述", max_len=4000)
+        task = task.strip() if task and task.strip() else None
+        now = self.now()
+        Finding._not_in_future(on, now)
+        return Finding(
+            id=finding_id or uuid4(), unit=unit, on=on, inspector=inspector, text=text,
+            severity=severity, task=task, inspection_id=inspection_id, actor=actor,
+            recorded_at=now,
+        )
+
+    def record_finding(
+        self,
+        *,
+        unit: str,
+        on: date,
+        inspector: str,
+        text: str,
+        severity: str = "general",
+        task: str | None = None,
+        key: str | None = None,
+        actor: str,
+    ) -> UUID:
+        """Record a finding. Under an idempotency key, a repeat returns the first one."""
+        finding_id = keyed_id("finding", key) if key else None
+        if finding_id is not None:
+            existing = self.find_finding(finding_id)
+            if existing is not None:
+                same = (existing.unit, existing.on, existing.text, existing.severity,
+                        existing.task) == (unit, on, text.strip(), severity,
+                                           (task or "").strip() or None)
+                if not same:
+                    raise Conflict(
+                        f"幂等键 {key} 已用于另一条不同的问题",
+                        f"idempotency key {key!r} was already used for a different finding",
+                        field="key",
+                    )
+                return finding_id
+        finding = self.new_finding(
+            unit=unit, on=on, inspector=inspector, text=text, severity=severity,
+            task=task, finding_id=finding_id, actor=actor,
+        )
+        self.commit(finding)
+        return finding.id  # type: ignore[no-any-return]
+
+    def find_finding(self, finding_id: UUID) -> Finding | None:
+        try:
+            aggregate = self._get(finding_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, Finding) else None
+
+    def get_finding(self, finding_id: UUID | str) -> Finding:
+        fid = parse_id(finding_id)
+        finding = self.find_finding(fid) if fid is not None else None
+        if finding is None:
+            raise NotFound(f"问题 {finding_id} 不存在", f"unknown finding {finding_id}",
+                           field="finding")
+        return finding
+
+    def order_rectification(
+        self, finding_id: UUID | str, *, on: date, within: int,
+        calendar_days: bool = False, actor: str,
+    ) -> date:
+        """限期整改: returns the deadline (N working days, or calendar days, from ``on``)."""
+        finding = self.get_finding(finding_id)
+        check_within(within)
+        deadline = self.calendar.add_days(on, within, calendar_days=calendar_days)
+        finding.order_rectification(
+            on=on, within=within, calendar_days=calendar_days, deadline=deadline,
+            actor=actor, recorded_at=self.now(),
+        )
+        self.commit(finding)
+        return deadline
+
+    def submit_report(self, finding_id: UUID | str, *, on: date, text: str, actor: str) -> None:
+        finding = self.get_finding(finding_id)
+        text = check_text(text, "text", "整改报告内容", max_len=8000)
+        finding.submit_report(on=on, text=text, actor=actor, recorded_at=self.now())
+        self.commit(finding)
+
+    def review(
+        self, finding_id: UUID | str, *, on: date, passed: bool, within: int | None = None,
+        calendar_days: bool = False, note: str | None = None, actor: str,
+    ) -> date | None:
+        """复查: pass closes the finding; fail orders a new deadline (returned)."""
+        finding = self.get_finding(finding_id)
+        note = note.strip() if note and note.strip() else None
+        now = self.now()
+        if passed:
+            if within is not None:
+                raise DudaoError("复查通过时不应给出新的整改期限",
+                                 "a passed review takes no new deadline", field="within")
+            finding.pass_review(on=on, note=note, actor=actor, recorded_at=now)
+            self.commit(finding)
+            return None
+        if within is None:
+            raise DudaoError("复查未通过时必须给出新的整改期限天数",
+                             "a failed review needs a new deadline (within)", field="within")
+        check_within(within)
+        finding._check_reviewable(on, now)
+        deadline = self.calendar.add_days(on, within, calendar_days=calendar_days)
+        finding.fail_review(
+            on=on, within=within, calendar_days=calendar_days, deadline=deadline,
+            note=note, actor=actor, recorded_at=now,
+        )
+        self.commit(finding)
+        return deadline
+
+    def extend(
+        self, finding_id: UUID | str, *, on: date, to: date, reason: str, actor: str
+    ) -> date:
+        finding = self.get_finding(finding_id)
+        reason = check_text(reason, "reason", "延期理由", max_len=2000)
+        self.calendar.is_working_day(to)  # the new deadline's year must be known
+        finding.grant_extension(on=on, to=to, reason=reason, actor=actor,
+                                recorded_at=self.now())
+        self.commit(finding)
+        return to
+
+    def hold_interview(
+        self, finding_id: UUID | str, *, on: date, interviewee: str, minutes: str, actor: str
+    ) -> None:
+        finding = self.get_finding(finding_id)
+        interviewee = check_text(interviewee, "interviewee", "被约谈人", max_len=100)
+        minutes = check_text(minutes, "minutes", "约谈纪要", max_len=8000)
+        finding.hold_interview(on=on, interviewee=interviewee, minutes=minutes, actor=actor,
+                               recorded_at=self.now())
+        self.commit(finding)
+
+    # ---------------------------------------------------------------- reads
+
+    def history(self, finding_id: UUID | str) -> list[dict[str, Any]]:
+        """Every event of a finding, in order, as plain data."""
+        finding = self.get_finding(finding_id)
+        try:
+            return [event_record(e) for e in self.events.get(finding.id)]
+        except OperationalError as e:
+            raise _unavailable(e) from e
+
+    def event_count(self) -> int:
+        """How many events the store holds (its last notification id)."""
+        try:
+            return self.recorder.max_notification_id() or 0
+        except OperationalError as e:
+            raise _unavailable(e) from e
+
+    def all_notifications(self, batch: int = 1000) -> Iterator[Any]:
+        start = 1
+        while True:
+            page = self.recorder.select_notifications(start=start, limit=batch)
+            if not page:
+                return
+            yield from page
+            start = page[-1].id + 1
+
+
+def parse_id(value: UUID | str) -> UUID | None:
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value).strip())
+    except ValueError:
+        return None
+
+
+def _unavailable(e: Exception) -> StoreUnavailable:
+    return StoreUnavailable(
+        f"事件库无法访问：{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}",
+        f"the event store is unreachable: {type(e).__name__}",
+        field="db",
+    )

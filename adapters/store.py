@@ -1,0 +1,68 @@
+"""Choosing the event store from ``--db``/``DUDAO_DB``: a SQLite file or a PostgreSQL URL."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from domain.errors import InvalidInput
+
+DEFAULT_DB = "dudao.db"
+
+
+def is_postgres(db: str) -> bool:
+    return db.startswith(("postgresql://", "postgres://", "postgresql+psycopg://"))
+
+
+def store_env(db: str) -> dict[str, str]:
+    """The eventsourcing environment for a database path or URL."""
+    if is_postgres(db):
+        parts = urlsplit(db)
+        name = unquote(parts.path.lstrip("/"))
+        if not name:
+            raise InvalidInput(
+                f"数据库地址 {db!r} 缺少数据库名", f"database URL {db!r} names no database",
+                field="--db",
+            )
+        query = parse_qs(parts.query)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": name,
+            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_POOL_SIZE": "5",
+            "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_LOCK_TIMEOUT": "10",
+            "POSTGRES_PRE_PING": "y",
+        }
+        if "schema" in query:
+            env["POSTGRES_SCHEMA"] = query["schema"][0]
+        return env
+    if "://" in db:
+        raise InvalidInput(
+            f"不支持的数据库地址 {db!r}：请给出 SQLite 文件路径或 postgresql:// 地址",
+            f"unsupported database {db!r}: give a SQLite file path or a postgresql:// URL",
+            field="--db",
+        )
+    directory = os.path.dirname(os.path.abspath(db))
+    if not os.path.isdir(directory):
+        raise InvalidInput(
+            f"数据库文件所在目录不存在：{directory}",
+            f"the directory of the database file does not exist: {directory}",
+            field="--db",
+        )
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": db,
+        "SQLITE_LOCK_TIMEOUT": "10",
+    }
+
+
+def sqlalchemy_url(db: str) -> str:
+    """The SQLAlchemy URL of the same database (read models live beside the events)."""
+    if is_postgres(db):
+        return "postgresql+psycopg://" + db.split("://", 1)[1].split("?", 1)[0]
+    return "sqlite:///" + os.path.abspath(db)

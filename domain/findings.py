@@ -1,0 +1,422 @@
+"""A finding (问题) and the whole of its life, as events.
+
+recorded ──order──▶ rectifying ──report──▶ under_review ──pass──▶ closed
+                       ▲                        │
+                       └──────── fail ──────────┘   (a new deadline, a strike)
+
+Escalations (预警/督办/约谈/通报/问责) are decided by the rules; this aggregate
+records them and keeps their invariants: a finding that is closed or has no
+order cannot escalate, each rung fires at most once per finding (the reminder
+at most once per deadline).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidInput, Refused
+from domain.time import local_date
+
+SEVERITIES = {"general": "一般", "serious": "较重", "major": "严重"}
+STATUSES = {
+    "recorded": "已登记",
+    "rectifying": "整改中",
+    "under_review": "待复查",
+    "closed": "已销号",
+}
+RUNGS = {
+    "reminder": (0, "预警"),
+    "supervise": (1, "督办"),
+    "interview": (2, "约谈"),
+    "public_notice": (3, "通报"),
+    "accountability": (4, "问责"),
+}
+
+
+def rung_of(code: str) -> int:
+    return RUNGS[code][0]
+
+
+def check_severity(severity: str) -> str:
+    if severity not in SEVERITIES:
+        raise InvalidInput(
+            f"严重程度 {severity!r} 无效，应为 general（一般）、serious（较重）或 major（严重）",
+            f"invalid severity {severity!r}: expected general, serious or major",
+            field="severity",
+        )
+    return severity
+
+
+def check_within(within: int, field: str = "within") -> int:
+    if isinstance(within, bool) or not isinstance(within, int) or within <= 0:
+        raise InvalidInput(
+            f"整改期限 {field} 必须是正整数天数，收到 {within!r}",
+            f"{field} must be a positive number of days, got {within!r}",
+            field=field,
+        )
+    if within > 3650:
+        raise InvalidInput(
+            f"整改期限 {field} 过长（{within}天，最多3650天）",
+            f"{field} is too long ({within} > 3650 days)",
+            field=field,
+        )
+    return within
+
+
+class Finding(Aggregate):
+    """A problem an inspector found at a responsible unit."""
+
+    @event("Recorded")
+    def __init__(
+        self,
+        id: UUID,  # noqa: A002
+        unit: str,
+        on: date,
+        inspector: str,
+        text: str,
+        severity: str,
+        task: str | None,
+        inspection_id: UUID | None,
+        actor: str,
+        recorded_at: datetime,
+    ) -> None:
+        self.unit = unit
+        self.on = on
+        self.inspector = inspector
+        self.text = text
+        self.severity = severity
+        self.task = task
+        self.inspection_id = inspection_id
+        self.recorded_by = actor
+        self.recorded_at = recorded_at
+        self.status = "recorded"
+        self.ordered_on: date | None = None
+        self.deadline: date | None = None
+        self.deadline_set_on: date | None = None
+        self.last_report_on: date | None = None
+        self.reports = 0
+        self.strikes = 0
+        self.extensions = 0
+        self.escalations: list[dict[str, Any]] = []
+        self.interview_held_on: date | None = None
+        self.closed_on: date | None = None
+
+    # ------------------------------------------------------------------ queries
+
+    @property
+    def rung(self) -> str | None:
+        """The highest escalation code so far (the reminder counts), or None."""
+        if not self.escalations:
+            return None
+        return max((e["code"] for e in self.escalations), key=rung_of)
+
+    def has_escalated(self, code: str) -> bool:
+        return any(e["code"] == code for e in self.escalations)
+
+    def escalation(self, code: str) -> dict[str, Any] | None:
+        for e in self.escalations:
+            if e["code"] == code:
+                return e
+        return None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != "closed"
+
+    # ----------------------------------------------------------------- guards
+
+    def _refuse_if_closed(self, zh_action: str, en_action: str) -> None:
+        if self.status == "closed":
+            raise Refused(
+                f"该问题已于{self.closed_on}销号，不能{zh_action}",
+                f"the finding was closed on {self.closed_on}; cannot {en_action}",
+                field="finding",
+            )
+
+    @staticmethod
+    def _not_in_future(on: date, recorded_at: datetime, field: str = "on") -> None:
+        today = local_date(recorded_at)
+        if on > today:
+            raise InvalidInput(
+                f"日期 {field}={on} 晚于今天（{today}）",
+                f"{field}={on} is after today ({today})",
+                field=field,
+            )
+
+    @staticmethod
+    def _not_before(on: date, earliest: date | None, what_zh: str, what_en: str,
+                    field: str = "on") -> None:
+        if earliest is not None and on < earliest:
+            raise InvalidInput(
+                f"日期 {field}={on} 早于{what_zh}（{earliest}）",
+                f"{field}={on} is before {what_en} ({earliest})",
+                field=field,
+            )
+
+    # --------------------------------------------------------------- commands
+
+    def order_rectification(
+        self,
+        *,
+        on: date,
+        within: int,
+        calendar_days: bool,
+        deadline: date,
+        actor: str,
+        recorded_at: datetime,
+    ) -> None:
+        """限期整改: order rectification by a deadline."""
+        self._refuse_if_closed("下达整改通知", "order rectification")
+        if self.status != "recorded":
+            raise Refused(
+                f"该问题已下达整改通知（期限{self.deadline}），如需调整期限请办理延期",
+                f"rectification was already ordered (deadline {self.deadline}); "
+                "grant an extension instead",
+                field="finding",
+            )
+        check_within(within)
+        self._not_before(on, self.on, "问题登记日期", "the date the finding was recorded")
+        self._not_in_future(on, recorded_at)
+        if deadline <= on:
+            raise InvalidInput(
+                f"整改期限 {deadline} 必须晚于下达日期 {on}",
+                f"deadline {deadline} must be after the order date {on}",
+                field="within",
+            )
+        self._ordered(
+            on=on, within=within, calendar_days=calendar_days, deadline=deadline,
+            actor=actor, recorded_at=recorded_at,
+        )
+
+    @event("RectificationOrdered")
+    def _ordered(
+        self, on: date, within: int, calendar_days: bool, deadline: date,
+        actor: str, recorded_at: datetime,
+    ) -> None:
+        self.status = "rectifying"
+        self.ordered_on = on
+        self.deadline = deadline
+        self.deadline_set_on = on
+
+    def submit_report(self, *, on: date, text: str, actor: str, recorded_at: datetime) -> None:
+        """整改报告: the unit reports what it rectified; escalation pauses for review."""
+        self._refuse_if_closed("提交整改报告", "submit a report")
+        if self.status == "recorded":
+            raise Refused(
+                "该问题尚未下达整改通知，不能提交整改报告",
+                "no rectification was ordered for this finding; cannot submit a report",
+                field="finding",
+            )
+        if self.status == "under_review":
+            raise Refused(
+                f"该问题已有{self.last_report_on}提交的整改报告待复查，复查后才能再次提交",
+                f"a report submitted on {self.last_report_on} awaits review",
+                field="finding",
+            )
+        self._not_before(on, self.deadline_set_on, "整改通知日期", "the order date")
+        self._not_in_future(on, recorded_at)
+        self._reported(on=on, text=text, actor=actor, recorded_at=recorded_at)
+
+    @event("ReportSubmitted")
+    def _reported(self, on: date, text: str, actor: str, recorded_at: datetime) -> None:
+        self.status = "under_review"
+        self.last_report_on = on
+        self.reports += 1
+
+    def _check_reviewable(self, on: date, recorded_at: datetime) -> None:
+        self._refuse_if_closed("复查", "review it")
+        if self.status != "under_review":
+            raise Refused(
+                "该问题没有待复查的整改报告，不能复查",
+                "there is no rectification report awaiting review",
+                field="finding",
+            )
+        self._not_before(on, self.last_report_on, "整改报告日期", "the report date")
+        self._not_in_future(on, recorded_at)
+
+    def pass_review(
+        self, *, on: date, note: str | None, actor: str, recorded_at: datetime
+    ) -> None:
+        """复查通过: the finding is rectified and signed off (销号)."""
+        self._check_reviewable(on, recorded_at)
+        self._review_passed(on=on, note=note, actor=actor, recorded_at=recorded_at)
+
+    @event("ReviewPassed")
+    def _review_passed(
+        self, on: date, note: str | None, actor: str, recorded_at: datetime
+    ) -> None:
+        self.status = "closed"
+        self.closed_on = on
+
+    def fail_review(
+        self,
+        *,
+        on: date,
+        within: int,
+        calendar_days: bool,
+        deadline: date,
+        note: str | None,
+        actor: str,
+        recorded_at: datetime,
+    ) -> None:
+        """复查未通过: a new deadline, and a strike."""
+        self._check_reviewable(on, recorded_at)
+        check_within(within)
+        if deadline <= on:
+            raise InvalidInput(
+                f"新的整改期限 {deadline} 必须晚于复查日期 {on}",
+                f"new deadline {deadline} must be after the review date {on}",
+                field="within",
+            )
+        self._review_failed(
+            on=on, within=within, calendar_days=calendar_days, deadline=deadline,
+            note=note, actor=actor, recorded_at=recorded_at,
+        )
+
+    @event("ReviewFailed")
+    def _review_failed(
+        self, on: date, within: int, calendar_days: bool, deadline: date,
+        note: str | None, actor: str, recorded_at: datetime,
+    ) -> None:
+        self.status = "rectifying"
+        self.strikes += 1
+        self.deadline = deadline
+        self.deadline_set_on = on
+
+    def grant_extension(
+        self, *, on: date, to: date, reason: str, actor: str, recorded_at: datetime
+    ) -> None:
+        """延期: an inspector moves the deadline later, with a reason."""
+        self._refuse_if_closed("延期", "extend it")
+        if self.status == "recorded" or self.deadline is None:
+            raise Refused(
+                "该问题尚未下达整改通知，没有可延长的期限",
+                "no rectification was ordered; there is no deadline to extend",
+                field="finding",
+            )
+        self._not_before(on, self.deadline_set_on, "整改通知日期", "the order date")
+        self._not_in_future(on, recorded_at)
+        if to <= self.deadline:
+            raise InvalidInput(
+                f"延期后的期限 {to} 必须晚于当前期限 {self.deadline}",
+                f"the extended deadline {to} must be after the current deadline {self.deadline}",
+                field="to",
+            )
+        self._extended(on=on, to=to, previous=self.deadline, reason=reason,
+                       actor=actor, recorded_at=recorded_at)
+
+    @event("ExtensionGranted")
+    def _extended(
+        self, on: date, to: date, previous: date, reason: str,
+        actor: str, recorded_at: datetime,
+    ) -> None:
+        self.deadline = to
+        self.extensions += 1
+
+    def hold_interview(
+        self, *, on: date, interviewee: str, minutes: str, actor: str, recorded_at: datetime
+    ) -> None:
+        """约谈: the unit's principal was interviewed."""
+        self._refuse_if_closed("约谈", "hold an interview")
+        if not self.has_escalated("interview"):
+            raise Refused(
+                "该问题尚未升级到约谈，不能登记约谈",
+                "the finding has not escalated to an interview",
+                field="finding",
+            )
+        if self.interview_held_on is not None:
+            raise Refused(
+                f"该问题的约谈已于{self.interview_held_on}登记",
+                f"the interview was already held on {self.interview_held_on}",
+                field="finding",
+            )
+        self._not_before(on, self.on, "问题登记日期", "the date the finding was recorded")
+        self._not_in_future(on, recorded_at)
+        self._interview_held(on=on, interviewee=interviewee, minutes=minutes,
+                             actor=actor, recorded_at=recorded_at)
+
+    @event("InterviewHeld")
+    def _interview_held(
+        self, on: date, interviewee: str, minutes: str, actor: str, recorded_at: datetime
+    ) -> None:
+        self.interview_held_on = on
+
+    def raise_escalation(
+        self,
+        *,
+        code: str,
+        rule: str,
+        policy: str,
+        policy_version: int,
+        threshold: date,
+        due: date | None,
+        facts: dict[str, Any],
+        decided_at: datetime,
+        actor: str,
+        recorded_at: datetime,
+    ) -> None:
+        """Record an escalation the rules decided.
+
+        ``threshold`` is the first day on which the rung applied; later
+        deadlines count from it, never from when the sweep ran.
+        """
+        if code not in RUNGS:
+            raise InvalidInput(
+                f"升级级别 {code!r} 无效，应为 {'、'.join(RUNGS)} 之一",
+                f"invalid escalation code {code!r}: expected one of {', '.join(RUNGS)}",
+                field="code",
+            )
+        self._refuse_if_closed("升级", "escalate it")
+        if self.status == "recorded" or self.deadline is None:
+            raise Refused(
+                "该问题尚未下达整改通知，不能升级",
+                "no rectification was ordered; the finding cannot escalate",
+                field="finding",
+            )
+        if code == "reminder":
+            if any(e["code"] == "reminder" and e["deadline"] == self.deadline
+                   for e in self.escalations):
+                raise Refused(
+                    f"期限 {self.deadline} 的预警已经发出",
+                    f"the reminder for deadline {self.deadline} was already raised",
+                    field="code",
+                )
+        elif self.has_escalated(code):
+            raise Refused(
+                f"该问题已经{RUNGS[code][1]}，每一级只升级一次",
+                f"the finding already escalated to {code}; each rung fires once",
+                field="code",
+            )
+        self._escalated(
+            code=code, rung=rung_of(code), rule=rule, policy=policy,
+            policy_version=policy_version, threshold=threshold, due=due,
+            deadline=self.deadline, facts=facts, decided_at=decided_at,
+            actor=actor, recorded_at=recorded_at,
+        )
+
+    @event("EscalationRaised")
+    def _escalated(
+        self, code: str, rung: int, rule: str, policy: str, policy_version: int,
+        threshold: date, due: date | None, deadline: date, facts: dict[str, Any],
+        decided_at: datetime, actor: str, recorded_at: datetime,
+    ) -> None:
+        self.escalations.append(
+            {
+                "code": code,
+                "rung": rung,
+                "rule": rule,
+                "policy": policy,
+                "policy_version": policy_version,
+                "threshold": threshold,
+                "due": due,
+                "deadline": deadline,
+                "decided_at": decided_at,
+            }
+        )
+        if code == "supervise" and due is not None:
+            # 督办 sets a new deadline; a report before it pauses escalation.
+            self.deadline = due

@@ -1,0 +1,1 @@
+"""Read models built from the event log (SQLAlchemy) and the reports drawn from them."""

@@ -1,0 +1,1 @@
+"""Escalation rules: policies as data, decided by durable_rules."""
