@@ -13,8 +13,10 @@ from pathlib import Path
 from domain.calendar import WorkCalendar, parse_holiday_text
 from domain.errors import InvalidInput
 from domain.time import SHANGHAI, Clock
-from adapters.service import Dudao
-from adapters.store import DEFAULT_DB, store_env
+from adapters.service import Dudao, StoreUnavailable
+from adapters.store import DEFAULT_DB, engine_for, prepare, store_env
+from projections.findings import FindingsProjection
+from projections.runner import Projection, Runner
 
 
 def system_clock() -> datetime:
@@ -82,8 +84,21 @@ def clock_for(settings: Settings) -> Clock:
 
 def bootstrap(settings: Settings) -> Dudao:
     """Build the application service for these settings."""
+    try:
+        prepare(settings.db)
+    except Exception as e:  # noqa: BLE001 - any driver error means the store is unreachable
+        raise StoreUnavailable(
+            f"事件库无法访问：{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}",
+            f"the event store is unreachable: {type(e).__name__}",
+            field="--db",
+        ) from e
     return Dudao(
         clock=clock_for(settings),
         calendar=load_calendar(settings.holidays),
         env=store_env(settings.db),
     )
+
+
+def read_models(app: Dudao, db: str, projections: list[Projection] | None = None) -> Runner:
+    """The projection runner over the read models, in the same database as the events."""
+    return Runner(app, engine_for(db), projections or [FindingsProjection()])

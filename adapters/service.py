@@ -323,10 +323,26 @@ class Dudao(Application[UUID]):
         except OperationalError as e:
             raise _unavailable(e) from e
 
+    # The event log, for projections, publishers and auditors (projections.runner.EventSource).
+
+    def read_log(self, start: int, limit: int) -> list[Any]:
+        """Stored notifications from position ``start`` (inclusive), at most ``limit``."""
+        try:
+            return list(self.recorder.select_notifications(start=start, limit=limit))
+        except OperationalError as e:
+            raise _unavailable(e) from e
+
+    def decode(self, notification: Any) -> Any:
+        """The domain event of a stored notification."""
+        return self.mapper.to_domain_event(notification)
+
+    def last_position(self) -> int:
+        return self.event_count()
+
     def all_notifications(self, batch: int = 1000) -> Iterator[Any]:
         start = 1
         while True:
-            page = self.recorder.select_notifications(start=start, limit=batch)
+            page = self.read_log(start, batch)
             if not page:
                 return
             yield from page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from domain.errors import InvalidInput
@@ -61,8 +62,49 @@ def store_env(db: str) -> dict[str, str]:
     }
 
 
+def pg_schema(db: str) -> str | None:
+    """The schema named by ``?schema=`` in a PostgreSQL URL, if any."""
+    if not is_postgres(db):
+        return None
+    values = parse_qs(urlsplit(db).query).get("schema")
+    return values[0] if values else None
+
+
+def pg_conninfo(db: str) -> str:
+    """A libpq URL of the database (without dudao's own query parameters)."""
+    return "postgresql://" + db.split("://", 1)[1].split("?", 1)[0]
+
+
+def prepare(db: str) -> None:
+    """Create what must exist before the event store opens: a named PostgreSQL schema."""
+    schema = pg_schema(db)
+    if schema is None:
+        return
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(pg_conninfo(db), autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+
+
 def sqlalchemy_url(db: str) -> str:
     """The SQLAlchemy URL of the same database (read models live beside the events)."""
     if is_postgres(db):
         return "postgresql+psycopg://" + db.split("://", 1)[1].split("?", 1)[0]
     return "sqlite:///" + os.path.abspath(db)
+
+
+def sqlalchemy_connect_args(db: str) -> dict[str, str]:
+    """Connection arguments that put read models in the same schema as the events."""
+    schema = pg_schema(db)
+    return {"options": f"-csearch_path={schema}"} if schema else {}
+
+
+def engine_for(db: str) -> Any:
+    """A SQLAlchemy engine on the same database as the events."""
+    from sqlalchemy import create_engine
+
+    if is_postgres(db):
+        return create_engine(sqlalchemy_url(db), connect_args=sqlalchemy_connect_args(db),
+                             pool_pre_ping=True)
+    return create_engine(sqlalchemy_url(db), connect_args={"timeout": 30})

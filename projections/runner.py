@@ -1,0 +1,140 @@
+"""Keeping SQLAlchemy read models up to date from the event log.
+
+Each projection owns some tables and a row in ``projection_positions``. The
+runner reads the event log after the lowest position, hands each projection
+the events it has not seen, and writes the projection's rows and its new
+position in one transaction: every event is applied exactly once, a crash
+mid-batch rolls back to the last committed position, and a restarted runner
+resumes there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+metadata = MetaData()
+
+positions = Table(
+    "projection_positions",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("position", Integer, nullable=False),
+)
+
+
+class EventSource(Protocol):
+    """What the runner needs from the application: the log and its decoder."""
+
+    def read_log(self, start: int, limit: int) -> Sequence[Any]: ...
+
+    def decode(self, notification: Any) -> Any: ...
+
+    def last_position(self) -> int: ...
+
+
+class Projection(Protocol):
+    name: str
+    tables: Sequence[Table]
+
+    def apply(self, conn: Connection, position: int, event: Any) -> None: ...
+
+
+Progress = Callable[[int, int], None]
+
+
+class Runner:
+    """Runs projections over the log, tracking each one's position in its own writes."""
+
+    def __init__(self, source: EventSource, engine: Engine, projections: Iterable[Projection]):
+        self.source = source
+        self.engine = engine
+        self.projections = list(projections)
+        tables = [positions, *(t for p in self.projections for t in p.tables)]
+        metadata_tables = {t.name for t in tables}
+        with engine.begin() as conn:
+            for table in tables:
+                table.create(conn, checkfirst=True)
+        self._names = metadata_tables
+
+    def positions(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(positions.c.name, positions.c.position)).all()
+        known = {name: pos for name, pos in rows}
+        return {p.name: known.get(p.name, 0) for p in self.projections}
+
+    def catch_up(self, *, batch: int = 2000, progress: Progress | None = None,
+                 stop_at: int | None = None) -> int:
+        """Apply every event not yet applied; returns how many events were read."""
+        current = self.positions()
+        start = min(current.values(), default=0) + 1
+        end = self.source.last_position() if stop_at is None else stop_at
+        done = 0
+        while start <= end:
+            page = self.source.read_log(start, batch)
+            page = [n for n in page if n.id <= end]
+            if not page:
+                break
+            try:
+                self.apply_batch(page, current)
+            except (ConcurrentRunner, IntegrityError):
+                # Another runner got there first: continue from where it is now.
+                current = self.positions()
+                start = min(current.values(), default=0) + 1
+                continue
+            done += len(page)
+            start = page[-1].id + 1
+            if progress:
+                progress(page[-1].id, end)
+        return done
+
+    def apply_batch(self, page: Sequence[Any], current: dict[str, int]) -> None:
+        """Apply one page of notifications to every projection in one transaction."""
+        decoded = [(n.id, self.source.decode(n)) for n in page]
+        last = page[-1].id
+        with self.engine.begin() as conn:
+            for projection in self.projections:
+                seen = current[projection.name]
+                if seen >= last:
+                    continue
+                for position, event in decoded:
+                    if position > seen:
+                        projection.apply(conn, position, event)
+                self._save_position(conn, projection.name, seen, last)
+        for projection in self.projections:
+            current[projection.name] = max(current[projection.name], last)
+
+    @staticmethod
+    def _save_position(conn: Connection, name: str, seen: int, last: int) -> None:
+        updated = conn.execute(
+            positions.update()
+            .where(positions.c.name == name, positions.c.position == seen)
+            .values(position=last)
+        ).rowcount
+        if updated == 0:
+            if seen != 0:
+                # Another runner moved this projection meanwhile: roll back and let it be.
+                raise ConcurrentRunner(name)
+            conn.execute(positions.insert().values(name=name, position=last))
+
+    def rebuild(self, *, progress: Progress | None = None) -> int:
+        """Drop every projection's tables and positions, and apply the log from the start."""
+        with self.engine.begin() as conn:
+            for projection in self.projections:
+                for table in reversed(list(projection.tables)):
+                    table.drop(conn, checkfirst=True)
+                    table.create(conn)
+                conn.execute(positions.delete().where(positions.c.name == projection.name))
+        return self.catch_up(progress=progress)
+
+
+class ConcurrentRunner(Exception):
+    """Another runner applied the same events first; this batch was rolled back."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"projection {name} was advanced by another runner")
+        self.name = name

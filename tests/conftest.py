@@ -1,0 +1,98 @@
+"""Shared fixtures: stores on SQLite and PostgreSQL, a settable clock, the CLI.
+
+Tests that need PostgreSQL or NATS use them when reachable and skip with a
+reason when not; with CI=true a missing service is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import date, datetime, time
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from adapters.bootstrap import load_calendar
+from adapters.service import Dudao
+from adapters.store import prepare, store_env
+from domain.time import SHANGHAI
+
+PG_URL = os.environ.get("DUDAO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def need(service: str, reason: str) -> None:
+    """Skip when a service is missing, except in CI where that is a failure."""
+    if IN_CI:
+        pytest.fail(f"CI=true but {service} is not available: {reason}")
+    pytest.skip(f"{service} not available: {reason}")
+
+
+_pg_state: dict[str, str | None] = {}
+
+
+def pg_unavailable() -> str | None:
+    if "error" not in _pg_state:
+        try:
+            with psycopg.connect(PG_URL, connect_timeout=3) as conn:
+                conn.execute("SELECT 1")
+            _pg_state["error"] = None
+        except Exception as e:  # noqa: BLE001
+            _pg_state["error"] = f"{type(e).__name__}: {e}".splitlines()[0]
+    return _pg_state["error"]
+
+
+@pytest.fixture
+def pg_db() -> Iterator[str]:
+    """A PostgreSQL URL with a fresh schema of its own, dropped afterwards."""
+    error = pg_unavailable()
+    if error:
+        need("PostgreSQL", error)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    url = f"{PG_URL}?schema={schema}"
+    prepare(url)
+    yield url
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def sqlite_db(tmp_path) -> str:  # type: ignore[no-untyped-def]
+    return str(tmp_path / "dudao.db")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request) -> str:  # type: ignore[no-untyped-def]
+    """The same test on both stores."""
+    name = "sqlite_db" if request.param == "sqlite" else "pg_db"
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
+
+
+class Clock:
+    """A settable clock for tests: the one source of now."""
+
+    def __init__(self, moment: datetime | None = None) -> None:
+        self.moment = moment or datetime(2024, 12, 31, 18, tzinfo=SHANGHAI)
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def at(self, day: date | str, hour: int = 17) -> None:
+        if isinstance(day, str):
+            day = date.fromisoformat(day)
+        self.moment = datetime.combine(day, time(hour), SHANGHAI)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(db: str, clock: Clock) -> Iterator[Dudao]:
+    application = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(db))
+    yield application
+    application.close()
