@@ -306,6 +306,22 @@ class Dudao(Application[UUID]):
                                recorded_at=self.now())
         self.commit(finding)
 
+    def record_escalation(
+        self, finding_id: UUID | str, *, code: str, rule: str, policy: str,
+        policy_version: int, threshold: date, due: date | None, facts: dict[str, Any],
+        actor: str = "dudao:rules",
+    ) -> Finding:
+        """Record an escalation the rules decided (decided_at is the clock's now)."""
+        finding = self.get_finding(finding_id)
+        now = self.now()
+        finding.raise_escalation(
+            code=code, rule=rule, policy=policy, policy_version=policy_version,
+            threshold=threshold, due=due, facts=facts, decided_at=now, actor=actor,
+            recorded_at=now,
+        )
+        self.commit(finding)
+        return finding
+
     # ---------------------------------------------------------------- reads
 
     def history(self, finding_id: UUID | str) -> list[dict[str, Any]]:
