@@ -7,7 +7,7 @@ and saves; a refusal raises before anything is saved, so nothing is recorded.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -21,6 +21,7 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 
+from adapters.chain import Checkpoint, Report, event_hash, verify_rows
 from domain.calendar import WorkCalendar
 from domain.errors import Conflict, DudaoError, NotFound
 from domain.findings import Finding, check_severity, check_within
@@ -354,6 +355,43 @@ class Dudao(Application[UUID]):
 
     def last_position(self) -> int:
         return self.event_count()
+
+    # The audit chain (adapters.chain, adapters.chained_store).
+
+    def verify(self, checkpoint: Checkpoint | None = None, *,
+               progress: Callable[[int], None] | None = None) -> Report:
+        """Check every stored event against its seal (and a checkpoint, if given)."""
+        recorder: Any = self.recorder
+        try:
+            with recorder.snapshot() as snap:
+                return verify_rows(recorder.read_events(snap), recorder.read_chain(snap),
+                                   checkpoint, progress=progress)
+        except OperationalError as e:
+            raise _unavailable(e) from e
+
+    def chain_head(self) -> Checkpoint:
+        """The stored chain head, after checking that its own event still matches it."""
+        recorder: Any = self.recorder
+        try:
+            head, event, seal_row = recorder.head()
+        except OperationalError as e:
+            raise _unavailable(e) from e
+        if seal_row is not None and (event is None or event_hash(*event) != bytes(seal_row[1])):
+            raise Conflict(
+                f"链头位置 {head.position} 的事件与封存不符，不能给出检查点；请运行 dudao audit verify",
+                f"the event at the chain head ({head.position}) does not match its seal; "
+                "no checkpoint given; run dudao audit verify",
+                field="db",
+            )
+        return head
+
+    def positions_of(self, aggregate_id: UUID) -> dict[int, int]:
+        """Originator version → position in the log, for one aggregate."""
+        recorder: Any = self.recorder
+        try:
+            return recorder.positions_of(aggregate_id)  # type: ignore[no-any-return]
+        except OperationalError as e:
+            raise _unavailable(e) from e
 
     def all_notifications(self, batch: int = 1000) -> Iterator[Any]:
         start = 1

@@ -38,6 +38,8 @@ def store_env(db: str) -> dict[str, str]:
             "POSTGRES_MAX_OVERFLOW": "10",
             "POSTGRES_LOCK_TIMEOUT": "10",
             "POSTGRES_PRE_PING": "y",
+            # every event is sealed in the audit hash chain as it is stored
+            "APPLICATION_RECORDER_TOPIC": "adapters.chained_store:ChainedPostgresRecorder",
         }
         if "schema" in query:
             env["POSTGRES_SCHEMA"] = query["schema"][0]
@@ -59,6 +61,8 @@ def store_env(db: str) -> dict[str, str]:
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": db,
         "SQLITE_LOCK_TIMEOUT": "10",
+        # every event is sealed in the audit hash chain as it is stored
+        "APPLICATION_RECORDER_TOPIC": "adapters.chained_store:ChainedSQLiteRecorder",
     }
 
 
