@@ -47,8 +47,31 @@ ChainRow = tuple[int, bytes, bytes]
 def event_bytes(position: int, originator: str, version: int, topic: str,
                 state: bytes) -> bytes:
     """The canonical bytes of a stored event at a position (what is hashed)."""
-    return b"%d\x00%s\x00%d\x00%s\x00" % (
-        position, originator.encode(), version, topic.encode()) + bytes(state)
+    try:
+        return b"%d\x00%s\x00%d\x00%s\x00" % (
+            position, originator.encode(), version, topic.encode()) + state
+    except (TypeError, AttributeError, ValueError):
+        return odd_event_bytes((position, originator, version, topic, state))
+
+
+def odd_event_bytes(row: Any) -> bytes:
+    """Bytes of a row whose columns do not have the types the recorder writes.
+
+    Only a tampered row looks like this (SQLite lets any column hold any
+    type). Each odd value is marked with its type, so it never hashes like
+    the value that was sealed.
+    """
+    expected = (int, str, int, str, (bytes, bytearray, memoryview))
+    parts = []
+    for value, kind in zip(row, expected, strict=False):
+        if isinstance(value, kind) and not isinstance(value, bool):
+            if isinstance(value, (bytes, bytearray, memoryview)):
+                parts.append(bytes(value))
+            else:
+                parts.append(str(value).encode())
+        else:
+            parts.append(b"\xff" + type(value).__name__.encode() + b":" + repr(value).encode())
+    return b"\x00".join(parts)
 
 
 def event_hash(position: int, originator: str, version: int, topic: str,
@@ -107,8 +130,9 @@ KINDS = {
                  "the event at position {p} was never sealed (inserted)"),
     "chain": ("位置 {p} 的链哈希接不上前一环（哈希链表被改动）",
               "the chain row at position {p} does not follow from the previous one"),
-    "checkpoint": ("到位置 {p} 为止的历史与检查点不符（位置 {p} 及之前的事件连同封存被改写）",
-                   "the history up to position {p} does not match the checkpoint"),
+    "checkpoint": ("由事件重算到位置 {p} 的链哈希与检查点不符（位置 {p} 及之前有事件被改写）",
+                   "the chain recomputed from the events up to position {p} "
+                   "does not match the checkpoint"),
     "truncated": ("检查点在位置 {cp}，事件库却只到位置 {last}：位置 {p} 起的事件被截掉",
                   "the checkpoint is at position {cp} but the store ends at {last}: "
                   "events from position {p} on were cut off"),
@@ -208,8 +232,11 @@ def verify_rows(
         if c is None or (e is not None and e[0] < c[0]):
             assert e is not None
             position = e[0]
-            digest = sha256(b"%d\x00%s\x00%d\x00%s\x00" % (
-                position, e[1].encode(), e[2], e[3].encode()) + e[4]).digest()
+            try:
+                digest = sha256(b"%d\x00%s\x00%d\x00%s\x00" % (
+                    position, e[1].encode(), e[2], e[3].encode()) + e[4]).digest()
+            except (TypeError, AttributeError, ValueError):
+                digest = sha256(odd_event_bytes(e)).digest()
             bad("unsealed", position)
             e = next(ev, None)
             n_events += 1
@@ -229,8 +256,11 @@ def verify_rows(
             continue
         else:
             position, sealed_digest, chained = c
-            digest = sha256(b"%d\x00%s\x00%d\x00%s\x00" % (
-                position, e[1].encode(), e[2], e[3].encode()) + e[4]).digest()
+            try:
+                digest = sha256(b"%d\x00%s\x00%d\x00%s\x00" % (
+                    position, e[1].encode(), e[2], e[3].encode()) + e[4]).digest()
+            except (TypeError, AttributeError, ValueError):
+                digest = sha256(odd_event_bytes(e)).digest()
             if digest != sealed_digest:
                 bad("changed", position)
             if sha256(stored + sealed_digest).digest() != chained:

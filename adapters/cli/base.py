@@ -208,7 +208,9 @@ def fail(message: str, code: int) -> int:
 def run(group: click.Group, argv: list[str]) -> int:
     """Run the command line; errors become one line on stderr and a non-zero status."""
     try:
-        group.main(args=hoist_globals(argv), prog_name="dudao", standalone_mode=False)
+        result = group.main(args=hoist_globals(argv), prog_name="dudao", standalone_mode=False)
+        if isinstance(result, int) and not isinstance(result, bool):
+            return result  # click returns the code of a raised Exit(code) when not standalone
     except click.exceptions.NoArgsIsHelpError as e:
         click.echo(e.ctx.get_help() if e.ctx else "")
         return 0
