@@ -378,5 +378,5 @@ def _unavailable(e: Exception) -> StoreUnavailable:
     return StoreUnavailable(
         f"事件库无法访问：{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}",
         f"the event store is unreachable: {type(e).__name__}",
-        field="db",
+        field="--db",
     )
