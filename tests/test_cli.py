@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from adapters.bootstrap import load_calendar
 from adapters.cli import cli
 from adapters.cli.base import run
-from adapters.store import store_env
-from adapters.bootstrap import load_calendar
 from adapters.service import Dudao
+from adapters.store import store_env
 from tests.conftest import Clock
 
 NOW = "2024-12-31T18:00"
@@ -153,7 +153,7 @@ def test_bad_input_is_one_line_naming_the_argument_and_records_nothing(
     dudao("rectify", "order", ordered, "--on", "2024-09-25", "--within", "10")
     before = dudao.events()
     argv = [a.format(fid=fid, ordered=ordered) for a in args]
-    code, out, err = dudao(*argv)
+    code, _, err = dudao(*argv)
     assert code != 0
     assert err.count("\n") == 1 and err.startswith("错误：")
     assert names in err
@@ -183,7 +183,7 @@ def test_unreachable_store_is_one_clear_line(capsys: pytest.CaptureFixture[str])
 
 def test_unit_add_twice_is_idempotent(dudao: Cli) -> None:
     before = dudao.events()
-    code, out, _ = dudao("unit", "add", "SJYJ", "--name", "市教育局", "--principal", "王建国")
+    code, _, _ = dudao("unit", "add", "SJYJ", "--name", "市教育局", "--principal", "王建国")
     assert code == 0 and dudao.events() == before
     assert dudao("unit", "add", "HTQ", "--name", "汉台区", "--parent", "SJYJ")[0] == 0
     assert dudao.events() == before + 1

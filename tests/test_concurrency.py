@@ -29,7 +29,7 @@ def writer(db: str, fid: str, to: str, barrier: Any, results: Any) -> None:
         results.put(("ok", to))
     except Conflict as e:
         results.put(("conflict", str(e)))
-    except Exception as e:  # noqa: BLE001 - report anything else to the test
+    except Exception as e:
         results.put(("error", repr(e)))
     finally:
         app.close()
