@@ -147,7 +147,7 @@ def publish_checkpoint(checkpoint: Checkpoint, taken_at: datetime, url: str | No
         return asyncio.run(_publish(url, payload, str(checkpoint), timeout))
     except DudaoError:
         raise
-    except Exception as e:  # noqa: BLE001 - any NATS failure means "not published"
+    except Exception as e:
         text = str(e).strip().splitlines()[0] if str(e).strip() else ""
         raise NotPublished(
             f"无法连接 NATS（{url}）：{type(e).__name__} {text}".strip(),
@@ -177,9 +177,9 @@ async def _publish(url: str, payload: bytes, msg_id: str, timeout: float) -> str
                 await js.add_stream(name=STREAM, subjects=[SUBJECT])
             ack = await js.publish(SUBJECT, payload, headers={"Nats-Msg-Id": msg_id})
             return f"已发布到 NATS {SUBJECT}（JetStream 流 {ack.stream}，序号 {ack.seq}）"
-        except Exception:  # noqa: BLE001 - no JetStream here: plain publish
+        except Exception:
             await nc.publish(SUBJECT, payload)
-            await nc.flush(timeout)
+            await nc.flush(int(max(1, timeout)))
             return f"已发布到 NATS {SUBJECT}（该服务器没有 JetStream，只有正在订阅者收到）"
     finally:
         await nc.close()
@@ -240,9 +240,7 @@ def replay(app: Dudao, as_of: datetime, out: Path, *, progress: Progress | None 
                 page.clear()
 
         def tap(rows: Iterator[EventRow]) -> Iterator[EventRow]:
-            seen = 0
-            for row in rows:
-                seen += 1
+            for seen, row in enumerate(rows, 1):
                 moment = _recorded_at(app, row)
                 if row[1] in cut or (moment is not None and moment > as_of):
                     if row[1] not in cut:

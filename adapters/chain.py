@@ -61,7 +61,8 @@ def odd_event_bytes(row: Any) -> bytes:
     type). Each odd value is marked with its type, so it never hashes like
     the value that was sealed.
     """
-    expected = (int, str, int, str, (bytes, bytearray, memoryview))
+    expected: tuple[type | tuple[type, ...], ...] = (
+        int, str, int, str, (bytes, bytearray, memoryview))
     parts = []
     for value, kind in zip(row, expected, strict=False):
         if isinstance(value, kind) and not isinstance(value, bool):
