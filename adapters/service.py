@@ -322,6 +322,38 @@ class Dudao(Application[UUID]):
         self.commit(finding)
         return finding
 
+    def record_escalations(
+        self, decisions: list[dict[str, Any]], *, decided_at: datetime | None = None,
+        actor: str = "dudao:rules", batch: int = 500,
+    ) -> int:
+        """Record many escalations (a sweep's decisions), each finding loaded once, saved
+        in batches. Each dict holds the arguments of :meth:`record_escalation`; a finding's
+        decisions are applied in the order given. Returns how many were recorded."""
+        now = self.now()
+        moment = decided_at or now
+        by_finding: dict[str, list[dict[str, Any]]] = {}
+        for d in decisions:
+            by_finding.setdefault(str(d["finding_id"]), []).append(d)
+        pending: list[Finding] = []
+        recorded = 0
+        for fid, items in by_finding.items():
+            finding = self.get_finding(fid)
+            for d in items:
+                finding.raise_escalation(
+                    code=d["code"], rule=d["rule"], policy=d["policy"],
+                    policy_version=d["policy_version"], threshold=d["threshold"],
+                    due=d["due"], facts=d["facts"], decided_at=moment, actor=actor,
+                    recorded_at=now,
+                )
+                recorded += 1
+            pending.append(finding)
+            if len(pending) >= batch:
+                self.commit(*pending)
+                pending = []
+        if pending:
+            self.commit(*pending)
+        return recorded
+
     # ---------------------------------------------------------------- reads
 
     def history(self, finding_id: UUID | str) -> list[dict[str, Any]]:

@@ -1,0 +1,117 @@
+"""The escalation read model of one policy version: what the sweep's indexed query reads.
+
+One row per finding with the facts the rules need (as JSON), the thresholds of
+every rung (worked out by :mod:`rules.ladder` from the policy and the working-day
+calendar), and ``next_at``: the earliest day on which some rung could fire,
+indexed. The sweep asks for the rows whose ``next_at`` has come, and nothing
+else. Each policy version (by content digest) has its own table and position,
+so editing a policy file rebuilds its read model from the event log.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Column, Date, Index, Integer, String, Table, Text, select
+from sqlalchemy.engine import Connection
+
+from domain.calendar import WorkCalendar
+from domain.findings import rung_of
+from projections.runner import metadata
+from rules.ladder import next_threshold, plan
+from rules.policy import Policy
+
+
+def table_for(policy: Policy) -> Table:
+    name = f"escalation_{policy.policy}_v{policy.version}_{policy.digest}"
+    existing = metadata.tables.get(name)
+    if existing is not None:
+        return existing
+    return Table(
+        name,
+        metadata,
+        Column("finding_id", String(36), primary_key=True),
+        Column("next_at", Date),
+        Column("status", String(20), nullable=False),
+        Column("state", Text, nullable=False),
+        Column("position", Integer, nullable=False),
+        Index(f"ix_{name}_next_at", "next_at"),
+    )
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+class EscalationProjection:
+    """Keeps the escalation facts and the next threshold of every finding."""
+
+    def __init__(self, policy: Policy, calendar: WorkCalendar) -> None:
+        self.policy = policy
+        self.calendar = calendar
+        self.table = table_for(policy)
+        self.name = self.table.name
+        self.tables = (self.table,)
+
+    def apply(self, conn: Connection, position: int, event: Any) -> None:
+        kind = type(event).__qualname__
+        if not kind.startswith("Finding."):
+            return
+        kind = kind.split(".", 1)[1]
+        fid = str(event.originator_id)
+        t = self.table
+        if kind == "Recorded":
+            state: dict[str, Any] = {
+                "finding_id": fid, "unit": event.unit, "severity": event.severity,
+                "text": event.text, "status": "recorded", "deadline": None,
+                "report_on": None, "failed_reviews": [], "interview_held_on": None,
+                "fired": {}, "reminded": [], "top": -1,
+            }
+            conn.execute(t.insert().values(finding_id=fid, next_at=None, status="recorded",
+                                           state=json.dumps(state, ensure_ascii=False),
+                                           position=position))
+            return
+        row = conn.execute(select(t.c.state).where(t.c.finding_id == fid)).first()
+        if row is None:
+            return
+        state = json.loads(row[0])
+        if kind == "RectificationOrdered":
+            state.update(status="rectifying", deadline=_iso(event.deadline))
+        elif kind == "ReportSubmitted":
+            state.update(status="under_review", report_on=_iso(event.on))
+        elif kind == "ReviewPassed":
+            state.update(status="closed", report_on=None)
+        elif kind == "ReviewFailed":
+            state.update(status="rectifying", report_on=None, deadline=_iso(event.deadline))
+            state["failed_reviews"].append(_iso(event.on))
+        elif kind == "ExtensionGranted":
+            state["deadline"] = _iso(event.to)
+        elif kind == "InterviewHeld":
+            state["interview_held_on"] = _iso(event.on)
+        elif kind == "EscalationRaised":
+            code = event.code
+            if code == "reminder":
+                state["reminded"].append(_iso(event.deadline))
+            else:
+                state["fired"][code] = {"threshold": _iso(event.threshold),
+                                        "due": _iso(event.due)}
+            state["top"] = max(state["top"], rung_of(code))
+            if code == "supervise" and event.due is not None:
+                state["deadline"] = _iso(event.due)
+        else:
+            return
+        next_at = self.next_at(state)
+        conn.execute(t.update().where(t.c.finding_id == fid).values(
+            next_at=next_at, status=state["status"],
+            state=json.dumps(state, ensure_ascii=False), position=position))
+
+    def next_at(self, state: dict[str, Any]) -> Any:
+        if state["status"] in ("closed", "recorded"):
+            return None
+        steps = plan(state, self.policy, self.calendar)
+        state["steps"] = {code: {"day": s.day.isoformat(),
+                                 "due": s.due.isoformat() if s.due else None,
+                                 "via": s.via, "fired": s.fired}
+                          for code, s in steps.items()}
+        return next_threshold(state, steps, self.policy)
