@@ -112,8 +112,8 @@ def use_policy(world: World, path: str) -> None:
 # ------------------------------------------------------------------- when
 
 
-@when(parsers.re(d("day") + r"(?P<time>\d{2}:\d{2})?进行升级扫描"))
-@given(parsers.re(d("day") + r"(?P<time>\d{2}:\d{2})?进行升级扫描"))
+@when(parsers.re(d("day") + r"(?:\s*(?P<time>\d{2}:\d{2}))?进行升级扫描"))
+@given(parsers.re(d("day") + r"(?:\s*(?P<time>\d{2}:\d{2}))?进行升级扫描"))
 def sweep(world: World, day: str, time: str | None) -> None:
     world.sweep(day, time or "09:00")
 
