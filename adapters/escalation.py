@@ -6,7 +6,8 @@ it (one indexed query) for the open findings whose next threshold has come,
 hands only their facts to the policy's durable_rules ruleset, and records each
 rung the ruleset fired as an ``EscalationRaised`` event on the finding, with
 the rule, the policy version, the threshold crossed, the due date it sets, the
-facts it fired on and the moment it was decided. Thresholds and dues come from
+facts it fired on and the moment it was decided (several at once, saved in
+batches; the read model catches up with them at the start of the next sweep). Thresholds and dues come from
 the read model, which counts each rung from the one before: a late sweep
 decides exactly what punctual ones would have, and a second sweep at the same
 ``now`` finds nothing new.
@@ -137,5 +138,6 @@ class Sweeper:
                 ],
                 decided_at=moment, actor=RULES_ACTOR,
             )
-            self.runner.catch_up()
+        # The read model learns of these escalations at the next catch-up, which every
+        # sweep does before it decides: a second sweep at the same now decides nothing.
         return decisions
