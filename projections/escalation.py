@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Column, Date, Index, Integer, String, Table, Text, select
+from sqlalchemy import Column, Date, Index, Integer, String, Table, Text, bindparam, select
 from sqlalchemy.engine import Connection
 
 from domain.calendar import WorkCalendar
@@ -55,27 +55,61 @@ class EscalationProjection:
         self.tables = (self.table,)
 
     def apply(self, conn: Connection, position: int, event: Any) -> None:
-        kind = type(event).__qualname__
-        if not kind.startswith("Finding."):
+        self.apply_many(conn, [(position, event)])
+
+    def apply_many(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
+        """Apply a page of events: one query to read the findings it touches, their new
+        states worked out in memory, one batch of inserts and one of updates."""
+        ours = [(p, e) for p, e in events if type(e).__qualname__.startswith("Finding.")]
+        if not ours:
             return
-        kind = kind.split(".", 1)[1]
-        fid = str(event.originator_id)
         t = self.table
+        touched = {str(e.originator_id) for _, e in ours}
+        states: dict[str, dict[str, Any]] = {}
+        ids = sorted(touched)
+        for i in range(0, len(ids), 500):
+            rows = conn.execute(select(t.c.finding_id, t.c.state)
+                                .where(t.c.finding_id.in_(ids[i:i + 500]))).all()
+            states.update((fid, json.loads(text)) for fid, text in rows)
+        existing = set(states)
+        changed: dict[str, int] = {}
+        for position, event in ours:
+            fid = str(event.originator_id)
+            if self._mutate(states, fid, event):
+                changed[fid] = position
+        inserts, updates = [], []
+        for fid, position in changed.items():
+            state = states[fid]
+            row = {"next_at": self.next_at(state), "status": state["status"],
+                   "state": json.dumps(state, ensure_ascii=False), "position": position}
+            if fid in existing:
+                updates.append({"fid": fid, **row})
+            else:
+                inserts.append({"finding_id": fid, **row})
+        if inserts:
+            conn.execute(t.insert(), inserts)
+        if updates:
+            conn.execute(
+                t.update().where(t.c.finding_id == bindparam("fid")).values(
+                    next_at=bindparam("next_at"), status=bindparam("status"),
+                    state=bindparam("state"), position=bindparam("position")),
+                updates,
+            )
+
+    @staticmethod
+    def _mutate(states: dict[str, dict[str, Any]], fid: str, event: Any) -> bool:
+        kind = type(event).__qualname__.split(".", 1)[1]
         if kind == "Recorded":
-            state: dict[str, Any] = {
+            states[fid] = {
                 "finding_id": fid, "unit": event.unit, "severity": event.severity,
                 "text": event.text, "status": "recorded", "deadline": None,
                 "report_on": None, "failed_reviews": [], "interview_held_on": None,
                 "fired": {}, "reminded": [], "top": -1,
             }
-            conn.execute(t.insert().values(finding_id=fid, next_at=None, status="recorded",
-                                           state=json.dumps(state, ensure_ascii=False),
-                                           position=position))
-            return
-        row = conn.execute(select(t.c.state).where(t.c.finding_id == fid)).first()
-        if row is None:
-            return
-        state = json.loads(row[0])
+            return True
+        state = states.get(fid)
+        if state is None:
+            return False
         if kind == "RectificationOrdered":
             state.update(status="rectifying", deadline=_iso(event.deadline))
         elif kind == "ReportSubmitted":
@@ -100,14 +134,12 @@ class EscalationProjection:
             if code == "supervise" and event.due is not None:
                 state["deadline"] = _iso(event.due)
         else:
-            return
-        next_at = self.next_at(state)
-        conn.execute(t.update().where(t.c.finding_id == fid).values(
-            next_at=next_at, status=state["status"],
-            state=json.dumps(state, ensure_ascii=False), position=position))
+            return False
+        return True
 
     def next_at(self, state: dict[str, Any]) -> Any:
         if state["status"] in ("closed", "recorded"):
+            state.pop("steps", None)
             return None
         steps = plan(state, self.policy, self.calendar)
         state["steps"] = {code: {"day": s.day.isoformat(),
