@@ -379,7 +379,7 @@ class Dudao(Application[UUID]):
                     rows = c.fetchall()
             except OperationalError as e:
                 raise _unavailable(e) from e
-            events: dict[UUID, list[Any]] = {}
+            events: dict[Any, list[Any]] = {}
             for row in rows:
                 stored = StoredEvent(
                     originator_id=recorder.convert_originator_id(row["originator_id"]),
@@ -389,7 +389,7 @@ class Dudao(Application[UUID]):
                 events.setdefault(stored.originator_id, []).append(
                     self.mapper.to_domain_event(stored))
             for aggregate_id, domain_events in events.items():
-                found[aggregate_id] = _project(None, domain_events)
+                found[UUID(str(aggregate_id))] = _project(None, domain_events)
         return found
 
     # ---------------------------------------------------------------- reads

@@ -20,20 +20,22 @@ into an equivalent hand-written ruleset (one rule per rung, no query, no store).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import time
-from datetime import date, datetime, time as dtime
+from datetime import date, datetime
+from datetime import time as dtime
 from pathlib import Path
 from uuid import uuid4
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.bootstrap import fixed_clock, load_calendar, sweeper  # noqa: E402
-from adapters.service import Dudao  # noqa: E402
-from adapters.store import store_env  # noqa: E402
-from domain.findings import Finding  # noqa: E402
-from domain.time import SHANGHAI  # noqa: E402
+from adapters.bootstrap import fixed_clock, load_calendar, sweeper
+from adapters.service import Dudao
+from adapters.store import store_env
+from domain.findings import Finding
+from domain.time import SHANGHAI
 
 
 class Clock:
@@ -82,12 +84,12 @@ def raw_baseline(facts: list[dict]) -> tuple[float, int]:
             fired.append((c.m.finding, "reminder"))
 
         @when_all((m.kind == "finding") & (m.status != "closed") & (m.supervise_since >= 0)
-                  & (m.supervise_report_lead <= 0) & (m.top < 1) & (m.supervise_fired == False))  # noqa: E712
+                  & (m.supervise_report_lead <= 0) & (m.top < 1))
         def supervise(c):  # type: ignore[no-untyped-def]
             fired.append((c.m.finding, "supervise"))
 
         @when_all((m.kind == "finding") & (m.status != "closed") & (m.interview_since >= 0)
-                  & (m.interview_report_lead <= 0) & (m.top < 2) & (m.interview_fired == False))  # noqa: E712
+                  & (m.interview_report_lead <= 0) & (m.top < 2))
         def interview(c):  # type: ignore[no-untyped-def]
             fired.append((c.m.finding, "interview"))
 
@@ -108,10 +110,8 @@ def raw_baseline(facts: list[dict]) -> tuple[float, int]:
     start = time.perf_counter()
     for i, fact in enumerate(facts, start=1):
         fact = dict(fact, sid="raw")
-        try:
+        with contextlib.suppress(MessageNotHandledException):
             assert_fact("bench_raw", fact)
-        except MessageNotHandledException:
-            pass
         if i % 250 == 0:
             assert_fact("bench_raw", {"sid": "raw", "kind": "end_of_batch"})
             delete_state("bench_raw", "raw")

@@ -11,6 +11,7 @@ so editing a policy file rebuilds its read model from the event log.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Column, Date, Index, Integer, String, Table, Text, bindparam, select
@@ -52,7 +53,7 @@ class EscalationProjection:
         self.calendar = calendar
         self.table = table_for(policy)
         self.name = self.table.name
-        self.tables = (self.table,)
+        self.tables: Sequence[Table] = (self.table,)
 
     def apply(self, conn: Connection, position: int, event: Any) -> None:
         self.apply_many(conn, [(position, event)])

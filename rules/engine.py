@@ -15,6 +15,7 @@ and time enters only as the ``today`` fact.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ class CompiledPolicy:
         self.policy = policy
         self.name = f"dudao_{policy.policy}_v{policy.version}_{policy.digest}"
         self.rules: dict[str, str] = {}  # rule name -> the rung it fires
+        self.via_rungs = {c for c, r in policy.rungs.items() if r.failed_reviews}
         definitions = self._define()
         _host.register_rulesets(definitions)
 
@@ -74,7 +76,7 @@ class CompiledPolicy:
     def _define(self) -> dict[str, Any]:
         policy = self.policy
         codes = policy.order
-        with lang.ruleset(self.name) as _:  # noqa: F841 - the context collects the rules
+        with lang.ruleset(self.name) as _:
             pass
         rs = lang._rulesets.pop(self.name)  # we register it on our own host
         lang._ruleset_stack.append(rs)
@@ -129,7 +131,7 @@ class CompiledPolicy:
         if code == "reminder":
             expr = expr & (m.top < 1) & (m.reminded == False)  # noqa: E712 - a rule, not Python
         else:
-            expr = expr & (m.top < rung_no(code)) & (getattr(m, f"{code}_fired") == False)  # noqa: E712
+            expr = expr & (m.top < rung_no(code))  # each rung once, and never back down
         for h in higher:
             # A rung whose threshold comes after a higher rung's is passed over.
             expr = expr & (getattr(m, f"{day}_lead_{h}") >= 0)
@@ -162,8 +164,8 @@ class CompiledPolicy:
             day = days[code]
             fact[f"{code}_since"] = today_no - day
             fact[f"{code}_report_lead"] = day - report_day if report_day else -NO_REPORT
-            fact[f"{code}_fired"] = step.fired
-            fact[f"{code}_via"] = step.via
+            if code in self.via_rungs:
+                fact[f"{code}_via"] = step.via
             for h, other in days.items():
                 if rung_no(h) > rung_no(code):
                     fact[f"{code}_lead_{h}"] = other - day
@@ -178,14 +180,14 @@ class CompiledPolicy:
     def decide(self, facts: Iterable[dict[str, Any]], sid: str = "sweep") -> list[Fired]:
         """Assert each fact; return what the rules fired, in order."""
         with _lock:
-            _sinks[sid] = out = []
+            out: list[Fired] = []
+            _sinks[sid] = out
             try:
                 for i, fact in enumerate(facts, start=1):
                     fact["sid"] = sid
-                    try:
+                    # No rule matching is no error: nothing is due for this finding.
+                    with contextlib.suppress(durable_engine.MessageNotHandledException):
                         _host.assert_fact(self.name, fact)
-                    except durable_engine.MessageNotHandledException:
-                        pass  # no rule matched: nothing is due for this finding
                     if i % CHUNK == 0:
                         self._clear(sid)
             finally:

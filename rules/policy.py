@@ -144,7 +144,7 @@ ZH_ERRORS = {
 }
 
 
-def _describe(error: dict[str, Any]) -> tuple[str, str]:
+def _describe(error: Any) -> tuple[str, str]:
     key = ".".join(str(p) for p in error["loc"]) or "policy"
     kind = error["type"]
     message = error["msg"]

@@ -61,7 +61,7 @@ def test_not_toml_is_refused() -> None:
 
 
 def test_unknown_policy_name_lists_the_known_ones() -> None:
-    with pytest.raises(InvalidInput, match="没有名为 lenient 的升级策略.*default"):
+    with pytest.raises(InvalidInput, match=r"没有名为 lenient 的升级策略.*default"):
         load_policy("lenient")
 
 

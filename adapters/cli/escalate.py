@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from adapters.bootstrap import sweeper
-from adapters.cli.base import Context, emit
-from adapters.cli.base import cli
+from adapters.cli.base import Context, cli, emit
 from domain.findings import RUNGS
 
 

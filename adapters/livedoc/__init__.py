@@ -29,10 +29,11 @@ def tables_of(feature_file: Path) -> dict[int, list[list[str]]]:
     """Data tables of a feature file, by the line of the step that carries them."""
     try:
         doc = Parser().parse(feature_file.read_text(encoding="utf-8"))
-    except Exception:  # noqa: BLE001 - a missing or broken file shows no tables
+    except Exception:
         return {}
     found: dict[int, list[list[str]]] = {}
-    for child in doc.get("feature", {}).get("children", []):
+    feature: Any = doc.get("feature") or {}
+    for child in feature.get("children", []):
         for key in ("background", "scenario"):
             for step in (child.get(key) or {}).get("steps", []):
                 table = step.get("dataTable")
