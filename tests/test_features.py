@@ -121,7 +121,8 @@ def sweep(world: World, day: str, time: str | None) -> None:
 @when("在同一时刻再扫描一次")
 def sweep_again(world: World) -> None:
     assert world.last_now
-    world.last_sweep = world.cli(world.last_now, "escalate")["escalations"]
+    args = ["escalate", *(["--policy", world.policy] if world.policy else [])]
+    world.last_sweep = world.cli(world.last_now, *args)["escalations"]
 
 
 @when(parsers.re(r"从" + d("start") + r"到" + d("end") + r"每个工作日都进行升级扫描"))
@@ -222,3 +223,12 @@ def threshold_of(world: World, rung: str, day: str) -> None:
     shown = world.cli(world.last_now or "2030-01-01T09:00", "finding", "show", world.finding)
     found = [e["threshold"] for e in shown["escalations"] if e["code"] == RUNG_BY_NAME[rung]]
     assert found and found[-1] == day, found
+
+
+@then(parsers.re(r"每一次升级都记下策略“(?P<name>[^”]+)”第(?P<version>\d+)版"))
+def policy_recorded(world: World, name: str, version: str) -> None:
+    assert world.finding
+    history = world.cli(world.last_now or "2030-01-01T09:00", "audit", "trail", world.finding)
+    raised = [e for e in history["events"] if e["type"] == "EscalationRaised"]
+    assert raised
+    assert {(e["policy"], e["policy_version"]) for e in raised} == {(name, int(version))}

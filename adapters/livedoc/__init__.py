@@ -21,7 +21,7 @@ from gherkin.parser import Parser
 
 HERE = Path(__file__).parent
 ORDER = ["完整示例", "预警", "督办", "约谈", "通报", "问责", "工作日历", "复查暂停", "延期", "销号",
-         "迟到的扫描", "重复扫描"]
+         "迟到的扫描", "重复扫描", "修改策略"]
 STATUS_ZH = {"passed": "通过", "failed": "未通过", "skipped": "跳过", "undefined": "未定义"}
 
 
