@@ -66,7 +66,7 @@ class WorkCalendar:
         self._extra = dict(extra or {})
         self._extra_years = frozenset(d.year for d in self._extra)
         self.years = PACKAGE_YEARS | self._extra_years
-        self._known: dict[date, bool] = {}  # the package's lookups are slow; days don't change
+        self._memo: dict[date, bool] = {}
         self._counted: dict[tuple[date, int], date] = {}  # deadlines cluster on few dates
 
     def covers(self, year: int) -> bool:
@@ -84,16 +84,16 @@ class WorkCalendar:
             )
 
     def is_working_day(self, day: date) -> bool:
-        cached = self._known.get(day)
-        if cached is not None:
-            return cached
+        memo = self._memo.get(day)
+        if memo is not None:
+            return memo
         self._check(day)
         if day.year in self._extra_years:
             known = self._extra.get(day)
             working = known if known is not None else day.weekday() < 5
         else:
             working = bool(chinese_calendar.is_workday(day))
-        self._known[day] = working
+        self._memo[day] = working
         return working
 
     def add_working_days(self, start: date, n: int) -> date:
