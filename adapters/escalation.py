@@ -129,7 +129,7 @@ class Sweeper:
         moment = now or self.app.now()
         decisions = self.decide(moment)
         if decisions:
-            self.app.record_escalations(
+            recorded = set(self.app.record_escalations(
                 [
                     {"finding_id": d.finding_id, "code": d.code, "rule": d.rule,
                      "policy": d.policy, "policy_version": d.policy_version,
@@ -137,7 +137,8 @@ class Sweeper:
                     for d in decisions
                 ],
                 decided_at=moment, actor=RULES_ACTOR,
-            )
+            ))
+            decisions = [d for d in decisions if (d.finding_id, d.code) in recorded]
         # The read model learns of these escalations at the next catch-up, which every
         # sweep does before it decides: a second sweep at the same now decides nothing.
         return decisions

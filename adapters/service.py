@@ -25,7 +25,7 @@ from eventsourcing.persistence import (
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 
 from domain.calendar import WorkCalendar
-from domain.errors import Conflict, DudaoError, NotFound
+from domain.errors import Conflict, DudaoError, NotFound, Refused
 from domain.findings import Finding, check_severity, check_within
 from domain.ids import keyed_id, unit_id
 from domain.time import Clock
@@ -335,28 +335,39 @@ class Dudao(Application[UUID]):
     def record_escalations(
         self, decisions: list[dict[str, Any]], *, decided_at: datetime | None = None,
         actor: str = "dudao:rules", batch: int = 500,
-    ) -> int:
+    ) -> list[tuple[str, str]]:
         """Record many escalations (a sweep's decisions), each finding loaded once, saved
         in batches. Each dict holds the arguments of :meth:`record_escalation`; a finding's
-        decisions are applied in the order given. Returns how many were recorded."""
+        decisions are applied in the order given. A decision the finding refuses (say it
+        was closed since the sweep looked) is left out with the rest of that finding's.
+        Returns the (finding_id, code) pairs recorded."""
         now = self.now()
         moment = decided_at or now
         by_finding: dict[str, list[dict[str, Any]]] = {}
         for d in decisions:
             by_finding.setdefault(str(d["finding_id"]), []).append(d)
         pending: list[Finding] = []
-        recorded = 0
+        recorded: list[tuple[str, str]] = []
         loaded = self._load_many([UUID(fid) for fid in by_finding])
         for fid, items in by_finding.items():
-            finding = loaded.get(UUID(fid)) or self.get_finding(fid)
+            finding = loaded.get(UUID(fid)) or self.find_finding(UUID(fid))
+            if finding is None:
+                continue
+            raised = 0
             for d in items:
-                finding.raise_escalation(
-                    code=d["code"], rule=d["rule"], policy=d["policy"],
-                    policy_version=d["policy_version"], threshold=d["threshold"],
-                    due=d["due"], facts=d["facts"], decided_at=moment, actor=actor,
-                    recorded_at=now,
-                )
-                recorded += 1
+                try:
+                    finding.raise_escalation(
+                        code=d["code"], rule=d["rule"], policy=d["policy"],
+                        policy_version=d["policy_version"], threshold=d["threshold"],
+                        due=d["due"], facts=d["facts"], decided_at=moment, actor=actor,
+                        recorded_at=now,
+                    )
+                except Refused:
+                    break
+                recorded.append((fid, d["code"]))
+                raised += 1
+            if not raised:
+                continue
             pending.append(finding)
             if len(pending) >= batch:
                 self.commit(*pending)

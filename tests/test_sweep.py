@@ -111,3 +111,23 @@ def test_sweep_with_a_past_now_is_a_simulation(app: Dudao, db: str, clock) -> No
     sweep = sweeper(app, db)
     decided = sweep_at(app, sweep, clock, "2024-10-15")
     assert [d.code for d in decided] == ["reminder", "supervise"]
+
+
+def test_a_finding_closed_after_the_decision_is_left_out(app: Dudao, db: str, clock) -> None:  # type: ignore[no-untyped-def]
+    fid = ordered(app, clock)
+    other = app.record_finding(unit="CGX", on=D("2024-09-25"), inspector="张督学",
+                               text="另一条问题", actor="t")
+    app.order_rectification(other, on=D("2024-09-25"), within=10, actor="t")
+    sweep = sweeper(app, db)
+    clock.at("2024-10-16", 9)
+    decided = sweep.decide(clock())
+    assert len(decided) == 4
+    app.submit_report(fid, on=D("2024-10-16"), text="已整改", actor="t")
+    app.review(fid, on=D("2024-10-16"), passed=True, actor="t")  # closed meanwhile
+    recorded = app.record_escalations(
+        [{"finding_id": d.finding_id, "code": d.code, "rule": d.rule, "policy": d.policy,
+          "policy_version": d.policy_version, "threshold": d.threshold, "due": d.due,
+          "facts": d.facts} for d in decided])
+    assert sorted(recorded) == [(str(other), "reminder"), (str(other), "supervise")]
+    assert app.get_finding(fid).escalations == []
+    assert sweep.run() == []
