@@ -25,23 +25,42 @@ ORDER = ["完整示例", "预警", "督办", "约谈", "通报", "问责", "工�
 STATUS_ZH = {"passed": "通过", "failed": "未通过", "skipped": "跳过", "undefined": "未定义"}
 
 
-def tables_of(feature_file: Path) -> dict[int, list[list[str]]]:
-    """Data tables of a feature file, by the line of the step that carries them."""
+Table = list[list[str]]
+
+
+def tables_of(feature_file: Path) -> tuple[dict[int, Table], dict[int, list[tuple[str, Table]]]]:
+    """Data tables of a feature file by the line of the step that carries them, and the
+    example tables of each scenario outline by the outline's line."""
     try:
         doc = Parser().parse(feature_file.read_text(encoding="utf-8"))
-    except Exception:
-        return {}
-    found: dict[int, list[list[str]]] = {}
+    except Exception:  # a missing or broken file shows no tables
+        return {}, {}
+    found: dict[int, Table] = {}
+    examples: dict[int, list[tuple[str, Table]]] = {}
     feature: Any = doc.get("feature") or {}
     for child in feature.get("children", []):
         for key in ("background", "scenario"):
-            for step in (child.get(key) or {}).get("steps", []):
+            block = child.get(key) or {}
+            for step in block.get("steps", []):
                 table = step.get("dataTable")
                 if table:
                     found[step["location"]["line"]] = [
                         [c["value"] for c in row["cells"]] for row in table["rows"]
                     ]
-    return found
+            for ex in block.get("examples", []):
+                head = [c["value"] for c in (ex.get("tableHeader") or {}).get("cells", [])]
+                rows = [[c["value"] for c in row["cells"]] for row in ex.get("tableBody", [])]
+                examples.setdefault(block["location"]["line"], []).append(
+                    (ex.get("name", ""), [head, *rows]))
+    return found, examples
+
+
+def table_html(table: Table) -> str:
+    head, *rows = table
+    return ("<table><thead><tr>" + "".join(f"<th>{e(c)}</th>" for c in head)
+            + "</tr></thead><tbody>" + "".join(
+                "<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows)
+            + "</tbody></table>")
 
 
 def scenario_status(element: dict[str, Any]) -> str:
@@ -68,7 +87,7 @@ def render(report: list[dict[str, Any]], root: Path, generated: str) -> str:
     body: list[str] = []
     toc: list[str] = []
     for n, feature in enumerate(sorted(report, key=_order), start=1):
-        tables = tables_of(root / feature.get("uri", ""))
+        tables, examples = tables_of(root / feature.get("uri", ""))
         elements = feature.get("elements", [])
         statuses = [scenario_status(el) for el in elements]
         totals.update(statuses)
@@ -89,6 +108,13 @@ def render(report: list[dict[str, Any]], root: Path, generated: str) -> str:
             if element.get("keyword", "").endswith("大纲") or seen[element["name"]] > 1 or \
                     sum(1 for x in elements if x["name"] == element["name"]) > 1:
                 example = f'<span class="example">例子 {seen[element["name"]]}</span>'
+            outline = examples.get(element.get("line", -1))
+            if outline and seen[element["name"]] == 1:
+                parts.append('<div class="outline">')
+                for name, table in outline:
+                    parts.append(f'<p class="kw">例子{("：" + e(name)) if name else ""}</p>')
+                    parts.append(table_html(table))
+                parts.append("</div>")
             parts.append(f'<article class="scenario {status}">')
             parts.append(f'<h3><span class="badge {status}">{STATUS_ZH[status]}</span>'
                          f'<span class="kw">{e(element.get("keyword", "场景"))}：</span>'
@@ -101,13 +127,9 @@ def render(report: list[dict[str, Any]], root: Path, generated: str) -> str:
                 sstatus = result.get("status", "skipped")
                 parts.append(f'<li class="{sstatus}"><span class="kw">{e(step["keyword"])}</span> '
                              f'{e(step["name"])}')
-                table = tables.get(step.get("line", -1))
-                if table:
-                    head, *rows = table
-                    parts.append("<table><thead><tr>" + "".join(f"<th>{e(c)}</th>" for c in head)
-                                 + "</tr></thead><tbody>" + "".join(
-                                     "<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>"
-                                     for row in rows) + "</tbody></table>")
+                step_table = tables.get(step.get("line", -1))
+                if step_table:
+                    parts.append(table_html(step_table))
                 if sstatus == "failed" and result.get("error_message"):
                     message = result["error_message"].strip().splitlines()
                     parts.append(f'<pre class="error">{e(chr(10).join(message[-6:]))}</pre>')
