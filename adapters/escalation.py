@@ -28,7 +28,6 @@ from domain.time import local_date
 from projections.escalation import EscalationProjection
 from projections.runner import Runner
 from rules.engine import compiled
-from rules.ladder import Step
 from rules.policy import DEFAULT_POLICY, Policy, load_policy, render_notice
 
 RULES_ACTOR = "dudao:rules"
@@ -57,13 +56,9 @@ class Decision:
         return data
 
 
-def _steps(state: dict[str, Any]) -> dict[str, Step]:
-    return {
-        code: Step(code, date.fromisoformat(s["day"]),
-                   date.fromisoformat(s["due"]) if s["due"] else None,
-                   date.min, s["via"], s["fired"])
-        for code, s in (state.get("steps") or {}).items()
-    }
+def _days(state: dict[str, Any]) -> dict[str, tuple[int, str, bool]]:
+    return {code: (s.get("n") or date.fromisoformat(s["day"]).toordinal(), s["via"], s["fired"])
+            for code, s in (state.get("steps") or {}).items()}
 
 
 class Sweeper:
@@ -91,15 +86,17 @@ class Sweeper:
         self.runner.catch_up()
         today = local_date(now)
         states = {s["finding_id"]: s for s in self.due(today)}
-        steps = {fid: _steps(s) for fid, s in states.items()}
+        today_no = today.toordinal()
         fired = self.ruleset.decide(
-            self.ruleset.facts(s, steps[fid], today, "sweep") for fid, s in states.items()
+            self.ruleset.fact(s, _days(s), today_no, "sweep") for s in states.values()
         )
         decisions = []
         for f in fired:
-            state, ladder = states[f.finding], steps[f.finding]
-            threshold = ladder[f.threshold_of].day
-            due = ladder[f.code].due if f.threshold_of == f.code else None
+            state = states[f.finding]
+            steps = state["steps"]
+            threshold = date.fromisoformat(steps[f.threshold_of]["day"])
+            due_text = steps[f.code]["due"] if f.threshold_of == f.code else None
+            due = date.fromisoformat(due_text) if due_text else None
             deadline = date.fromisoformat(state["deadline"]) if state["deadline"] else None
             facts = {
                 "today": today.isoformat(),

@@ -150,12 +150,12 @@ def main() -> None:
         app.clock = fixed_clock(now)
 
         # The facts the sweep will hand the ruleset, for the raw baseline (untimed here).
-        from adapters.escalation import _steps
+        from adapters.escalation import _days
         from domain.time import local_date
 
         today = local_date(now)
         states = sweep.due(today)
-        facts = [sweep.ruleset.facts(s, _steps(s), today, "raw") for s in states]
+        facts = [sweep.ruleset.fact(s, _days(s), today.toordinal(), "raw") for s in states]
 
         recording: list[float] = []
         record = app.record_escalations

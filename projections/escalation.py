@@ -143,7 +143,7 @@ class EscalationProjection:
             state.pop("steps", None)
             return None
         steps = plan(state, self.policy, self.calendar)
-        state["steps"] = {code: {"day": s.day.isoformat(),
+        state["steps"] = {code: {"day": s.day.isoformat(), "n": s.day.toordinal(),
                                  "due": s.due.isoformat() if s.due else None,
                                  "via": s.via, "fired": s.fired}
                           for code, s in steps.items()}

@@ -68,6 +68,8 @@ class CompiledPolicy:
         self.name = f"dudao_{policy.policy}_v{policy.version}_{policy.digest}"
         self.rules: dict[str, str] = {}  # rule name -> the rung it fires
         self.via_rungs = {c for c, r in policy.rungs.items() if r.failed_reviews}
+        self.higher = {c: [h for h in policy.rungs if rung_no(h) > rung_no(c)]
+                       for c in policy.rungs}
         definitions = self._define()
         _host.register_rulesets(definitions)
 
@@ -147,9 +149,15 @@ class CompiledPolicy:
     def facts(self, state: dict[str, Any], steps: dict[str, Step], today: date,
               sid: str) -> dict[str, Any]:
         """The fact the ruleset sees for one finding."""
+        return self.fact(state, {c: (s.day.toordinal(), s.via, s.fired) for c, s in steps.items()},
+                         today.toordinal(), sid)
+
+    def fact(self, state: dict[str, Any], days: dict[str, tuple[int, str, bool]], today: int,
+             sid: str) -> dict[str, Any]:
+        """The fact for one finding, from each rung's (threshold day number, via, fired)."""
         report_on = state.get("report_on")
         report_day = date.fromisoformat(report_on).toordinal() if report_on else None
-        today_no = today.toordinal()
+        reminder = days.get("reminder")
         fact: dict[str, Any] = {
             "sid": sid,
             "kind": "finding",
@@ -157,18 +165,16 @@ class CompiledPolicy:
             "status": state["status"],
             "severity": state["severity"],
             "top": state.get("top", -1),
-            "reminded": bool(steps.get("reminder") and steps["reminder"].fired),
+            "reminded": bool(reminder and reminder[2]),
         }
-        days = {code: step.day.toordinal() for code, step in steps.items()}
-        for code, step in steps.items():
-            day = days[code]
-            fact[f"{code}_since"] = today_no - day
+        for code, (day, via, _) in days.items():
+            fact[f"{code}_since"] = today - day
             fact[f"{code}_report_lead"] = day - report_day if report_day else -NO_REPORT
             if code in self.via_rungs:
-                fact[f"{code}_via"] = step.via
-            for h, other in days.items():
-                if rung_no(h) > rung_no(code):
-                    fact[f"{code}_lead_{h}"] = other - day
+                fact[f"{code}_via"] = via
+            for h in self.higher[code]:
+                if h in days:
+                    fact[f"{code}_lead_{h}"] = days[h][0] - day
         return fact
 
     def _clear(self, sid: str) -> None:
