@@ -104,9 +104,19 @@ def order(world: World, on: str, n: str, kind: str) -> None:
     world.last_order_deadline = out["deadline"]
 
 
-@given(parsers.re(r"按“(?P<path>[^”]+)”这份升级策略执行"))
-def use_policy(world: World, path: str) -> None:
-    world.policy = str(FEATURES / path)
+def example_policy(title: str) -> Path:
+    """The example policy file under features/策略示例/ with this title."""
+    from rules.policy import load_policy
+
+    for path in sorted((FEATURES / "策略示例").glob("*.toml")):
+        if load_policy(str(path)).title == title:
+            return path
+    raise AssertionError(f"features/策略示例/ 里没有标题为“{title}”的策略")
+
+
+@given(parsers.re(r"按督导室修改后的“(?P<title>[^”]+)”执行"))
+def use_policy(world: World, title: str) -> None:
+    world.policy = str(example_policy(title))
 
 
 # ------------------------------------------------------------------- when
@@ -225,8 +235,11 @@ def threshold_of(world: World, rung: str, day: str) -> None:
     assert found and found[-1] == day, found
 
 
-@then(parsers.re(r"每一次升级都记下策略“(?P<name>[^”]+)”第(?P<version>\d+)版"))
-def policy_recorded(world: World, name: str, version: str) -> None:
+@then(parsers.re(r"每一次升级都记下所依据的策略：“(?P<title>[^”]+)”第(?P<version>\d+)版"))
+def policy_recorded(world: World, title: str, version: str) -> None:
+    from rules.policy import load_policy
+
+    name = load_policy(str(example_policy(title))).policy
     assert world.finding
     history = world.cli(world.last_now or "2030-01-01T09:00", "audit", "trail", world.finding)
     raised = [e for e in history["events"] if e["type"] == "EscalationRaised"]
