@@ -144,7 +144,8 @@ def publish_checkpoint(checkpoint: Checkpoint, taken_at: datetime, url: str | No
     payload = json.dumps({**checkpoint.as_dict(), "taken_at": taken_at.isoformat()},
                          ensure_ascii=False).encode()
     try:
-        return asyncio.run(_publish(url, payload, str(checkpoint), timeout))
+        return asyncio.run(asyncio.wait_for(_publish(url, payload, str(checkpoint), timeout),
+                                            4 * timeout))
     except DudaoError:
         raise
     except Exception as e:

@@ -171,14 +171,14 @@ def last_checkpoint(url: str) -> dict[str, Any]:
     async def fetch() -> dict[str, Any]:
         import nats
 
-        nc = await nats.connect(url)
+        nc = await nats.connect(url, connect_timeout=3, allow_reconnect=False)
         try:
-            msg = await nc.jetstream().get_last_msg(STREAM, SUBJECT)
+            msg = await nc.jetstream(timeout=5).get_last_msg(STREAM, SUBJECT)
             return json.loads(msg.data)  # type: ignore[no-any-return]
         finally:
             await nc.close()
 
-    return asyncio.run(fetch())
+    return asyncio.run(asyncio.wait_for(fetch(), 15))
 
 
 def test_checkpoint_is_published_to_nats(sqlite_db: str, clock: Clock, nats_url: str,
