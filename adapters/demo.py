@@ -7,6 +7,7 @@ the evening of the day it happened.
 
 from __future__ import annotations
 
+import json
 import os
 import unicodedata
 from collections.abc import Callable
@@ -243,6 +244,13 @@ def run_demo(out: Path, echo: Callable[[str], None], holidays: str | None = None
              f"{app.event_count()} 个事件，截至 {clock.moment:%Y-%m-%d %H:%M}")
         echo(f"事件库：{os.path.relpath(db)}\n")
         echo(table([finding_row(app, app.get_finding(f)) for f in findings], HEADER))
+        # The audit: the store verifies against its hash chain; its checkpoint is printed.
+        report = app.verify()
+        echo("")
+        echo(f"审计校验：{report.events} 个事件全部封存，未被改动、删除、插入或调换" if report.ok
+             else f"审计校验未通过：位置 {report.first_bad} 起事件库被改动")
+        echo(f"检查点：{json.dumps(report.head.as_dict())}")
+        echo(f"  日后核对：dudao --db {os.path.relpath(db)} audit verify --checkpoint {report.head}")
     finally:
         app.close()
     return db
