@@ -297,3 +297,144 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     return str(value)
+
+
+# ------------------------------------------------------------- rules re-run
+
+
+class _SettableClock:
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+def _escalation_key(finding_id: str, code: str, deadline: Any) -> tuple[str, str, str]:
+    # a reminder fires once per deadline; every other rung once per finding
+    return (finding_id, code, str(deadline) if code == "reminder" else "")
+
+
+def rerun_rules(app: Dudao, policy_name: str | None = None, *,
+                progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Re-decide the whole history with a policy and list the differences from what was recorded.
+
+    The log is copied, in order and without its escalations, into a scratch
+    store, and the policy's sweep is run there at each moment a recorded
+    sweep decided something (``decided_at``), recording its own decisions so
+    that later rungs count from them, as they would have. Nothing is written
+    to the live store. Under the policy version that recorded the escalations
+    the differences are empty; under another one they are the what-if.
+    """
+    import tempfile
+
+    from eventsourcing.persistence import StoredEvent
+
+    from adapters.escalation import Sweeper
+    from adapters.store import engine_for
+    from rules.policy import DEFAULT_POLICY, load_policy
+
+    policy = load_policy(policy_name or DEFAULT_POLICY)
+    recorded: list[Any] = []
+    decided: list[Any] = []
+    sweeps: list[datetime] = []
+    sweeps_by_decision: dict[int, datetime] = {}
+    total = app.last_position()
+    with tempfile.TemporaryDirectory(prefix="dudao-rules-") as tmp:
+        db = str(Path(tmp) / "rules.db")
+        clock = _SettableClock(app.now())
+        scratch = Dudao(clock=clock, calendar=app.calendar, env=store_env(db))
+        engine = engine_for(db)
+        try:
+            sweeper = Sweeper(scratch, engine, policy)
+            target: Any = scratch.recorder
+            versions: dict[str, int] = {}
+            page: list[Any] = []
+
+            def flush() -> None:
+                if page:
+                    target.insert_events(page)
+                    page.clear()
+
+            recorder: Any = app.recorder
+            with recorder.snapshot() as snap:
+                for n, row in enumerate(recorder.read_events(snap), 1):
+                    event = app.decode(Notification(
+                        id=row[0], originator_id=UUID(row[1]), originator_version=row[2],
+                        topic=row[3], state=row[4]))
+                    if type(event).__qualname__ == "Finding.EscalationRaised":
+                        recorded.append(event)
+                        if not sweeps or sweeps[-1] != event.decided_at:
+                            flush()
+                            sweeps.append(event.decided_at)
+                            clock.moment = event.decided_at
+                            for d in sweeper.run(event.decided_at):
+                                decided.append(d)
+                                sweeps_by_decision[id(d)] = event.decided_at
+                                versions[UUID(d.finding_id).hex] = versions.get(
+                                    UUID(d.finding_id).hex, 0) + 1
+                        continue
+                    # re-stamped versions: the aggregate's own escalations here differ
+                    version = versions.get(row[1], 0) + 1
+                    versions[row[1]] = version
+                    page.append(StoredEvent(originator_id=UUID(row[1]),
+                                            originator_version=version, topic=row[3],
+                                            state=bytes(row[4])))
+                    if len(page) >= BATCH:
+                        flush()
+                    if progress and n % BATCH == 0:
+                        progress(row[0], total)
+            flush()
+            if progress:
+                progress(total, total)
+        finally:
+            scratch.close()
+            engine.dispose()
+
+    def of_recorded(e: Any) -> dict[str, Any]:
+        return {"rule": e.rule, "policy": e.policy, "policy_version": e.policy_version,
+                "threshold": e.threshold, "due": e.due, "deadline": e.deadline,
+                "decided_at": e.decided_at}
+
+    def of_decided(d: Any) -> dict[str, Any]:
+        return {"rule": d.rule, "policy": d.policy, "policy_version": d.policy_version,
+                "threshold": d.threshold, "due": d.due, "deadline": d.deadline,
+                "decided_at": sweeps_by_decision.get(id(d))}
+
+    before = {_escalation_key(str(e.originator_id), e.code, e.deadline): e for e in recorded}
+    after = {_escalation_key(d.finding_id, d.code, d.deadline): d for d in decided}
+    compared = ("rule", "threshold", "due")
+    units: dict[str, str] = {d.finding_id: d.unit for d in decided}
+    differences = []
+    order = list(RUNG_NAMES)
+    for key in sorted(set(before) | set(after),
+                      key=lambda k: (k[0], k[2], order.index(k[1]) if k[1] in order else 9)):
+        finding_id, code, _ = key
+        old, new = before.get(key), after.get(key)
+        if old is not None and new is not None:
+            a, b = of_recorded(old), of_decided(new)
+            changed = [f for f in compared if a[f] != b[f]]
+            if not changed:
+                continue
+            kind = "changed"
+        else:
+            changed = []
+            kind = "only_recorded" if new is None else "only_decided"
+        if finding_id not in units:
+            found = app.find_finding(UUID(finding_id))
+            units[finding_id] = found.unit if found else ""
+        differences.append({
+            "finding_id": finding_id, "unit": units[finding_id], "code": code,
+            "name": RUNG_NAMES.get(code, code), "kind": kind, "fields": changed,
+            "recorded": of_recorded(old) if old is not None else None,
+            "decided": of_decided(new) if new is not None else None,
+        })
+    return {
+        "policy": policy.policy,
+        "policy_version": policy.version,
+        "recorded_with": sorted({f"{e.policy} v{e.policy_version}" for e in recorded}),
+        "sweeps": len(sweeps),
+        "recorded": len(recorded),
+        "decided": len(decided),
+        "differences": differences,
+    }

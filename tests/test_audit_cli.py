@@ -292,3 +292,55 @@ def test_replay_as_of_equals_what_the_read_models_showed_then(
         again.engine.dispose()
     finally:
         app.close()
+
+
+# ------------------------------------------------------- demo and rules re-run
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[str]]:
+    from adapters.demo import run_demo
+
+    lines: list[str] = []
+    db = run_demo(tmp_path_factory.mktemp("demo"), lines.append)
+    return str(db), lines
+
+
+def test_demo_ends_with_its_verified_checkpoint(demo_store: tuple[str, list[str]],
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    db, lines = demo_store
+    assert lines[-3].startswith("审计校验：") and "全部封存" in lines[-3]
+    printed = json.loads(lines[-2].split("：", 1)[1])
+    assert Cli(db, capsys).json("audit", "checkpoint", "--no-publish") == printed
+    code, _, err = Cli(db, capsys)("audit", "verify", "--checkpoint",
+                                   f"{printed['position']}:{printed['hash']}")
+    assert code == 0, err
+
+
+def test_rules_rerun_is_empty_under_the_recording_policy_and_not_under_a_changed_copy(
+        demo_store: tuple[str, list[str]], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    db, _ = demo_store
+    dudao = Cli(db, capsys)
+    same = dudao.json("audit", "rules")
+    assert same["recorded"] > 10 and same["recorded_with"] == ["default v1"]
+    assert same["decided"] == same["recorded"]
+    assert same["differences"] == []
+    code, out, _ = dudao("audit", "rules", "--policy", "default")
+    assert code == 0 and "没有差异" in out
+    # policy staff's what-if: 督办 gives 5 working days instead of 10
+    text = (Path("rules/policies/default.toml")).read_text(encoding="utf-8")
+    assert "version = 1" in text and "\ndue = 10\n" in text
+    changed = tmp_path / "shorter.toml"
+    changed.write_text(text.replace("version = 1", "version = 2", 1)
+                       .replace("\ndue = 10\n", "\ndue = 5\n", 1), encoding="utf-8")
+    what_if = dudao.json("audit", "rules", "--policy", str(changed))
+    assert what_if["policy_version"] == 2 and what_if["differences"]
+    by_key = {(d["unit"], d["code"]): d for d in what_if["differences"]}
+    # DESIGN.md's worked example: 督办 from 2024-10-15, due 2024-10-28 under the default
+    cgx = by_key[("CGX", "supervise")]
+    assert cgx["kind"] == "changed" and cgx["fields"] == ["due"]
+    assert cgx["recorded"]["due"] == "2024-10-28" and cgx["decided"]["due"] == "2024-10-21"
+    assert cgx["recorded"]["threshold"] == cgx["decided"]["threshold"] == "2024-10-15"
+    code, out, _ = dudao("audit", "rules", "--policy", str(changed))
+    assert code == 0 and f"差异 {len(what_if['differences'])} 项" in out

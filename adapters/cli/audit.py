@@ -16,7 +16,14 @@ from typing import Any
 
 import click
 
-from adapters.audit import NotPublished, publish_checkpoint, replay, trail, trail_text
+from adapters.audit import (
+    NotPublished,
+    publish_checkpoint,
+    replay,
+    rerun_rules,
+    trail,
+    trail_text,
+)
 from adapters.chain import Checkpoint, Report
 from adapters.cli.base import MOMENT, cli, dumps, emit, pass_app
 from adapters.service import Dudao
@@ -184,3 +191,48 @@ def audit_replay(app: Dudao, actor: str, as_of: datetime, out: str) -> None:
             f"replayed, but the live store failed verification at position "
             f"{manifest['live_first_bad_position']}",
         )
+
+
+# ------------------------------------------------------------------ rules
+
+
+def rules_text(result: dict[str, Any]) -> str:
+    head = (f"按策略 {result['policy']} 第{result['policy_version']}版重新判定全部历史"
+            f"（在记录过升级的 {result['sweeps']} 个扫描时刻重跑）：记录的升级 {result['recorded']} 项"
+            f"（{'、'.join(result['recorded_with']) or '无'}），重新判定 {result['decided']} 项。")
+    diffs = result["differences"]
+    if not diffs:
+        return head + "\n与记录完全一致，没有差异。"
+    kinds = {"only_recorded": "记录有、重判无", "only_decided": "重判有、记录无",
+             "changed": "两边都有但不同"}
+    lines = [head, f"差异 {len(diffs)} 项："]
+    for d in diffs:
+        old, new = d["recorded"], d["decided"]
+
+        def show(x: dict[str, Any] | None) -> str:
+            if x is None:
+                return "—"
+            due = f"，期限 {x['due']}" if x["due"] else ""
+            return f"自 {x['threshold']} 起{due}（{x['rule']}）"
+
+        lines.append(f"  {d['finding_id'][:8]}  {d['unit']}  {d['name']}  {kinds[d['kind']]}："
+                     f"记录 {show(old)}；重判 {show(new)}")
+    return "\n".join(lines)
+
+
+@audit.command("rules")
+@click.option("--policy", "policy", metavar="NAME",
+              help="升级策略：rules/policies/ 下的名称或 .toml 文件路径（默认 default）")
+@pass_app
+def audit_rules(app: Dudao, actor: str, policy: str | None) -> None:
+    """用某一版升级策略重新判定全部历史，列出与已记录升级的每一处差异（不写入事件库）。
+
+    用记录这些升级的那一版策略时应当没有差异；换一版策略，就是修改策略之前要看的“假如”。
+    """
+    bars = PhaseBars({"rules": "重新判定"})
+    try:
+        result = rerun_rules(app, policy,
+                             progress=lambda done, total: bars.update("rules", done, total))
+    finally:
+        bars.close()
+    emit(result, lambda: rules_text(result))
