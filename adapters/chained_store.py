@@ -277,7 +277,8 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             yield conn
 
     def _stream(self, snap: Any, query: Any, params: tuple[Any, ...], name: str) -> Iterator[Any]:
-        with snap.cursor(name=name, row_factory=tuple_row) as cur:
+        # binary: bytea arrives as is, not as hex text to decode (about twice as fast)
+        with snap.cursor(name=name, row_factory=tuple_row, binary=True) as cur:
             cur.itersize = PAGE
             cur.execute(query, params)
             yield from cur
