@@ -171,6 +171,14 @@ def validation_response(exc: RequestValidationError) -> JSONResponse:
     return JSONResponse(body, status_code=422)
 
 
+def referenced(run: Callable[[str | None], BaseModel], key: str | None) -> BaseModel:
+    """Run a command; an unknown object named in the body (a unit) is bad input, not a 404."""
+    try:
+        return run(key)
+    except NotFound as e:
+        raise InvalidInput(e.zh, e.en, field=e.field) from e
+
+
 # --------------------------------------------------------------------- auth
 
 bearer = HTTPBearer(auto_error=False, description="令牌：`dudao token create --role ROLE` 生成，"
@@ -357,7 +365,7 @@ def create_api(c: Components, lifecycle: Lifecycle | None = None) -> FastAPI:
               status: int, run: Callable[[str | None], BaseModel]) -> JSONResponse:
         """Run one command; under an Idempotency-Key, at most once per token and key."""
         if key is None:
-            return JSONResponse(jsonable_encoder(run(None)), status_code=status)
+            return JSONResponse(jsonable_encoder(referenced(run, None)), status_code=status)
         if not KEY_PATTERN.match(key):
             raise InvalidInput("幂等键只能由1–200个可见 ASCII 字符组成",
                                "Idempotency-Key must be 1-200 visible ASCII characters",
@@ -369,7 +377,7 @@ def create_api(c: Components, lifecycle: Lifecycle | None = None) -> FastAPI:
             return JSONResponse(stored.body, status_code=stored.status,
                                 headers={"Idempotent-Replayed": "true"})
         try:
-            result = jsonable_encoder(run(f"{who.token_id}:{key}"))
+            result = jsonable_encoder(referenced(run, f"{who.token_id}:{key}"))
         except BaseException:
             c.idempotency.abandon(who.token_id, key)
             raise
