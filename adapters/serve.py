@@ -11,6 +11,7 @@ when the server shuts down (SIGTERM or SIGINT, handled by uvicorn).
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import time
 from collections.abc import Callable
@@ -20,9 +21,11 @@ import uvicorn
 
 from adapters.api.app import Components, Lifecycle, create_api
 from adapters.auth import IdempotencyStore, TokenStore
-from adapters.bootstrap import Settings, bootstrap, read_models
-from adapters.service import Dudao
-from adapters.store import engine_for
+from adapters.bootstrap import Settings, clock_for, load_calendar, read_models
+from adapters.service import Dudao, StoreUnavailable
+from adapters.store import engine_for, is_postgres, prepare, store_env
+from domain.calendar import WorkCalendar
+from domain.time import Clock
 
 log = logging.getLogger("dudao.serve")
 
@@ -49,6 +52,29 @@ def register_background(factory: BackgroundFactory) -> BackgroundFactory:
 def wall_seconds() -> float:
     """Wall-clock seconds, for idempotency leases only (business time uses the app's clock)."""
     return time.time()
+
+
+def service_env(db: str) -> dict[str, str]:
+    """The store's environment for serving: fail fast when PostgreSQL is unreachable.
+
+    eventsourcing retries a connection ten times; with the command line's 5 s connect
+    timeout a client would wait 50 s for its 503. One second per try keeps it near 10 s.
+    """
+    env = store_env(db)
+    if is_postgres(db):
+        env["POSTGRES_CONNECT_TIMEOUT"] = "1"
+    return env
+
+
+def open_service(db: str, clock: Clock, calendar: WorkCalendar) -> Dudao:
+    """The application service for ``dudao serve`` (as :func:`bootstrap` builds it)."""
+    try:
+        prepare(db)  # a named PostgreSQL schema must exist before the store opens
+    except Exception as e:
+        raise StoreUnavailable(
+            f"事件库无法访问：{type(e).__name__}", f"the event store is unreachable: {e}",
+            field="--db") from e
+    return Dudao(clock=clock, calendar=calendar, env=service_env(db))
 
 
 def build_components(app: Dudao, db: str) -> Components:
@@ -85,7 +111,7 @@ def make_server(c: Components, sock: socket.socket, lifecycle: Lifecycle, *,
 def serve(settings: Settings, options: ServeOptions,
           announce: Callable[[str], None] = print) -> None:
     """Run the service until SIGTERM/SIGINT; then stop the background tasks and close."""
-    app = bootstrap(settings)
+    app = open_service(settings.db, clock_for(settings), load_calendar(settings.holidays))
     c = build_components(app, settings.db)
     lifecycle = Lifecycle()
     for factory in BACKGROUND:
@@ -96,9 +122,16 @@ def serve(settings: Settings, options: ServeOptions,
                                                  f"（OpenAPI：/api/v1/openapi.json）"))
     lifecycle.shutdown.append(lambda _: announce("dudao 服务正在停止"))
     server = make_server(c, sock, lifecycle)
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal with the
+    # handler it found: make that one ours, so a requested stop ends with status 0.
+    stopped: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _frame: stopped.append(signum))
+                for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         server.run(sockets=[sock])
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         sock.close()
         close_components(c)
         announce("dudao 服务已停止")

@@ -10,9 +10,7 @@ import httpx
 
 from adapters.api.app import Components, Lifecycle
 from adapters.bootstrap import load_calendar
-from adapters.serve import bind, build_components, close_components, make_server
-from adapters.service import Dudao
-from adapters.store import store_env
+from adapters.serve import bind, build_components, close_components, make_server, open_service
 
 
 class ApiServer:
@@ -25,7 +23,7 @@ class ApiServer:
         self.thread: threading.Thread | None = None
 
     def start(self) -> ApiServer:
-        app = Dudao(clock=self.clock, calendar=load_calendar(None), env=store_env(self.db))
+        app = open_service(self.db, self.clock, load_calendar(None))
         self.c: Components = build_components(app, self.db)
         self.app = app
         sock = bind("127.0.0.1", 0)

@@ -6,7 +6,6 @@ import threading
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.apiserver import ApiServer
 
