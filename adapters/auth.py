@@ -176,6 +176,11 @@ class TokenStore:
             raise _unavailable(e) from e
         return token, principal
 
+    def cached(self, token: str) -> Principal | None:
+        """The principal of a token this process has already seen, without touching the DB."""
+        with self._lock:
+            return self._cache.get(hash_token(token))
+
     def lookup(self, token: str) -> Principal | None:
         digest = hash_token(token)
         with self._lock:

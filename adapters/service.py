@@ -159,6 +159,15 @@ class Dudao(Application[UUID]):
             raise NotFound(f"单位 {code} 不存在", f"unknown unit {code!r}", field=field)
         return unit
 
+    def check_unit_exists(self, code: str, *, field: str = "unit") -> None:
+        """Refuse an unknown unit. Units are never removed, so a unit once seen is remembered
+        (this saves a store read on every finding recorded)."""
+        known: set[str] = self.__dict__.setdefault("_known_units", set())
+        if code in known:
+            return
+        self.get_unit(code, field=field)
+        known.add(code)
+
     # ------------------------------------------------------------- findings
 
     def new_finding(
@@ -175,7 +184,7 @@ class Dudao(Application[UUID]):
         actor: str,
     ) -> Finding:
         """Build (not save) a finding after checking every field."""
-        self.get_unit(unit)
+        self.check_unit_exists(unit)
         check_severity(severity)
         inspector = check_text(inspector, "inspector", "督学姓名", max_len=100)
         text = check_text(text, "text", "问题描述", max_len=4000)
@@ -237,7 +246,7 @@ class Dudao(Application[UUID]):
         ``findings`` holds dicts with ``text`` and optional ``severity`` and ``task``.
         Under an idempotency key a repeat returns the first inspection's ids.
         """
-        self.get_unit(unit)
+        self.check_unit_exists(unit)
         names = check_inspectors(inspectors)
         inspector = "、".join(names)
         if len(inspector) > 100:
