@@ -16,11 +16,13 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 
 from adapters.api.app import Components, Lifecycle, create_api
 from adapters.auth import IdempotencyStore, TokenStore
+from adapters.batching import GroupCommitter
 from adapters.bootstrap import Settings, clock_for, load_calendar, read_models
 from adapters.service import Dudao, StoreUnavailable
 from adapters.store import engine_for, is_postgres, prepare, store_env
@@ -66,6 +68,24 @@ def service_env(db: str) -> dict[str, str]:
     return env
 
 
+class ServedDudao(Dudao):
+    """The service as ``dudao serve`` runs it: concurrent saves are group-committed.
+
+    Every rule is the parent's; only how events reach the store differs (see
+    :mod:`adapters.batching`). ``commit`` still turns a lost race into ``Conflict``.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.committer = GroupCommitter(super().save)
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            return super().save(*objs, **kwargs)
+        self.committer.save(objs)
+        return None
+
+
 def open_service(db: str, clock: Clock, calendar: WorkCalendar) -> Dudao:
     """The application service for ``dudao serve`` (as :func:`bootstrap` builds it)."""
     try:
@@ -74,7 +94,7 @@ def open_service(db: str, clock: Clock, calendar: WorkCalendar) -> Dudao:
         raise StoreUnavailable(
             f"事件库无法访问：{type(e).__name__}", f"the event store is unreachable: {e}",
             field="--db") from e
-    return Dudao(clock=clock, calendar=calendar, env=service_env(db))
+    return ServedDudao(clock=clock, calendar=calendar, env=service_env(db))
 
 
 def build_components(app: Dudao, db: str) -> Components:

@@ -26,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
@@ -118,7 +119,12 @@ def main() -> None:
                                  "--name", "基准督学"))["token"]
         proc, host = start_service(db)
         try:
+            server = psutil.Process(proc.pid)
+            cpu_before = sum(server.cpu_times()[:2])
+            user_before = server.cpu_times()[0]
             stats = run_locust(host, token, units, args.users, args.seconds, work)
+            cpu = sum(server.cpu_times()[:2]) - cpu_before
+            cpu_user = server.cpu_times()[0] - user_before
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -129,6 +135,7 @@ def main() -> None:
           f"{args.seconds}s): {stats['rps']:,.0f} requests/s, "
           f"p50 {stats['p50']:.0f} ms, p99 {stats['p99']:.0f} ms, "
           f"{stats['requests']:,.0f} requests, {stats['failures']:.0f} failures")
+    print(f"server CPU per request: {1000 * cpu / max(stats['requests'], 1):.2f} ms (user {1000 * cpu_user / max(stats['requests'], 1):.2f} ms)")
     print(f"ratio API / raw: {ratio:.0%} (budget >= 50%)")
 
 
