@@ -16,6 +16,7 @@ from pathlib import Path
 from uuid import UUID
 
 from adapters.bootstrap import load_calendar
+from adapters.demo_api import api_demo
 from adapters.service import Dudao
 from adapters.store import store_env
 from domain.findings import RUNGS, SEVERITIES, STATUSES, Finding
@@ -181,6 +182,7 @@ def run_demo(out: Path, echo: Callable[[str], None], holidays: str | None = None
         for code, name, parent, principal in UNITS:
             app.add_unit(code, name, parent=parent, principal=principal, actor="管理员")
         findings = script(app, clock)
+        findings += api_demo(str(db), clock, echo, holidays)
         clock.at(d("2024-12-31"), 18)
         echo(f"演示数据：{len(UNITS)} 个责任单位，{len(findings)} 条问题，"
              f"{app.event_count()} 个事件，截至 {clock.moment:%Y-%m-%d %H:%M}")

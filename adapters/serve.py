@@ -13,8 +13,10 @@ from __future__ import annotations
 import logging
 import signal
 import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,6 +130,27 @@ def make_server(c: Components, sock: socket.socket, lifecycle: Lifecycle, *,
     config = uvicorn.Config(create_api(c, lifecycle), log_level=log_level, access_log=False,
                             lifespan="on", timeout_graceful_shutdown=10)
     return uvicorn.Server(config)
+
+
+@contextmanager
+def serving_in_thread(c: Components, lifecycle: Lifecycle | None = None,
+                      host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve ``c`` on a free port in a background thread; yields the API's base URL."""
+    sock = bind(host, 0)
+    server = make_server(c, sock, lifecycle or Lifecycle())
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
+                              name="dudao-api")
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the API server did not start")
+            time.sleep(0.01)
+        yield f"http://{host}:{sock.getsockname()[1]}/api/v1"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
 
 
 def serve(settings: Settings, options: ServeOptions,
