@@ -36,7 +36,6 @@ from adapters.auth import (
     TokenStore,
     request_digest,
 )
-from adapters.cli.audit import EVENT_NAMES
 from adapters.service import Dudao, StoreUnavailable
 from domain.errors import (
     CalendarNotCovered,
@@ -255,6 +254,8 @@ HISTORY_TOP = {"type", "version", "actor", "on", "recorded_at"}
 
 
 def history_event(e: dict[str, Any]) -> m.HistoryEvent:
+    from adapters.cli.audit import EVENT_NAMES  # the trail's Chinese names (imported late: no cycle)
+
     return m.HistoryEvent(
         type=e["type"], name=EVENT_NAMES.get(e["type"], e["type"]), version=e["version"],
         actor=e.get("actor", ""), on=e.get("on"), recorded_at=e["recorded_at"],
