@@ -215,6 +215,9 @@ def test_bad_input_is_422_naming_the_field_and_records_nothing(api: ApiServer) -
             ("/inspections", {"unit": "HTQ", "on": "2024-09-25", "inspectors": ["甲"],
                               "findings": [{"text": "好"}, {"text": "x" * 4001}]},
              "findings[1].text"),
+            # refused by the domain after the first finding was built: nothing of it is stored
+            ("/inspections", {"unit": "HTQ", "on": "2024-09-25", "inspectors": ["甲"],
+                              "findings": [{"text": "好"}, {"text": "   "}]}, "findings[1].text"),
             (f"/findings/{fid}/orders", {"on": "2024-09-25", "within": 0}, "within"),
             (f"/findings/{fid}/orders", {"on": "2024-09-25", "within": "ten"}, "within"),
             (f"/findings/{fid}/reviews", {"on": "2024-09-25"}, "passed"),
