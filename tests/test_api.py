@@ -131,6 +131,7 @@ def test_unit_journey_sees_and_acts_on_its_own_unit_only(api: ApiServer) -> None
         assert unit.get("/findings", params={"unit": "NZQ"}).status_code == 404
         # another unit's finding does not exist for this token
         for path in (f"/findings/{other}", f"/findings/{other}/history",
+                     f"/findings/{other}/escalations",
                      "/units/NZQ", "/units/NZQ/report"):
             r = unit.get(path)
             assert r.status_code == 404, path
@@ -356,7 +357,8 @@ def test_the_openapi_document_describes_every_field(api: ApiServer) -> None:
                  "/api/v1/findings/{finding_id}/reports", "/api/v1/findings/{finding_id}/reviews",
                  "/api/v1/findings/{finding_id}/extensions",
                  "/api/v1/findings/{finding_id}/interviews",
-                 "/api/v1/findings/{finding_id}/history", "/api/v1/units/{code}/report"):
+                 "/api/v1/findings/{finding_id}/history", "/api/v1/findings/{finding_id}/escalations",
+                 "/api/v1/units/{code}/report"):
         assert path in paths, path
     undocumented = []
     for name, schema in doc["components"]["schemas"].items():
@@ -373,3 +375,29 @@ def test_the_openapi_document_describes_every_field(api: ApiServer) -> None:
                 if param["in"] != "path":
                     assert param.get("description"), (method, path, param["name"])
     assert "HTTPBearer" in doc["components"]["securitySchemes"]
+
+
+def test_escalations_and_the_unit_report_follow_the_rules_decisions(api: ApiServer) -> None:
+    from datetime import date
+
+    setup_units(api)
+    with api.client(api.token("inspector", name="张督学")) as inspector:
+        fid = record(inspector)
+        assert inspector.post(f"/findings/{fid}/orders",
+                              json={"on": "2024-09-25", "within": 10}).status_code == 201
+        assert inspector.get(f"/findings/{fid}/escalations").json() == {
+            "finding_id": fid, "rung": None, "escalations": []}
+        api.app.record_escalation(fid, code="supervise", rule="supervise", policy="default",
+                                  policy_version=1, threshold=date(2024, 10, 15),
+                                  due=date(2024, 10, 28), facts={"deadline": "2024-10-14"})
+        body = inspector.get(f"/findings/{fid}/escalations").json()
+        assert body["rung"] == "supervise"
+        assert [(e["code"], e["due"]) for e in body["escalations"]] == [("supervise", "2024-10-28")]
+        finding = inspector.get(f"/findings/{fid}").json()
+        assert (finding["rung"], finding["deadline"]) == ("supervise", "2024-10-28")
+        history = inspector.get(f"/findings/{fid}/history").json()["events"]
+        assert history[-1]["type"] == "EscalationRaised"
+        assert history[-1]["details"]["facts"] == {"deadline": "2024-10-14"}
+        report = inspector.get("/units/HTQ/report").json()
+        assert report["escalations"]["supervise"] == 1
+        assert report["overdue"] == 1  # the 督办 deadline 2024-10-28 has passed by 2024-12-31

@@ -514,6 +514,16 @@ def create_api(c: Components, lifecycle: Lifecycle | None = None) -> FastAPI:
         return m.HistoryOut(finding_id=str(f.id),
                             events=[history_event(e) for e in c.app.history(f.id)])
 
+    @api.get(f"{PREFIX}/findings/{{finding_id}}/escalations", response_model=m.EscalationList,
+             tags=["问题"], summary="一条问题的历次升级（预警、督办、约谈、通报、问责）",
+             responses=READ_ERRORS)
+    def get_escalations(finding_id: str, who: Who) -> m.EscalationList:
+        forbid(who, "finding.read")
+        f = visible_finding(who, finding_id)
+        out = finding_out(f)
+        return m.EscalationList(finding_id=out.finding_id, rung=out.rung,
+                                escalations=out.escalations)
+
     @api.post(f"{PREFIX}/findings/{{finding_id}}/orders", status_code=201,
               response_model=m.OrderOut, tags=["整改"], summary="下达整改通知（督学）",
               responses=ERRORS)

@@ -242,6 +242,12 @@ class FindingList(BaseModel):
     count: int = Field(..., description="问题条数")
 
 
+class EscalationList(BaseModel):
+    finding_id: str = Field(..., description="问题编号")
+    rung: Rung | None = Field(None, description="迄今最高的升级级别，未升级为 null")
+    escalations: list[EscalationOut] = Field(..., description="历次升级，按发生顺序")
+
+
 class OrderOut(BaseModel):
     finding_id: str = Field(..., description="问题编号")
     status: Status = Field(..., description="办理后的状态")
