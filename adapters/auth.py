@@ -59,6 +59,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "finding.extend": frozenset({"inspector"}),
     "finding.interview": frozenset({"inspector"}),
     "finding.report": frozenset({"unit"}),
+    "audit.read": frozenset({"auditor", "admin"}),
 }
 
 ACTION_NAMES = {
@@ -73,6 +74,7 @@ ACTION_NAMES = {
     "finding.extend": "批准延期",
     "finding.interview": "登记约谈",
     "finding.report": "提交整改报告",
+    "audit.read": "查看审计轨迹与校验",
 }
 
 TOKEN_PREFIX = "dd_"

@@ -187,11 +187,21 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         self.q_chain = SQL("{}.{}").format(schema, Identifier(CHAIN_TABLE))
 
     def create_table(self) -> None:
-        super().create_table()
+        # Processes opening the store at once would race in eventsourcing's DDL (two
+        # CREATE OR REPLACE FUNCTION at once fail with "tuple concurrently updated"):
+        # one at a time, under a session advisory lock held on a connection of its own.
+        with self.datastore.get_connection() as lock:
+            lock.execute("SELECT pg_advisory_lock(hashtext('dudao:create-table'))")
+            try:
+                super().create_table()
+                self._create_chain()
+            finally:
+                lock.execute("SELECT pg_advisory_unlock(hashtext('dudao:create-table'))")
+
+    def _create_chain(self) -> None:
         schema = Identifier(self.datastore.schema)
         function = SQL("{}.dudao_refuse_change").format(schema)
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute("SELECT pg_advisory_xact_lock(hashtext('dudao:chain-ddl'))")
             curs.execute(SQL(
                 "CREATE TABLE IF NOT EXISTS {} (position bigint PRIMARY KEY, "
                 "event_hash bytea NOT NULL, chain_hash bytea NOT NULL)").format(self.q_chain))

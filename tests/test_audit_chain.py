@@ -466,13 +466,14 @@ def test_two_writers_on_postgres_seal_in_commit_order(pg_db: str) -> None:
     shared = setup.record_finding(unit="U1", on=date(2024, 9, 20), inspector="督学",
                                   text="共用的问题", actor="t")
     setup.close()
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(2, timeout=60)
     errors: list[BaseException] = []
     conflicts = [0]
 
     def writer(tag: str) -> None:
-        app = open_app(pg_db)
+        app: Dudao | None = None
         try:
+            app = open_app(pg_db)
             barrier.wait()
             for i in range(40):
                 fid = app.record_finding(unit="U1", on=date(2024, 9, 20), inspector="督学",
@@ -489,8 +490,10 @@ def test_two_writers_on_postgres_seal_in_commit_order(pg_db: str) -> None:
                         pass
         except BaseException as e:
             errors.append(e)
+            barrier.abort()
         finally:
-            app.close()
+            if app is not None:
+                app.close()
 
     app = open_app(pg_db)
     try:
@@ -509,7 +512,8 @@ def test_two_writers_on_postgres_seal_in_commit_order(pg_db: str) -> None:
         for t in threads:
             t.start()
         for t in threads:
-            t.join()
+            t.join(timeout=120)
+        assert not any(t.is_alive() for t in threads), "a writer hung"
         assert not errors, errors
         report = app.verify()
         assert report.ok, report.as_dict()

@@ -259,9 +259,7 @@ HISTORY_TOP = {"type", "version", "actor", "on", "recorded_at"}
 
 
 def history_event(e: dict[str, Any]) -> m.HistoryEvent:
-    from adapters.cli.audit import (
-        EVENT_NAMES,  # the trail's Chinese names (imported late: no cycle)
-    )
+    from adapters.audit import EVENT_NAMES  # the trail's Chinese names
 
     return m.HistoryEvent(
         type=e["type"], name=EVENT_NAMES.get(e["type"], e["type"]), version=e["version"],
@@ -399,6 +397,10 @@ def create_api(c: Components, lifecycle: Lifecycle | None = None) -> FastAPI:
             raise
         c.idempotency.finish(who.token_id, key, status, result)
         return JSONResponse(result, status_code=status)
+
+    from adapters.api.audit import add_audit_routes  # late: it imports this module
+
+    add_audit_routes(api, c, PREFIX)
 
     # --------------------------------------------------------------- health
 

@@ -304,3 +304,53 @@ class UnitReportOut(BaseModel):
     interviews: int = Field(..., description="升级到约谈及以上的问题数")
     public_notices: int = Field(..., description="被通报的问题数")
     accountability: int = Field(..., description="移交问责的问题数")
+
+
+# -------------------------------------------------------------------- audit
+
+
+class TrailEvent(BaseModel):
+    """One event of a finding's audit trail; the event's own fields follow these."""
+
+    model_config = ConfigDict(extra="allow")
+
+    position: int | None = Field(None, description="在事件日志中的位置（哈希链的位置）")
+    version: int = Field(..., description="该问题的事件序号（从1开始）")
+    type: str = Field(..., description="事件类型，如 Recorded、EscalationRaised")
+    name: str = Field(..., description="事件的中文名称")
+    actor: str | None = Field(None, description="操作人")
+    business_date: date | None = Field(None, description="业务日期；升级事件为触发日期")
+    recorded_at: datetime | None = Field(None, description="系统记录时间")
+
+
+class TrailOut(BaseModel):
+    finding_id: str = Field(..., description="问题编号")
+    unit: str = Field(..., description="责任单位代码")
+    unit_name: str | None = Field(None, description="责任单位名称")
+    text: str = Field(..., description="问题描述")
+    status: str = Field(..., description="当前状态")
+    events: list[TrailEvent] = Field(..., description="全部事件，按发生顺序；升级事件含规则、策略版本与依据事实")
+
+
+class CheckpointOut(BaseModel):
+    position: int = Field(..., description="链头位置（最后封存的事件位置；空库为0）")
+    hash: str = Field(..., description="链头哈希，64位十六进制")
+
+
+class VerifyProblem(BaseModel):
+    position: int = Field(..., description="出问题的位置")
+    kind: Literal["changed", "missing", "unsealed", "chain", "checkpoint", "truncated"] = Field(
+        ..., description="问题类别")
+    message: str = Field(..., description="中文说明")
+    message_en: str = Field(..., description="英文说明")
+
+
+class VerifyOut(BaseModel):
+    ok: bool = Field(..., description="事件库是否完好")
+    events: int = Field(..., description="校验的事件数")
+    sealed: int = Field(..., description="封存记录数")
+    head: CheckpointOut = Field(..., description="由事件重算的链头")
+    checkpoint: CheckpointOut | None = Field(None, description="核对的检查点")
+    first_bad_position: int | None = Field(None, description="第一个出问题的位置")
+    problem_count: int = Field(..., description="问题总数")
+    problems: list[VerifyProblem] = Field(..., description="前100处问题，按位置")

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from adapters.audit import (
+    EVENT_NAMES,
     NotPublished,
     publish_checkpoint,
     replay,
@@ -30,6 +31,7 @@ from adapters.service import Dudao
 from domain.errors import DudaoError
 
 UNPUBLISHED_EXIT = 3
+__all__ = ["EVENT_NAMES", "audit"]
 
 
 class Tampered(DudaoError):
