@@ -509,3 +509,15 @@ async def follow(
 async def _pause(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
+
+
+def publish_all(publisher: NoticePublisher) -> PublishResult:
+    """Publish every pending notice and close the connection (for synchronous callers)."""
+
+    async def once() -> PublishResult:
+        try:
+            return await publisher.publish_pending()
+        finally:
+            await publisher.close()
+
+    return asyncio.run(once())

@@ -9,8 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
+import subprocess
+import sys
 import threading
+import time
 from collections import Counter
 from datetime import date, timedelta
 from typing import Any
@@ -30,7 +34,14 @@ from adapters.notices import (
     build_notice,
     cn_date,
 )
-from adapters.outbox import DUPLICATE_WINDOW, NatsUnavailable, NoticePublisher, connect, follow
+from adapters.outbox import (
+    DUPLICATE_WINDOW,
+    NatsUnavailable,
+    NoticePublisher,
+    connect,
+    follow,
+    publish_all,
+)
 from adapters.service import Dudao
 from adapters.store import engine_for, store_env
 
@@ -91,15 +102,8 @@ def messages(url: str) -> list[dict[str, Any]]:
 
 def publish(app: Dudao, db: str, url: str, **options: Any) -> Any:
     publisher = notice_publisher(app, db, url, **options)
-
-    async def once() -> Any:
-        try:
-            return await publisher.publish_pending()
-        finally:
-            await publisher.close()
-
     try:
-        return asyncio.run(once())
+        return publish_all(publisher)
     finally:
         publisher.engine.dispose()
 
@@ -395,3 +399,48 @@ def test_command_line_publish_and_follow(app: Dudao, db: str, nats_server: Any,
     assert "【督办】第一中学（U1）" in captured.out and "【督办通知】第一中学" in captured.out
     assert run(cli, ["notices", "follow", "--unit", "U1.*"]) != 0  # not a unit code
     assert "--unit: 单位代码 'U1.*' 无效" in capsys.readouterr().err
+
+
+@pytest.mark.nats
+@pytest.mark.slow
+def test_publisher_process_killed_and_restarted(clock: Any, sqlite_db: str,
+                                                nats_server: Any) -> None:
+    """A real ``dudao notices publish --watch`` process, SIGKILLed while escalations are decided."""
+    db = sqlite_db
+    app = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(db))
+    seed(app, 0, [])
+    command = [sys.executable, "-c", "from adapters.cli import main; main()",
+               "--db", db, "notices", "publish", "--watch"]
+    env = {**os.environ, "DUDAO_NATS": nats_server.url}
+    positions = notice_publisher(app, db, nats_server.url)
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+
+    process = start()
+    for round_ in range(4):
+        for i in range(12):
+            fid = new_finding(app, "U1" if i % 2 else "U2", f"问题{round_}-{i}")
+            for code in CODES:
+                escalate(app, fid, code)
+        before = positions.position()
+        deadline = time.monotonic() + 15
+        while positions.position() == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.kill()  # SIGKILL: no chance to save anything
+        process.wait()
+        process = start()
+    deadline = time.monotonic() + 15
+    while positions.pending() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process.stderr is not None
+    assert "持续发布升级通知" in process.stderr.readline().decode()  # running, signals handled
+    process.terminate()  # SIGTERM: a clean stop
+    _, err = process.communicate(timeout=15)
+    assert process.returncode == 0, err.decode()
+    positions.engine.dispose()
+    stream = messages(nats_server.url)
+    assert len(stream) == 4 * 12 * len(CODES)
+    assert_exactly_once_in_log_order(app, stream)
+    app.close()

@@ -13,7 +13,7 @@ import click
 from adapters.bootstrap import nats_server, notice_publisher
 from adapters.cli.base import Context, cli, echo_err, emit, pass_app
 from adapters.notices import describe_notice
-from adapters.outbox import consumer_name, follow
+from adapters.outbox import consumer_name, follow, publish_all
 from adapters.service import Dudao
 from domain.units import check_code
 
@@ -65,13 +65,7 @@ def publish(app: Dudao, actor: str, watch: bool, server: str | None) -> None:
         until_signal(work)
         return
 
-    async def once(_stop: asyncio.Event) -> Any:
-        try:
-            return await publisher.publish_pending()
-        finally:
-            await publisher.close()
-
-    result = until_signal(once)
+    result = publish_all(publisher)
     data = {"published": result.published, "duplicates": result.duplicates,
             "position": result.position, "pending": 0, "server": publisher.server}
 
