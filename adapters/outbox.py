@@ -293,21 +293,31 @@ class NoticePublisher:
         except NatsUnavailable as e:
             pending = await asyncio.to_thread(self.pending)
             raise unavailable(self.server, e.__cause__ or e, pending) from e
-        while True:
-            start = result.position + 1
-            last, notices = await asyncio.to_thread(self.collect, start)
-            if last < start:
-                return result
-            try:
-                await self._publish(notices, result)
-            except Exception as e:
-                await self.close()
-                pending = await asyncio.to_thread(self.pending)
-                raise unavailable(self.server, e, pending) from e
-            if self.before_save is not None:
-                self.before_save(last)
-            result.position = await asyncio.to_thread(self._save, last)
-            self._wake.clear()
+        start = result.position + 1
+        # The next page is read and rendered (in a thread) while this one is published.
+        ahead = asyncio.ensure_future(asyncio.to_thread(self.collect, start))
+        try:
+            while True:
+                last, notices = await ahead
+                if last < start:
+                    return result
+                start = last + 1
+                ahead = asyncio.ensure_future(asyncio.to_thread(self.collect, start))
+                try:
+                    await self._publish(notices, result)
+                except Exception as e:
+                    await self.close()
+                    pending = await asyncio.to_thread(self.pending)
+                    raise unavailable(self.server, e, pending) from e
+                if self.before_save is not None:
+                    self.before_save(last)
+                result.position = await asyncio.to_thread(self._save, last)
+                self._wake.clear()
+        finally:
+            if not ahead.done():
+                # Let the thread finish its page: the caches are not shared with another reader.
+                with contextlib.suppress(BaseException):
+                    await ahead
 
     async def _publish(self, notices: list[Notice], result: PublishResult) -> None:
         """Publish a batch pipelined, in log order; every ack is awaited.
