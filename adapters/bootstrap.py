@@ -9,15 +9,18 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from adapters.service import Dudao, StoreUnavailable
+from adapters.store import DEFAULT_DB, engine_for, prepare, store_env
 from domain.calendar import WorkCalendar, parse_holiday_text
 from domain.errors import InvalidInput
 from domain.time import SHANGHAI, Clock
-from adapters.service import Dudao, StoreUnavailable
-from adapters.store import DEFAULT_DB, engine_for, prepare, store_env
 from projections.findings import FindingsProjection
 from projections.runner import Projection, Runner
+
+if TYPE_CHECKING:
+    from adapters.escalation import Sweeper
 
 
 def system_clock() -> datetime:
@@ -87,7 +90,7 @@ def bootstrap(settings: Settings) -> Dudao:
     """Build the application service for these settings."""
     try:
         prepare(settings.db)
-    except Exception as e:  # noqa: BLE001 - any driver error means the store is unreachable
+    except Exception as e:
         raise StoreUnavailable(
             f"事件库无法访问：{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}",
             f"the event store is unreachable: {type(e).__name__}",
@@ -103,6 +106,15 @@ def bootstrap(settings: Settings) -> Dudao:
 def read_models(app: Dudao, db: str, projections: list[Projection] | None = None) -> Runner:
     """The projection runner over the read models, in the same database as the events."""
     return Runner(app, engine_for(db), projections or [FindingsProjection()])
+
+
+def sweeper(app: Dudao, db: str, policy: str | None = None) -> Sweeper:
+    """The escalation sweep of a policy (default: ``DUDAO_POLICY`` or ``default``) on this
+    store; the service calls ``.run()`` on it periodically."""
+    from adapters.escalation import Sweeper
+
+    name = policy or os.environ.get("DUDAO_POLICY") or "default"
+    return Sweeper(app, engine_for(db), name)
 
 
 def nats_server(value: str | None = None) -> str:

@@ -10,6 +10,7 @@ text for the rung, or from the default text below when the policy gives none.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -76,24 +77,46 @@ PolicyTexts = Callable[[str, int], Mapping[str, str] | None]
 """Given a policy name and version, its notice text per rung code (or None)."""
 
 
-def policy_notice_texts(policy: str, version: int) -> Mapping[str, str] | None:
-    """The notice texts of a policy file under ``rules/policies/``, when the rules provide them.
+# The policy files (rules/policies/*.toml) write placeholders as {unit}, {text}, {deadline}…;
+# they become these jinja2 expressions (dates in Chinese).
+POLICY_PLACEHOLDERS = {
+    "unit": "{{ unit_name }}",
+    "text": "{{ finding_text }}",
+    "deadline": "{{ deadline | cn_date }}",
+    "due": "{{ due | cn_date }}",
+    "threshold": "{{ threshold | cn_date }}",
+    "name": "{{ code_name }}",
+}
 
-    The policy files are the rules' business (issue 3); until a loader exists
-    the default texts are used.
+
+def policy_template(text: str) -> str:
+    """A policy's notice text as a jinja2 template: ``{due}`` → ``{{ due | cn_date }}``.
+
+    A text already written in jinja2 (``{{ … }}`` or ``{% … %}``) is taken as it is.
+    """
+    if "{{" in text or "{%" in text:
+        return text
+    return re.sub(r"\{(\w+)\}",
+                  lambda m: POLICY_PLACEHOLDERS.get(m.group(1), m.group(0)), text)
+
+
+def policy_notice_texts(policy: str, version: int) -> Mapping[str, str] | None:
+    """The notice texts of the policy file (``rules/policies/<policy>.toml``), as templates.
+
+    Only when the file is the version that decided the escalation; an
+    escalation of an older version gets the default text of its rung.
     """
     try:
-        from rules import policy as rules_policy  # type: ignore[attr-defined]
+        from rules.policy import load_policy
     except ImportError:
         return None
-    loader = getattr(rules_policy, "notice_texts", None)
-    if loader is None:
-        return None
     try:
-        texts = loader(policy, version)
+        loaded = load_policy(policy)
     except Exception:  # an unknown or broken policy falls back to the defaults
         return None
-    return texts if isinstance(texts, Mapping) else None
+    if loaded.version != version:
+        return None
+    return {code: policy_template(rung.notice) for code, rung in loaded.rungs.items()}
 
 
 class NoticeRenderer:

@@ -66,6 +66,8 @@ class WorkCalendar:
         self._extra = dict(extra or {})
         self._extra_years = frozenset(d.year for d in self._extra)
         self.years = PACKAGE_YEARS | self._extra_years
+        self._memo: dict[date, bool] = {}
+        self._counted: dict[tuple[date, int], date] = {}  # deadlines cluster on few dates
 
     def covers(self, year: int) -> bool:
         return year in self.years
@@ -82,20 +84,30 @@ class WorkCalendar:
             )
 
     def is_working_day(self, day: date) -> bool:
+        memo = self._memo.get(day)
+        if memo is not None:
+            return memo
         self._check(day)
         if day.year in self._extra_years:
             known = self._extra.get(day)
-            return known if known is not None else day.weekday() < 5
-        return bool(chinese_calendar.is_workday(day))
+            working = known if known is not None else day.weekday() < 5
+        else:
+            working = bool(chinese_calendar.is_workday(day))
+        self._memo[day] = working
+        return working
 
     def add_working_days(self, start: date, n: int) -> date:
         """The n-th working day after ``start`` (``start`` itself not counted)."""
+        known = self._counted.get((start, n))
+        if known is not None:
+            return known
         day = start
         remaining = n
         while remaining > 0:
             day += timedelta(days=1)
             if self.is_working_day(day):
                 remaining -= 1
+        self._counted[(start, n)] = day
         return day
 
     def add_days(self, start: date, n: int, *, calendar_days: bool = False) -> date:
@@ -105,12 +117,16 @@ class WorkCalendar:
 
     def subtract_working_days(self, end: date, n: int) -> date:
         """The date that is n working days before ``end`` (start of the window)."""
+        known = self._counted.get((end, -n))
+        if known is not None:
+            return known
         day = end
         remaining = n
         while remaining > 0:
             day -= timedelta(days=1)
             if self.is_working_day(day):
                 remaining -= 1
+        self._counted[(end, -n)] = day
         return day
 
     def working_days(self, days: Iterable[date]) -> list[date]:

@@ -183,6 +183,21 @@ def test_the_policy_text_is_used_and_a_broken_one_falls_back() -> None:
     assert notice.payload["notice"].startswith("【督办通知】城固县：")
 
 
+def test_the_policy_file_texts_become_jinja_templates() -> None:
+    from adapters.notices import policy_notice_texts, policy_template
+
+    assert policy_template("请于{due}前整改“{text}”，{unit}") == (
+        "请于{{ due | cn_date }}前整改“{{ finding_text }}”，{{ unit_name }}")
+    texts = policy_notice_texts("default", 1)
+    assert texts is not None and set(texts) == set(CODES)
+    assert policy_notice_texts("default", 999) is None  # another version: the default texts
+    assert policy_notice_texts("no_such_policy", 1) is None
+    notice = build_notice(supervise_event(), 1, FindingInfo("CGX", "台账不全", "general"),
+                          UnitInfo("城固县"), NoticeRenderer())
+    assert notice.payload["notice"] == ("督办通知：你单位“台账不全”未在2024年10月14日前完成整改，"
+                                        "现予督办，请于2024年10月28日前整改到位并报告。")
+
+
 def test_every_rung_has_a_default_text_that_renders() -> None:
     renderer = NoticeRenderer(None)
     for code in CODES:
@@ -230,7 +245,9 @@ def test_each_escalation_is_published_once_with_its_event_id(app: Dudao, db: str
     assert first["subject"] == "dudao.notice.reminder.U1"
     assert first["finding"] == str(ids[0]) and first["unit_name"] == "第一中学"
     assert first["code"] == "reminder" and first["rung"] == 0 and first["policy_version"] == 1
-    assert first["notice"].startswith("【预警】第一中学")
+    # the default policy's own text for the rung (rules/policies/default.toml), dates in Chinese
+    assert first["notice"] == ("预警：你单位“问题0”的整改期限为2024年10月14日，已不足3个工作日，"
+                               "请抓紧整改并按期提交整改报告。")
     assert stream[3]["subject"] == "dudao.notice.supervise.U2"
     # nothing new: nothing published
     again = publish(app, db, nats_server.url)
@@ -396,7 +413,7 @@ def test_command_line_publish_and_follow(app: Dudao, db: str, nats_server: Any,
     assert (line["unit"], line["code"], line["unit_name"]) == ("U2", "supervise", "第二中学")
     assert run(cli, ["notices", "follow", "--unit", "U1", "--once"]) == 0
     captured = capsys.readouterr()
-    assert "【督办】第一中学（U1）" in captured.out and "【督办通知】第一中学" in captured.out
+    assert "【督办】第一中学（U1）" in captured.out and "督办通知：你单位“问题0”" in captured.out
     assert run(cli, ["notices", "follow", "--unit", "U1.*"]) != 0  # not a unit code
     assert "--unit: 单位代码 'U1.*' 无效" in capsys.readouterr().err
 
