@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -531,3 +532,56 @@ def publish_all(publisher: NoticePublisher) -> PublishResult:
             await publisher.close()
 
     return asyncio.run(once())
+
+
+# ------------------------------------------------------------ inside a service
+
+
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class PublisherTask:
+    """The publisher as a background task of a long-running process (``dudao serve``)."""
+
+    def __init__(self, publisher: NoticePublisher) -> None:
+        self.publisher = publisher
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self.publisher.run(), name="dudao-notices")
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the batch in flight (its acks are awaited, its position saved)."""
+        task, self.task = self.task, None
+        if task is None:
+            return
+        self.publisher.stop()
+        try:
+            await asyncio.wait_for(task, timeout)
+        except (TimeoutError, asyncio.CancelledError):
+            pass
+
+
+def serve_background(options: Any, lifecycle: Any, server: str | None = None) -> None:
+    """Hooks for ``dudao serve`` (adapters.serve.register_background): start the publisher
+    on the service's application and database when serving starts, stop it on shutdown.
+
+    Startup and shutdown hooks receive the service's components (``c.app``, ``c.engine``).
+    """
+    running: list[PublisherTask] = []
+
+    async def start(c: Any) -> None:
+        from adapters.bootstrap import nats_server
+
+        publisher = NoticePublisher(c.app, c.engine, nats_server(server), log=_stderr)
+        task = PublisherTask(publisher)
+        await task.start()
+        running.append(task)
+
+    async def stop(_c: Any) -> None:
+        while running:
+            await running.pop().stop()
+
+    lifecycle.startup.append(start)
+    lifecycle.shutdown.append(stop)

@@ -461,3 +461,36 @@ def test_publisher_process_killed_and_restarted(clock: Any, sqlite_db: str,
     assert len(stream) == 4 * 12 * len(CODES)
     assert_exactly_once_in_log_order(app, stream)
     app.close()
+
+
+@pytest.mark.nats
+def test_serving_publishes_an_escalation_as_it_is_decided(app: Dudao, db: str,
+                                                          nats_server: Any) -> None:
+    """The background hooks ``dudao serve`` runs: start, a decision reaches NATS, clean stop."""
+    from types import SimpleNamespace
+
+    from adapters.outbox import serve_background
+
+    (fid,) = seed(app, 1, [])
+    lifecycle = SimpleNamespace(startup=[], shutdown=[])
+    serve_background(SimpleNamespace(sweep_interval=1.0), lifecycle, nats_server.url)
+    c = SimpleNamespace(app=app, db=db, engine=engine_for(db))
+
+    async def scenario() -> dict[str, Any]:
+        nc = await connect(nats_server.url)
+        arrived: asyncio.Queue[Any] = asyncio.Queue()
+        for hook in lifecycle.startup:
+            await hook(c)
+        await asyncio.sleep(0.3)  # the stream exists once the publisher has connected
+        await nc.jetstream().subscribe("dudao.notice.>", cb=arrived.put, ordered_consumer=True)
+        await asyncio.to_thread(escalate, app, fid, "supervise")
+        msg = await asyncio.wait_for(arrived.get(), 10)
+        for hook in lifecycle.shutdown:
+            await hook(c)
+        assert not [t for t in asyncio.all_tasks() if t.get_name() == "dudao-notices"]
+        await nc.close()
+        return json.loads(msg.data)  # type: ignore[no-any-return]
+
+    payload = asyncio.run(scenario())
+    c.engine.dispose()
+    assert (payload["finding"], payload["code"]) == (str(fid), "supervise")
