@@ -557,10 +557,11 @@ class PublisherTask:
         if task is None:
             return
         self.publisher.stop()
-        try:
-            await asyncio.wait_for(task, timeout)
-        except (TimeoutError, asyncio.CancelledError):
-            pass
+        done, _ = await asyncio.wait([task], timeout=timeout)
+        if not done:  # stuck (a NATS ack that never comes): kill it; nothing is lost
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def serve_background(options: Any, lifecycle: Any, server: str | None = None) -> None:
