@@ -173,6 +173,7 @@ class NoticePublisher:
         self.nc: Any = None
         self.js: Any = None
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
         self._units: dict[str, UnitInfo] = {}
         self._findings: OrderedDict[str, FindingInfo] = OrderedDict()
@@ -313,7 +314,6 @@ class NoticePublisher:
                 if self.before_save is not None:
                     self.before_save(last)
                 result.position = await asyncio.to_thread(self._save, last)
-                self._wake.clear()
         finally:
             if not ahead.done():
                 # Let the thread finish its page: the caches are not shared with another reader.
@@ -364,8 +364,17 @@ class NoticePublisher:
     # ----------------------------------------------------------- running
 
     def wake(self) -> None:
-        """Look at the log now (the sweep calls this after recording escalations)."""
-        self._wake.set()
+        """Look at the log now (the sweep may call this after recording escalations,
+        from any thread); otherwise the publisher looks every ``poll`` seconds."""
+        loop = self._loop
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if loop is None or here is loop:
+            self._wake.set()
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake.set)
 
     def stop(self) -> None:
         self._stop.set()
@@ -377,6 +386,7 @@ class NoticePublisher:
         5 s); notices decided meanwhile wait in the log.
         """
         stop = stop or self._stop
+        self._loop = asyncio.get_running_loop()
         pause = 0.25
         down = False
         try:

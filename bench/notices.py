@@ -124,10 +124,15 @@ async def latency(app: Dudao, db: str, url: str, samples: int, wake: bool) -> li
     for i in range(samples):
         fid = await asyncio.to_thread(new_finding, app, "U001", 10_000_000 + i)
         await asyncio.sleep(0.05 + (i % 7) * 0.031)  # land anywhere in the poll cycle
-        await asyncio.to_thread(escalate, app, fid, "supervise")
-        committed = time.perf_counter()
-        if wake:
-            publisher.wake()
+
+        def decide(fid: Any = fid) -> float:  # the sweep, in its own thread
+            escalate(app, fid, "supervise")
+            committed = time.perf_counter()
+            if wake:
+                publisher.wake()
+            return committed
+
+        committed = await asyncio.to_thread(decide)
         msg_id = f"{fid}:3"
         while msg_id not in arrived:
             await asyncio.sleep(0.001)
