@@ -67,7 +67,7 @@ def cn_date(value: Any) -> str:
             return value
     if isinstance(value, datetime):
         moment = value.astimezone(SHANGHAI)
-        return f"{moment.year}年{moment.month}月{moment.day}日{moment:%H:%M}"
+        return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
     if isinstance(value, date):
         return f"{value.year}年{value.month}月{value.day}日"
     return str(value)

@@ -572,27 +572,3 @@ class PublisherTask:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-
-def serve_background(options: Any, lifecycle: Any, server: str | None = None) -> None:
-    """Hooks for ``dudao serve`` (adapters.serve.register_background): start the publisher
-    on the service's application and database when serving starts, stop it on shutdown.
-
-    Startup and shutdown hooks receive the service's components (``c.app``, ``c.engine``).
-    """
-    running: list[PublisherTask] = []
-
-    async def start(c: Any) -> None:
-        from adapters.bootstrap import nats_server
-
-        publisher = NoticePublisher(c.app, c.engine, nats_server(server), log=_stderr)
-        task = PublisherTask(publisher)
-        await task.start()
-        running.append(task)
-
-    async def stop(_c: Any) -> None:
-        while running:
-            await running.pop().stop()
-
-    lifecycle.startup.append(start)
-    lifecycle.shutdown.append(stop)

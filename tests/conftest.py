@@ -99,6 +99,16 @@ def app(db: str, clock: Clock) -> Iterator[Dudao]:
 
 
 @pytest.fixture
+def api(db: str, clock: Clock) -> Iterator[object]:
+    """A running HTTP service (uvicorn on a free port) on ``db``; see tests/apiserver.py."""
+    from tests.apiserver import ApiServer
+
+    server = ApiServer(db, clock).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def nats_server(tmp_path):  # type: ignore[no-untyped-def]
     """A nats-server with JetStream of this test's own (``.url``, ``.stop()``, ``.start()``)."""
     from tests.nats_server import NatsServer, nats_server_binary

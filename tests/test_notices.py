@@ -464,33 +464,65 @@ def test_publisher_process_killed_and_restarted(clock: Any, sqlite_db: str,
 
 
 @pytest.mark.nats
-def test_serving_publishes_an_escalation_as_it_is_decided(app: Dudao, db: str,
-                                                          nats_server: Any) -> None:
-    """The background hooks ``dudao serve`` runs: start, a decision reaches NATS, clean stop."""
+def test_serving_sweeps_and_publishes_as_deadlines_pass(app: Dudao, db: str,
+                                                        nats_server: Any) -> None:
+    """The hooks ``dudao serve`` runs: the sweep decides, the notices reach NATS, clean stop."""
     from types import SimpleNamespace
 
-    from adapters.outbox import serve_background
+    from adapters.background import hooks
 
-    (fid,) = seed(app, 1, [])
+    (fid,) = seed(app, 1, [])  # ordered 2024-09-25 within 10 working days: 2024-10-14
     lifecycle = SimpleNamespace(startup=[], shutdown=[])
-    serve_background(SimpleNamespace(sweep_interval=1.0), lifecycle, nats_server.url)
+    hooks(SimpleNamespace(sweep_interval=1.0), lifecycle, server=nats_server.url)
     c = SimpleNamespace(app=app, db=db, engine=engine_for(db))
 
-    async def scenario() -> dict[str, Any]:
-        nc = await connect(nats_server.url)
-        arrived: asyncio.Queue[Any] = asyncio.Queue()
+    async def scenario() -> list[dict[str, Any]]:
+        received: list[dict[str, Any]] = []
         for hook in lifecycle.startup:
             await hook(c)
-        await asyncio.sleep(0.3)  # the stream exists once the publisher has connected
-        await nc.jetstream().subscribe("dudao.notice.>", cb=arrived.put, ordered_consumer=True)
-        await asyncio.to_thread(escalate, app, fid, "supervise")
-        msg = await asyncio.wait_for(arrived.get(), 10)
+        # the clock says 2024-12-31: the first sweep decides the whole ladder up to now
+        await follow(nats_server.url, received.append, unit="U1", count=5)
         for hook in lifecycle.shutdown:
             await hook(c)
-        assert not [t for t in asyncio.all_tasks() if t.get_name() == "dudao-notices"]
-        await nc.close()
-        return json.loads(msg.data)  # type: ignore[no-any-return]
+        assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("dudao-")]
+        return received
 
-    payload = asyncio.run(scenario())
+    received = asyncio.run(scenario())
     c.engine.dispose()
-    assert (payload["finding"], payload["code"]) == (str(fid), "supervise")
+    assert [m["finding"] for m in received] == [str(fid)] * 5
+    assert [m["code"] for m in received] == CODES  # as punctual sweeps would have decided
+    assert received[1]["notice"].startswith("督办通知：你单位“问题0”未在2024年10月14日前")
+
+
+@pytest.mark.nats
+@pytest.mark.slow
+def test_dudao_serve_publishes_when_a_deadline_has_passed(sqlite_db: str, clock: Any,
+                                                          nats_server: Any) -> None:
+    """``dudao serve`` (API, sweep, publisher) and ``dudao notices follow``, as processes."""
+    db = sqlite_db
+    clock.at("2024-09-25", 9)
+    app = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(db))
+    app.add_unit("CGX", "城固县人民政府", actor="t")
+    fid = app.record_finding(unit="CGX", on=date(2024, 9, 25), inspector="张督学",
+                             text="教师培训学时未达标", actor="t")
+    assert app.order_rectification(fid, on=date(2024, 9, 25), within=10,
+                                   actor="t") == date(2024, 10, 14)
+    app.close()
+    env = {**os.environ, "DUDAO_NATS": nats_server.url}
+    dudao = [sys.executable, "-c", "from adapters.cli import main; main()", "--db", db]
+    serve = subprocess.Popen([*dudao, "--now", "2024-10-15T09:00", "serve", "--port", "0",
+                              "--sweep-interval", "1"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        follow_ = subprocess.run([*dudao, "--json", "notices", "follow", "--unit", "CGX",
+                                  "--count", "2"], env=env, capture_output=True, timeout=60)
+    finally:
+        serve.terminate()  # SIGTERM: API, sweep and publisher stop cleanly
+        out, err = serve.communicate(timeout=30)
+    assert follow_.returncode == 0, follow_.stderr.decode()
+    notices = [json.loads(line) for line in follow_.stdout.decode().splitlines()]
+    assert [(n["code"], n["finding"]) for n in notices] == [("reminder", str(fid)),
+                                                            ("supervise", str(fid))]
+    assert notices[1]["due"] == "2024-10-28"
+    assert serve.returncode == 0, err.decode()
+    assert "dudao 服务已停止" in out.decode()
