@@ -67,19 +67,19 @@ class SweepTask:
 
 
 def hooks(options: ServeOptions, lifecycle: Any, *, server: str | None = None,
-          sweep: bool = True) -> None:
+          sweep: bool = True, log: Callable[[str], None] = _stderr) -> None:
     """Add the sweep's and the publisher's startup and shutdown hooks to ``lifecycle``."""
     running: dict[str, Any] = {}
 
     async def start(c: Any) -> None:
         from adapters.bootstrap import nats_server, sweeper
 
-        publisher = NoticePublisher(c.app, c.engine, nats_server(server), log=_stderr)
+        publisher = NoticePublisher(c.app, c.engine, nats_server(server), log=log)
         running["publisher"] = PublisherTask(publisher)
         await running["publisher"].start()
         if sweep:
             running["sweep"] = SweepTask(lambda: sweeper(c.app, c.db), options.sweep_interval,
-                                         after=lambda _n: publisher.wake())
+                                         after=lambda _n: publisher.wake(), log=log)
             await running["sweep"].start()
 
     async def stop(_c: Any) -> None:

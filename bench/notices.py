@@ -144,6 +144,80 @@ async def latency(app: Dudao, db: str, url: str, samples: int, wake: bool) -> li
     return out
 
 
+class MovingClock:
+    """Business time that runs at wall speed from a moment the bench can jump to."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.jump(moment)
+
+    def jump(self, moment: datetime) -> None:
+        self.base, self.t0 = moment, time.perf_counter()
+
+    def __call__(self) -> datetime:
+        return self.base + timedelta(seconds=time.perf_counter() - self.t0)
+
+
+def serving_latency(url: str, work: Path, samples: int, interval: float) -> list[float]:
+    """Seconds from a deadline passing to its 督办 notice's arrival, ``dudao serve`` running
+    (API, sweep every ``interval`` s, publisher) on a SQLite file with a clock at wall speed."""
+    from adapters.api.app import Lifecycle
+    from adapters.background import hooks
+    from adapters.serve import ServeOptions, build_components, open_service, serving_in_thread
+    from domain.time import end_of_day
+
+    db = str(work / "serve.db")
+    clock = MovingClock(datetime(2024, 3, 1, 9, tzinfo=SHANGHAI))
+    app = open_service(db, clock, load_calendar(None))
+    app.add_unit("CGX", "城固县人民政府", actor="bench")
+    c = build_components(app, db)
+    lifecycle = Lifecycle()
+    hooks(ServeOptions(sweep_interval=interval), lifecycle, server=url, log=lambda _t: None)
+    out: list[float] = []
+
+    async def measure() -> None:
+        nc = await connect(url)
+        arrived: dict[str, float] = {}
+
+        async def on_message(msg: Any) -> None:
+            arrived[msg.headers.get(api.Header.MSG_ID)] = time.perf_counter()
+
+        await nc.subscribe("dudao.notice.supervise.>", cb=on_message)
+        day = date(2024, 3, 1)
+        for i in range(samples):
+            while not app.calendar.is_working_day(day):
+                day += timedelta(days=1)
+            clock.jump(datetime.combine(day, datetime.min.time(), SHANGHAI)
+                       + timedelta(hours=9))
+            fid = await asyncio.to_thread(new_finding_on, app, day, i)
+            deadline = app.get_finding(fid).deadline
+            lead = 0.2 + (i % 5) * interval / 5  # the deadline passes this long from now
+            clock.jump(end_of_day(deadline) - timedelta(seconds=lead))
+            passes = time.perf_counter() + lead
+            while True:  # only 督办 notices are subscribed to: this finding's is the one
+                hit = [k for k in arrived if k and k.startswith(str(fid))]
+                if hit:
+                    out.append(arrived[hit[0]] - passes)
+                    break
+                await asyncio.sleep(0.002)
+            day = deadline + timedelta(days=3)
+        await nc.close()
+
+    try:
+        with serving_in_thread(c, lifecycle):
+            asyncio.run(measure())
+    finally:
+        c.app.close()
+        c.engine.dispose()
+    return out
+
+
+def new_finding_on(app: Dudao, day: date, i: int) -> Any:
+    fid = app.record_finding(unit="CGX", on=day, inspector="张督学",
+                             text=f"教师培训学时未达标（{i}）", actor="bench")
+    app.order_rectification(fid, on=day, within=10, actor="bench")
+    return fid
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -154,6 +228,9 @@ def main() -> None:
     parser.add_argument("--escalations", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=40)
     parser.add_argument("--nats", help="use this NATS server instead of a private one")
+    parser.add_argument("--sweep-interval", type=float, default=1.0,
+                        help="the sweep interval of the serving measurement (seconds)")
+    parser.add_argument("--serve-samples", type=int, default=10)
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="dudao-bench-notices-"))
@@ -220,6 +297,13 @@ def main() -> None:
                   f"p50 {statistics.median(lat) * 1000:6.1f} ms  p99 {pct(lat, 99) * 1000:6.1f} ms"
                   f"  max {max(lat) * 1000:6.1f} ms  ({len(lat)} samples)")
         app.close()
+
+        interval = args.sweep_interval
+        lat = serving_latency(url, work, args.serve_samples, interval)
+        print(f"deadline passes → 督办 notice received, dudao serve with --sweep-interval "
+              f"{interval:g}: p50 {statistics.median(lat) * 1000:6.0f} ms  "
+              f"p99 {pct(lat, 99) * 1000:6.0f} ms  max {max(lat) * 1000:6.0f} ms  "
+              f"({len(lat)} deadlines)")
     finally:
         if server is not None:
             server.stop()
