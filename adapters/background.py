@@ -3,9 +3,11 @@
 Both are asyncio tasks on the server's event loop, started once the API is
 up and stopped cleanly on SIGTERM/SIGINT (uvicorn's shutdown runs the hooks):
 the sweep finishes the sweep in progress, then the publisher finishes the
-batch in flight (acks awaited, position saved). The sweep runs at start and
-then every ``--sweep-interval`` seconds; when it records escalations it wakes
-the publisher, so a deadline that passes reaches NATS within one interval.
+batch in flight (acks awaited, position saved). The sweep runs at start, then
+every ``--sweep-interval`` seconds and also just after each midnight (Asia/
+Shanghai, by the application's clock: every threshold is a day boundary);
+when it records escalations it wakes the publisher, so a deadline that passes
+reaches NATS within one interval, and in practice within milliseconds.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.outbox import NoticePublisher, PublisherTask, _stderr
 from adapters.serve import ServeOptions, register_background
 from domain.errors import DudaoError
+from domain.time import local_date, start_of_day
 
 
 class SweepTask:
@@ -25,9 +29,11 @@ class SweepTask:
 
     def __init__(self, make_sweeper: Callable[[], Any], interval: float,
                  after: Callable[[int], None] | None = None,
-                 log: Callable[[str], None] = _stderr) -> None:
+                 log: Callable[[str], None] = _stderr,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.make_sweeper = make_sweeper
         self.interval = interval
+        self.clock = clock
         self.after = after
         self.log = log
         self.sweeps = 0
@@ -51,7 +57,20 @@ class SweepTask:
                 if self.after is not None:
                     self.after(len(decided))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.interval)
+                await asyncio.wait_for(self._stop.wait(), self.pause())
+
+    def pause(self) -> float:
+        """Seconds until the next sweep: the interval, or less when a day ends sooner.
+
+        Every threshold of the policy is a day boundary in Asia/Shanghai (a deadline
+        has passed once its day is over), so a sweep just after midnight by the
+        application's clock decides a passing deadline at once.
+        """
+        if self.clock is None:
+            return self.interval
+        now = self.clock()
+        midnight = start_of_day(local_date(now) + timedelta(days=1))
+        return max(0.0, min(self.interval, (midnight - now).total_seconds() + 0.001))
 
     async def stop(self, timeout: float = 30.0) -> None:
         """Stop after the sweep in progress (a sweep is never cut in the middle)."""
@@ -79,7 +98,8 @@ def hooks(options: ServeOptions, lifecycle: Any, *, server: str | None = None,
         await running["publisher"].start()
         if sweep:
             running["sweep"] = SweepTask(lambda: sweeper(c.app, c.db), options.sweep_interval,
-                                         after=lambda _n: publisher.wake(), log=log)
+                                         after=lambda _n: publisher.wake(), log=log,
+                                         clock=c.app.now)
             await running["sweep"].start()
 
     async def stop(_c: Any) -> None:

@@ -190,7 +190,9 @@ def serving_latency(url: str, work: Path, samples: int, interval: float) -> list
                        + timedelta(hours=9))
             fid = await asyncio.to_thread(new_finding_on, app, day, i)
             deadline = app.get_finding(fid).deadline
-            lead = 0.2 + (i % 5) * interval / 5  # the deadline passes this long from now
+            # the deadline passes this long from now: more than an interval, so the clock
+            # runs into midnight as it would in real time (not jumping over a sweep)
+            lead = interval + 0.2 + (i % 5) * interval / 5
             clock.jump(end_of_day(deadline) - timedelta(seconds=lead))
             passes = time.perf_counter() + lead
             while True:  # only 督办 notices are subscribed to: this finding's is the one

@@ -526,3 +526,17 @@ def test_dudao_serve_publishes_when_a_deadline_has_passed(sqlite_db: str, clock:
     assert notices[1]["due"] == "2024-10-28"
     assert serve.returncode == 0, err.decode()
     assert "dudao 服务已停止" in out.decode()
+
+
+def test_the_sweep_also_runs_just_after_midnight() -> None:
+    from datetime import datetime
+
+    from adapters.background import SweepTask
+    from domain.time import SHANGHAI
+
+    moment = [datetime(2024, 10, 14, 23, 59, 59, 500000, tzinfo=SHANGHAI)]
+    task = SweepTask(lambda: None, 60.0, clock=lambda: moment[0])
+    assert 0.5 <= task.pause() < 0.51  # the deadline of 2024-10-14 passes in half a second
+    moment[0] = datetime(2024, 10, 15, 12, tzinfo=SHANGHAI)
+    assert task.pause() == 60.0
+    assert SweepTask(lambda: None, 5.0).pause() == 5.0
