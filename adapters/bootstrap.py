@@ -15,6 +15,8 @@ from domain.errors import InvalidInput
 from domain.time import SHANGHAI, Clock
 from adapters.service import Dudao, StoreUnavailable
 from adapters.store import DEFAULT_DB, engine_for, prepare, store_env
+from projections.accountability import AccountabilityProjection
+from projections.decode import FastDecoder
 from projections.findings import FindingsProjection
 from projections.runner import Projection, Runner
 
@@ -101,4 +103,10 @@ def bootstrap(settings: Settings) -> Dudao:
 
 def read_models(app: Dudao, db: str, projections: list[Projection] | None = None) -> Runner:
     """The projection runner over the read models, in the same database as the events."""
-    return Runner(app, engine_for(db), projections or [FindingsProjection()])
+    return Runner(app, engine_for(db), projections or default_projections(),
+                  decoder=FastDecoder(app.decode))
+
+
+def default_projections() -> list[Projection]:
+    """Every live read model."""
+    return [FindingsProjection(), AccountabilityProjection()]

@@ -38,6 +38,9 @@ class EventSource(Protocol):
 
 
 class Projection(Protocol):
+    """A read model. It may also define ``apply_batch(conn, [(position, event), ...])``,
+    which the runner then calls once per page instead of ``apply`` per event."""
+
     name: str
     tables: Sequence[Table]
 
@@ -50,8 +53,10 @@ Progress = Callable[[int, int], None]
 class Runner:
     """Runs projections over the log, tracking each one's position in its own writes."""
 
-    def __init__(self, source: EventSource, engine: Engine, projections: Iterable[Projection]):
+    def __init__(self, source: EventSource, engine: Engine, projections: Iterable[Projection],
+                 *, decoder: Callable[[Any], Any] | None = None):
         self.source = source
+        self.decode = decoder or source.decode
         self.engine = engine
         self.projections = list(projections)
         tables = [positions, *(t for p in self.projections for t in p.tables)]
@@ -94,16 +99,21 @@ class Runner:
 
     def apply_batch(self, page: Sequence[Any], current: dict[str, int]) -> None:
         """Apply one page of notifications to every projection in one transaction."""
-        decoded = [(n.id, self.source.decode(n)) for n in page]
+        decoded = [(n.id, self.decode(n)) for n in page]
         last = page[-1].id
         with self.engine.begin() as conn:
             for projection in self.projections:
                 seen = current[projection.name]
                 if seen >= last:
                     continue
-                for position, event in decoded:
-                    if position > seen:
-                        projection.apply(conn, position, event)
+                batch_apply = getattr(projection, "apply_batch", None)
+                if batch_apply is not None:
+                    # A projection that writes a whole page at once (executemany).
+                    batch_apply(conn, [(p, e) for p, e in decoded if p > seen])
+                else:
+                    for position, event in decoded:
+                        if position > seen:
+                            projection.apply(conn, position, event)
                 self._save_position(conn, projection.name, seen, last)
         for projection in self.projections:
             current[projection.name] = max(current[projection.name], last)

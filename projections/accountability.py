@@ -1,0 +1,279 @@
+"""The accountability read model: what the reports and the bulletin are computed from.
+
+Four tables, kept by one projection:
+
+- ``acc_units``: every registered unit (code, name, parent, principal);
+- ``acc_findings``: one row per finding with the facts the figures need: the
+  deadline in force (set by an order, a failed review or an extension; a 督办
+  due date is not one, see ``projections/reports.py``), the last report and
+  whether the review that closed the finding passed a report submitted on or
+  before that deadline;
+- ``acc_escalations``: one row per escalation event;
+- ``acc_timeline``: one row per finding event, for the timelines.
+
+The projection writes a whole page of events at once (``apply_batch``): it
+reads the rows of the findings the page touches in one query, applies the
+events to them in memory and writes them back with executemany, which is
+what lets a replay keep up with the budget (bench/replay.py).
+
+``as_of`` makes it ignore every event recorded after that moment: a runner
+over a scratch database with such a projection answers "what the system knew
+then" without touching the live read models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    select,
+)
+from sqlalchemy.engine import Connection
+
+from domain.findings import rung_of
+from projections.runner import metadata
+
+units = Table(
+    "acc_units",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("parent", String(64)),
+    Column("principal", String(100)),
+    Column("kind", String(20), nullable=False),
+    Column("position", Integer, nullable=False),
+)
+
+FINDING_COLUMNS = (
+    "finding_id", "unit", "severity", "status", "on", "text", "inspector", "task",
+    "ordered_on", "deadline", "current_deadline", "last_report_on", "closed_on",
+    "closed_on_time", "reports", "strikes", "extensions", "interviews", "rung",
+    "recorded_at", "position",
+)
+
+findings = Table(
+    "acc_findings",
+    metadata,
+    Column("finding_id", String(36), primary_key=True),
+    Column("unit", String(64), nullable=False),
+    Column("severity", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("on", Date, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("inspector", String(100), nullable=False),
+    Column("task", String(100)),
+    Column("ordered_on", Date),
+    # the deadline in force: order, failed review (new deadline), extension
+    Column("deadline", Date),
+    # what the unit must meet now: the deadline in force or a later 督办 due date
+    Column("current_deadline", Date),
+    Column("last_report_on", Date),
+    Column("closed_on", Date),
+    Column("closed_on_time", Boolean),
+    Column("reports", Integer, nullable=False),
+    Column("strikes", Integer, nullable=False),
+    Column("extensions", Integer, nullable=False),
+    Column("interviews", Integer, nullable=False),
+    Column("rung", String(20)),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("position", Integer, nullable=False),
+    Index("ix_acc_findings_unit", "unit"),
+)
+
+escalations = Table(
+    "acc_escalations",
+    metadata,
+    Column("position", Integer, primary_key=True),
+    Column("finding_id", String(36), nullable=False),
+    Column("unit", String(64), nullable=False),
+    Column("code", String(20), nullable=False),
+    Column("rung", Integer, nullable=False),
+    Column("rule", String(100), nullable=False),
+    Column("policy", String(100), nullable=False),
+    Column("policy_version", Integer, nullable=False),
+    Column("threshold", Date, nullable=False),
+    Column("due", Date),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Index("ix_acc_escalations_unit", "unit"),
+)
+
+timeline = Table(
+    "acc_timeline",
+    metadata,
+    Column("position", Integer, primary_key=True),
+    Column("finding_id", String(36), nullable=False),
+    Column("unit", String(64), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("on", Date),
+    Column("recorded_at", DateTime(timezone=True)),
+    Column("actor", String(200)),
+    Column("detail", Text, nullable=False),
+    Index("ix_acc_timeline_finding", "finding_id"),
+)
+
+CHUNK = 500
+
+
+def _detail(kind: str, e: Any) -> tuple[date | None, str]:
+    """The business date of a finding event and a short Chinese account of it."""
+    if kind == "Recorded":
+        return e.on, f"{e.inspector}登记问题：{e.text}"
+    if kind == "RectificationOrdered":
+        unit = "自然日" if e.calendar_days else "个工作日"
+        return e.on, f"下达整改通知，{e.within}{unit}内整改，期限{e.deadline}"
+    if kind == "ReportSubmitted":
+        return e.on, f"提交整改报告：{e.text}"
+    if kind == "ReviewPassed":
+        return e.on, "复查通过，销号" + (f"（{e.note}）" if e.note else "")
+    if kind == "ReviewFailed":
+        return e.on, f"复查未通过，重新限期至{e.deadline}" + (f"（{e.note}）" if e.note else "")
+    if kind == "ExtensionGranted":
+        return e.on, f"延期：{e.previous} → {e.to}（{e.reason}）"
+    if kind == "InterviewHeld":
+        return e.on, f"约谈{e.interviewee}：{e.minutes}"
+    if kind == "EscalationRaised":
+        from domain.findings import RUNGS
+
+        label = RUNGS.get(e.code, (0, e.code))[1]
+        due = f"，期限{e.due}" if e.due else ""
+        return e.threshold, f"升级：{label}（规则 {e.rule}，{e.policy} v{e.policy_version}{due}）"
+    return getattr(e, "on", None), kind
+
+
+class AccountabilityProjection:
+    """Keeps ``acc_*`` from Unit and Finding events."""
+
+    tables = (units, findings, escalations, timeline)
+
+    def __init__(self, as_of: datetime | None = None, name: str = "accountability") -> None:
+        self.as_of = as_of
+        self.name = name
+
+    def apply(self, conn: Connection, position: int, event: Any) -> None:
+        self.apply_batch(conn, [(position, event)])
+
+    def apply_batch(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
+        as_of = self.as_of
+        unit_rows: list[dict[str, Any]] = []
+        new: dict[str, dict[str, Any]] = {}
+        touched: set[str] = set()
+        work: list[tuple[int, str, str, Any]] = []
+        for position, event in batch:
+            qualname = type(event).__qualname__
+            aggregate, _, kind = qualname.partition(".")
+            if aggregate not in ("Finding", "Unit"):
+                continue
+            if as_of is not None and event.recorded_at > as_of:
+                continue
+            if aggregate == "Unit":
+                if kind == "Registered":
+                    unit_rows.append({
+                        "code": event.code, "name": event.name, "parent": event.parent,
+                        "principal": event.principal, "kind": event.kind,
+                        "position": position,
+                    })
+                continue
+            fid = str(event.originator_id)
+            if kind != "Recorded":
+                touched.add(fid)
+            work.append((position, fid, kind, event))
+
+        existing = self._load(conn, touched - new.keys())
+        rows = existing
+        esc_rows: list[dict[str, Any]] = []
+        line_rows: list[dict[str, Any]] = []
+        for position, fid, kind, e in work:
+            if kind == "Recorded":
+                row = {
+                    "finding_id": fid, "unit": e.unit, "severity": e.severity,
+                    "status": "recorded", "on": e.on, "text": e.text, "inspector": e.inspector,
+                    "task": e.task, "ordered_on": None, "deadline": None,
+                    "current_deadline": None, "last_report_on": None, "closed_on": None,
+                    "closed_on_time": None, "reports": 0, "strikes": 0, "extensions": 0,
+                    "interviews": 0, "rung": None, "recorded_at": e.recorded_at,
+                    "position": position,
+                }
+                new[fid] = row
+            else:
+                row = new.get(fid) or rows.get(fid)  # type: ignore[assignment]
+                if row is None:
+                    continue  # a finding recorded after as_of cannot have later events before it
+                row["position"] = position
+                if kind == "RectificationOrdered":
+                    row.update(status="rectifying", ordered_on=e.on, deadline=e.deadline,
+                               current_deadline=e.deadline)
+                elif kind == "ReportSubmitted":
+                    row["status"] = "under_review"
+                    row["last_report_on"] = e.on
+                    row["reports"] += 1
+                elif kind == "ReviewPassed":
+                    row["status"] = "closed"
+                    row["closed_on"] = e.on
+                    row["closed_on_time"] = (
+                        row["last_report_on"] is not None and row["deadline"] is not None
+                        and row["last_report_on"] <= row["deadline"]
+                    )
+                elif kind == "ReviewFailed":
+                    row["status"] = "rectifying"
+                    row["strikes"] += 1
+                    row["deadline"] = row["current_deadline"] = e.deadline
+                elif kind == "ExtensionGranted":
+                    row["extensions"] += 1
+                    row["deadline"] = e.to
+                    row["current_deadline"] = max(e.to, row["current_deadline"] or e.to)
+                elif kind == "InterviewHeld":
+                    row["interviews"] += 1
+                elif kind == "EscalationRaised":
+                    if row["rung"] is None or rung_of(e.code) > rung_of(row["rung"]):
+                        row["rung"] = e.code
+                    if e.code == "supervise" and e.due is not None:
+                        row["current_deadline"] = e.due
+                    esc_rows.append({
+                        "position": position, "finding_id": fid, "unit": row["unit"],
+                        "code": e.code, "rung": e.rung, "rule": e.rule, "policy": e.policy,
+                        "policy_version": e.policy_version, "threshold": e.threshold,
+                        "due": e.due, "decided_at": e.decided_at,
+                    })
+            on, detail = _detail(kind, e)
+            line_rows.append({
+                "position": position, "finding_id": fid, "unit": row["unit"], "kind": kind,
+                "on": on, "recorded_at": e.recorded_at, "actor": getattr(e, "actor", None),
+                "detail": detail,
+            })
+
+        if unit_rows:
+            conn.execute(units.insert(), unit_rows)
+        if new:
+            conn.execute(findings.insert(), list(new.values()))
+        if rows:
+            conn.execute(
+                findings.update().where(findings.c.finding_id == bindparam("b_id")),
+                [{**{k: v for k, v in r.items() if k != "finding_id"}, "b_id": k}
+                 for k, r in rows.items()],
+            )
+        if esc_rows:
+            conn.execute(escalations.insert(), esc_rows)
+        if line_rows:
+            conn.execute(timeline.insert(), line_rows)
+
+    @staticmethod
+    def _load(conn: Connection, ids: set[str]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        id_list = sorted(ids)
+        for i in range(0, len(id_list), CHUNK):
+            chunk = id_list[i:i + CHUNK]
+            for r in conn.execute(select(findings).where(findings.c.finding_id.in_(chunk))):
+                out[r.finding_id] = dict(r._mapping)
+        return out
