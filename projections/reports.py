@@ -209,7 +209,8 @@ class Reports:
                                          "closed_on_time", "on_time_rate")}
                       | {"rank": next((r["rank"] for r in ranked if r["unit"] == m["unit"]),
                                       None)}
-                      for m in sorted(members, key=rank_key)],
+                      for m in sorted(members, key=lambda m: (m["on_time_rate"] is None,
+                                                              *rank_key(m)))],
         }
 
     def unit(self, code: str, lines: dict[str, list[dict[str, Any]]] | None = None,
