@@ -43,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from domain.findings import rung_of
+from domain.time import SHANGHAI
 from projections.runner import metadata
 
 units = Table(
@@ -126,6 +127,19 @@ timeline = Table(
 CHUNK = 500
 
 
+def local(moment: datetime) -> datetime:
+    """Times are stored as Asia/Shanghai (SQLite keeps no offset; read back with ``aware``)."""
+    return moment.astimezone(SHANGHAI)
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=SHANGHAI)
+    return moment.astimezone(SHANGHAI)
+
+
 def _detail(kind: str, e: Any) -> tuple[date | None, str]:
     """The business date of a finding event and a short Chinese account of it."""
     if kind == "Recorded":
@@ -202,7 +216,7 @@ class AccountabilityProjection:
                     "task": e.task, "ordered_on": None, "deadline": None,
                     "current_deadline": None, "last_report_on": None, "closed_on": None,
                     "closed_on_time": None, "reports": 0, "strikes": 0, "extensions": 0,
-                    "interviews": 0, "rung": None, "recorded_at": e.recorded_at,
+                    "interviews": 0, "rung": None, "recorded_at": local(e.recorded_at),
                     "position": position,
                 }
                 new[fid] = row
@@ -244,12 +258,12 @@ class AccountabilityProjection:
                         "position": position, "finding_id": fid, "unit": row["unit"],
                         "code": e.code, "rung": e.rung, "rule": e.rule, "policy": e.policy,
                         "policy_version": e.policy_version, "threshold": e.threshold,
-                        "due": e.due, "decided_at": e.decided_at,
+                        "due": e.due, "decided_at": local(e.decided_at),
                     })
             on, detail = _detail(kind, e)
             line_rows.append({
                 "position": position, "finding_id": fid, "unit": row["unit"], "kind": kind,
-                "on": on, "recorded_at": e.recorded_at, "actor": getattr(e, "actor", None),
+                "on": on, "recorded_at": local(e.recorded_at), "actor": getattr(e, "actor", None),
                 "detail": detail,
             })
 

@@ -38,7 +38,7 @@ from sqlalchemy.engine import Connection
 
 from domain.findings import RUNGS, SEVERITIES, STATUSES
 from domain.time import local_date
-from projections.accountability import escalations, findings, timeline, units
+from projections.accountability import aware, escalations, findings, timeline, units
 
 CODES = list(RUNGS)
 TIMELINE_LABELS = {
@@ -84,7 +84,7 @@ def timelines(conn: Connection, finding_ids: list[str]) -> dict[str, list[dict[s
             out[r.finding_id].append({
                 "on": r.on, "kind": r.kind, "label": TIMELINE_LABELS.get(r.kind, r.kind),
                 "detail": r.detail, "actor": r.actor,
-                "recorded_at": r.recorded_at,
+                "recorded_at": aware(r.recorded_at),
             })
     return dict(out)
 

@@ -15,7 +15,6 @@ import pygal
 from jinja2 import Environment, PackageLoader
 from pygal.style import Style
 
-from adapters.cli.base import json_default
 
 FORMATS = ("json", "md", "html")
 FONT = "'Noto Sans CJK SC','Source Han Sans SC','WenQuanYi Micro Hei','Microsoft YaHei',sans-serif"
@@ -75,6 +74,12 @@ def environment() -> Environment:
     )
     env.filters.update(percent=percent, day=day, cell=md_cell)
     return env
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def to_json(report: dict[str, Any]) -> str:
