@@ -134,6 +134,32 @@ def script(app: Dudao, clock: SimClock) -> list[UUID]:
 
     f = record("2024-11-18", "HTQ", "体育课开课率不足，部分学校挤占体育课时")
     order(f, "2024-11-18", 10)
+
+    # Escalations as the default policy (DESIGN.md) decides them for these findings.
+    def escalate(fid: UUID, day: str, code: str, due: str | None = None) -> None:
+        clock.at(d(day), 9)
+        app.record_escalation(fid, code=code, rule=f"default.{code}", policy="default",
+                              policy_version=1, threshold=d(day), due=d(due) if due else None,
+                              facts={"demo": True})
+
+    finance, cgx, jgdq = findings[1], findings[4], findings[9]
+    escalate(finance, "2024-04-26", "supervise", "2024-05-13")  # deadline 04-29 → 督办
+    escalate(finance, "2024-05-14", "interview", "2024-05-20")
+    clock.at(d("2024-05-17"))
+    app.hold_interview(finance, on=d("2024-05-17"), interviewee="李志强",
+                       minutes="约谈市财政局主要负责人，要求五月底前足额拨付", actor=INSPECTOR)
+    escalate(finance, "2024-06-17", "accountability")  # major: skips 通报
+    escalate(cgx, "2024-10-10", "reminder")  # DESIGN.md's worked example
+    escalate(cgx, "2024-10-15", "supervise", "2024-10-28")
+    escalate(cgx, "2024-10-29", "interview", "2024-11-04")
+    escalate(cgx, "2024-11-19", "public_notice")
+    escalate(cgx, "2024-12-17", "accountability")
+    escalate(jgdq, "2024-11-05", "supervise", "2024-11-19")
+    escalate(jgdq, "2024-11-20", "interview", "2024-11-26")
+    clock.at(d("2024-11-25"))
+    app.hold_interview(jgdq, on=d("2024-11-25"), interviewee="郑雪", minutes="约谈主要负责人",
+                       actor=INSPECTOR)
+    escalate(jgdq, "2024-12-09", "public_notice")
     return findings
 
 
@@ -169,6 +195,31 @@ def finding_row(app: Dudao, f: Finding) -> list[str]:
 HEADER = ["问题", "责任单位", "程度", "状态", "整改期限", "升级", "问题描述"]
 
 
+def write_reports(app: Dudao, db: str, out: Path, echo: Callable[[str], None]) -> list[Path]:
+    """The bulletin and every unit's report, in every format, under ``out/reports``."""
+    from adapters.reports import live
+    from adapters.reports.render import FORMATS, render
+
+    folder = out / "reports"
+    (folder / "units").mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with live(app, db) as view:
+        bulletin = view.bulletin()
+        for fmt in FORMATS:
+            path = folder / f"bulletin.{fmt}"
+            path.write_text(render(bulletin, fmt), encoding="utf-8")
+            written.append(path)
+        for code, report in view.all_units().items():
+            for fmt in FORMATS:
+                path = folder / "units" / f"{code}.{fmt}"
+                path.write_text(render(report, fmt), encoding="utf-8")
+                written.append(path)
+    echo(f"\n督导通报：{os.path.relpath(folder / 'bulletin.html')}（另有 .md、.json）")
+    echo(f"各单位问责报告：{os.path.relpath(folder / 'units')}/<单位代码>.html|md|json，"
+         f"共 {len(written) // len(FORMATS) - 1} 个单位")
+    return written
+
+
 def run_demo(out: Path, echo: Callable[[str], None], holidays: str | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     db = out / "demo.db"
@@ -186,6 +237,7 @@ def run_demo(out: Path, echo: Callable[[str], None], holidays: str | None = None
              f"{app.event_count()} 个事件，截至 {clock.moment:%Y-%m-%d %H:%M}")
         echo(f"事件库：{os.path.relpath(db)}\n")
         echo(table([finding_row(app, app.get_finding(f)) for f in findings], HEADER))
+        write_reports(app, str(db), out, echo)
     finally:
         app.close()
     return db
