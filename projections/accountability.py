@@ -37,13 +37,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    bindparam,
     select,
 )
 from sqlalchemy.engine import Connection
 
 from domain.findings import rung_of
 from domain.time import SHANGHAI
+from projections.bulk import Bulk
 from projections.runner import metadata
 
 units = Table(
@@ -125,6 +125,10 @@ timeline = Table(
 )
 
 CHUNK = 500
+BULK_UNITS = Bulk(units)
+BULK_FINDINGS = Bulk(findings, key="finding_id")
+BULK_ESCALATIONS = Bulk(escalations)
+BULK_TIMELINE = Bulk(timeline)
 
 
 def local(moment: datetime) -> datetime:
@@ -267,20 +271,11 @@ class AccountabilityProjection:
                 "detail": detail,
             })
 
-        if unit_rows:
-            conn.execute(units.insert(), unit_rows)
-        if new:
-            conn.execute(findings.insert(), list(new.values()))
-        if rows:
-            conn.execute(
-                findings.update().where(findings.c.finding_id == bindparam("b_id")),
-                [{**{k: v for k, v in r.items() if k != "finding_id"}, "b_id": k}
-                 for k, r in rows.items()],
-            )
-        if esc_rows:
-            conn.execute(escalations.insert(), esc_rows)
-        if line_rows:
-            conn.execute(timeline.insert(), line_rows)
+        BULK_UNITS.insert(conn, unit_rows)
+        BULK_FINDINGS.insert(conn, list(new.values()))
+        BULK_FINDINGS.update(conn, list(rows.values()))
+        BULK_ESCALATIONS.insert(conn, esc_rows)
+        BULK_TIMELINE.insert(conn, line_rows)
 
     @staticmethod
     def _load(conn: Connection, ids: set[str]) -> dict[str, dict[str, Any]]:
