@@ -16,7 +16,6 @@ from domain.time import SHANGHAI, Clock
 from adapters.service import Dudao, StoreUnavailable
 from adapters.store import DEFAULT_DB, engine_for, prepare, store_env
 from projections.accountability import AccountabilityProjection
-from projections.decode import FastDecoder
 from projections.findings import FindingsProjection
 from projections.runner import Projection, Runner
 
@@ -103,8 +102,7 @@ def bootstrap(settings: Settings) -> Dudao:
 
 def read_models(app: Dudao, db: str, projections: list[Projection] | None = None) -> Runner:
     """The projection runner over the read models, in the same database as the events."""
-    return Runner(app, engine_for(db), projections or default_projections(),
-                  decoder=FastDecoder(app.decode))
+    return Runner(app, engine_for(db), projections or default_projections())
 
 
 def default_projections() -> list[Projection]:

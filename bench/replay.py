@@ -8,8 +8,7 @@ in bulk through the recorder. Then, over the same events:
 
 1. raw: read every stored event and deserialise it with eventsourcing's
    mapper (what any consumer of the log must at least do);
-2. raw, fast decoding: the same with projections.decode.FastDecoder;
-3. replay: ``Runner.rebuild()`` of every live read model (findings_view and
+2. replay: ``Runner.rebuild()`` of every live read model (findings_view and
    the accountability tables) from the first event.
 
 Prints the three rates and the ratio of replay to raw. Budget: replay
@@ -36,7 +35,6 @@ from domain.findings import Finding  # noqa: E402
 from domain.time import SHANGHAI  # noqa: E402
 from domain.units import Unit  # noqa: E402
 from domain.ids import unit_id  # noqa: E402
-from projections.decode import FastDecoder  # noqa: E402
 
 BUDGET = 40_000
 
@@ -130,9 +128,6 @@ def main() -> None:
     t = time.perf_counter()
     n_raw = read_all(app.mapper.to_domain_event)
     raw = rate(n_raw, time.perf_counter() - t)
-    t = time.perf_counter()
-    n_fast = read_all(FastDecoder(app.decode))
-    fast = rate(n_fast, time.perf_counter() - t)
 
     runner = read_models(app, db)
     t = time.perf_counter()
@@ -140,11 +135,9 @@ def main() -> None:
     replay_s = time.perf_counter() - t
     replay = rate(done, replay_s)
     print(f"raw read + eventsourcing mapper : {raw:>10,.0f} events/s ({n_raw:,} events)")
-    print(f"raw read + fast JSON decoding   : {fast:>10,.0f} events/s")
     print(f"replay into read models          : {replay:>10,.0f} events/s "
           f"({done:,} events in {replay_s:.1f}s)")
     print(f"ratio replay / raw mapper        : {replay / raw:.2f}")
-    print(f"ratio replay / raw fast decoding : {replay / fast:.2f}")
     print(f"budget >= {BUDGET:,} events/s: {'met' if replay >= BUDGET else 'NOT met'}")
     runner.engine.dispose()
     app.close()

@@ -9,7 +9,8 @@ Four tables, kept by one projection:
   whether the review that closed the finding passed a report submitted on or
   before that deadline;
 - ``acc_escalations``: one row per escalation event;
-- ``acc_timeline``: one row per finding event, for the timelines.
+- the timeline of each finding (its events, for the reports) is a JSON column
+  of its ``acc_findings`` row.
 
 The projection writes a whole page of events at once (``apply_batch``): it
 reads the rows of the findings the page touches in one query, applies the
@@ -23,6 +24,7 @@ then" without touching the live read models.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -61,7 +63,7 @@ FINDING_COLUMNS = (
     "finding_id", "unit", "severity", "status", "on", "text", "inspector", "task",
     "ordered_on", "deadline", "current_deadline", "last_report_on", "closed_on",
     "closed_on_time", "reports", "strikes", "extensions", "interviews", "rung",
-    "recorded_at", "position",
+    "recorded_at", "position", "timeline",
 )
 
 findings = Table(
@@ -90,6 +92,10 @@ findings = Table(
     Column("rung", String(20)),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("position", Integer, nullable=False),
+    # the finding's events, oldest first, as JSON: [[position, kind, on, recorded_at,
+    # actor, [the event's TIMELINE_ARGS]], ...] (one column rather than a row per
+    # event: a replay writes a row per finding per page instead of one per event)
+    Column("timeline", Text, nullable=False),
     Index("ix_acc_findings_unit", "unit"),
 )
 
@@ -110,25 +116,10 @@ escalations = Table(
     Index("ix_acc_escalations_unit", "unit"),
 )
 
-timeline = Table(
-    "acc_timeline",
-    metadata,
-    Column("position", Integer, primary_key=True),
-    Column("finding_id", String(36), nullable=False),
-    Column("unit", String(64), nullable=False),
-    Column("kind", String(40), nullable=False),
-    Column("on", Date),
-    Column("recorded_at", DateTime(timezone=True)),
-    Column("actor", String(200)),
-    Column("detail", Text, nullable=False),
-    Index("ix_acc_timeline_finding", "finding_id"),
-)
-
 CHUNK = 500
 BULK_UNITS = Bulk(units)
 BULK_FINDINGS = Bulk(findings, key="finding_id")
 BULK_ESCALATIONS = Bulk(escalations)
-BULK_TIMELINE = Bulk(timeline)
 
 
 def local(moment: datetime) -> datetime:
@@ -144,36 +135,23 @@ def aware(moment: datetime | None) -> datetime | None:
     return moment.astimezone(SHANGHAI)
 
 
-def _detail(kind: str, e: Any) -> tuple[date | None, str]:
-    """The business date of a finding event and a short Chinese account of it."""
-    if kind == "Recorded":
-        return e.on, f"{e.inspector}登记问题：{e.text}"
-    if kind == "RectificationOrdered":
-        unit = "自然日" if e.calendar_days else "个工作日"
-        return e.on, f"下达整改通知，{e.within}{unit}内整改，期限{e.deadline}"
-    if kind == "ReportSubmitted":
-        return e.on, f"提交整改报告：{e.text}"
-    if kind == "ReviewPassed":
-        return e.on, "复查通过，销号" + (f"（{e.note}）" if e.note else "")
-    if kind == "ReviewFailed":
-        return e.on, f"复查未通过，重新限期至{e.deadline}" + (f"（{e.note}）" if e.note else "")
-    if kind == "ExtensionGranted":
-        return e.on, f"延期：{e.previous} → {e.to}（{e.reason}）"
-    if kind == "InterviewHeld":
-        return e.on, f"约谈{e.interviewee}：{e.minutes}"
-    if kind == "EscalationRaised":
-        from domain.findings import RUNGS
-
-        label = RUNGS.get(e.code, (0, e.code))[1]
-        due = f"，期限{e.due}" if e.due else ""
-        return e.threshold, f"升级：{label}（规则 {e.rule}，{e.policy} v{e.policy_version}{due}）"
-    return getattr(e, "on", None), kind
+# What a timeline entry keeps of each event (reports.describe words it in Chinese).
+TIMELINE_ARGS: dict[str, tuple[str, ...]] = {
+    "Recorded": ("inspector", "text"),
+    "RectificationOrdered": ("within", "calendar_days", "deadline"),
+    "ReportSubmitted": ("text",),
+    "ReviewPassed": ("note",),
+    "ReviewFailed": ("deadline", "note"),
+    "ExtensionGranted": ("previous", "to", "reason"),
+    "InterviewHeld": ("interviewee", "minutes"),
+    "EscalationRaised": ("code", "rule", "policy", "policy_version", "due"),
+}
 
 
 class AccountabilityProjection:
     """Keeps ``acc_*`` from Unit and Finding events."""
 
-    tables = (units, findings, escalations, timeline)
+    tables = (units, findings, escalations)
 
     def __init__(self, as_of: datetime | None = None, name: str = "accountability") -> None:
         self.as_of = as_of
@@ -208,10 +186,9 @@ class AccountabilityProjection:
                 touched.add(fid)
             work.append((position, fid, kind, event))
 
-        existing = self._load(conn, touched - new.keys())
-        rows = existing
+        rows = self._load(conn, touched)
+        lines: dict[str, list[list[Any]]] = {}
         esc_rows: list[dict[str, Any]] = []
-        line_rows: list[dict[str, Any]] = []
         for position, fid, kind, e in work:
             if kind == "Recorded":
                 row = {
@@ -221,7 +198,7 @@ class AccountabilityProjection:
                     "current_deadline": None, "last_report_on": None, "closed_on": None,
                     "closed_on_time": None, "reports": 0, "strikes": 0, "extensions": 0,
                     "interviews": 0, "rung": None, "recorded_at": local(e.recorded_at),
-                    "position": position,
+                    "position": position, "timeline": "[]",
                 }
                 new[fid] = row
             else:
@@ -264,18 +241,21 @@ class AccountabilityProjection:
                         "policy_version": e.policy_version, "threshold": e.threshold,
                         "due": e.due, "decided_at": local(e.decided_at),
                     })
-            on, detail = _detail(kind, e)
-            line_rows.append({
-                "position": position, "finding_id": fid, "unit": row["unit"], "kind": kind,
-                "on": on, "recorded_at": local(e.recorded_at), "actor": getattr(e, "actor", None),
-                "detail": detail,
-            })
+            line = lines.get(fid)
+            if line is None:
+                line = lines[fid] = [] if kind == "Recorded" else json.loads(row["timeline"])
+            line.append([position, kind,
+                         e.threshold if kind == "EscalationRaised" else getattr(e, "on", None),
+                         e.recorded_at, getattr(e, "actor", None),
+                         [getattr(e, a, None) for a in TIMELINE_ARGS.get(kind, ())]])
+        for fid, line in lines.items():
+            (new.get(fid) or rows[fid])["timeline"] = json.dumps(line, ensure_ascii=False,
+                                                                 default=str)
 
         BULK_UNITS.insert(conn, unit_rows)
         BULK_FINDINGS.insert(conn, list(new.values()))
         BULK_FINDINGS.update(conn, list(rows.values()))
         BULK_ESCALATIONS.insert(conn, esc_rows)
-        BULK_TIMELINE.insert(conn, line_rows)
 
     @staticmethod
     def _load(conn: Connection, ids: set[str]) -> dict[str, dict[str, Any]]:

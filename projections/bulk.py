@@ -10,6 +10,7 @@ send, several times faster.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table
@@ -44,19 +45,27 @@ class Bulk:
         return self._cache[name]
 
     @staticmethod
-    def _tuple(row: dict[str, Any], columns: Sequence[str],
-               procs: Sequence[Callable[[Any], Any] | None]) -> tuple[Any, ...]:
-        return tuple(
-            (p(row[c]) if p is not None and row[c] is not None else row[c])
-            for c, p in zip(columns, procs, strict=True)
-        )
+    def _tuples(rows: Sequence[dict[str, Any]], columns: Sequence[str],
+                procs: Sequence[Callable[[Any], Any] | None]) -> list[Any]:
+        getter = itemgetter(*columns)
+        convert = [(i, p) for i, p in enumerate(procs) if p is not None]
+        if not convert:
+            return [getter(r) for r in rows]
+        out = []
+        for r in rows:
+            values = list(getter(r))
+            for i, p in convert:
+                v = values[i]
+                if v is not None:
+                    values[i] = p(v)
+            out.append(tuple(values))
+        return out
 
     def insert(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
             return
         sql, _, procs = self._prepared(conn)
-        cols = self.columns
-        conn.exec_driver_sql(sql, [self._tuple(r, cols, procs) for r in rows])
+        conn.exec_driver_sql(sql, self._tuples(rows, self.columns, procs))
 
     def update(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
@@ -66,6 +75,5 @@ class Bulk:
         key = self.key
         pairs = [(c, p) for c, p in zip(self.columns, procs, strict=True) if c != key]
         cols = [c for c, _ in pairs] + [key]
-        key_proc = procs[self.columns.index(key)]
-        order_procs = [p for _, p in pairs] + [key_proc]
-        conn.exec_driver_sql(sql, [self._tuple(r, cols, order_procs) for r in rows])
+        order_procs = [p for _, p in pairs] + [procs[self.columns.index(key)]]
+        conn.exec_driver_sql(sql, self._tuples(rows, cols, order_procs))

@@ -27,6 +27,7 @@ counts them by hand):
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -37,8 +38,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from domain.findings import RUNGS, SEVERITIES, STATUSES
-from domain.time import local_date
-from projections.accountability import aware, escalations, findings, timeline, units
+from domain.time import SHANGHAI, local_date
+from projections.accountability import escalations, findings, units
 
 CODES = list(RUNGS)
 TIMELINE_LABELS = {
@@ -74,19 +75,40 @@ def load(conn: Connection, unit: str | None = None) -> ReadModel:
     return ReadModel(unit_rows, dict(by_unit), dict(esc))
 
 
-def timelines(conn: Connection, finding_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for i in range(0, len(finding_ids), 500):
-        chunk = finding_ids[i:i + 500]
-        q = (select(timeline).where(timeline.c.finding_id.in_(chunk))
-             .order_by(timeline.c.position))
-        for r in conn.execute(q):
-            out[r.finding_id].append({
-                "on": r.on, "kind": r.kind, "label": TIMELINE_LABELS.get(r.kind, r.kind),
-                "detail": r.detail, "actor": r.actor,
-                "recorded_at": aware(r.recorded_at),
-            })
-    return dict(out)
+def describe(kind: str, args: list[Any]) -> str:
+    """A timeline entry in Chinese."""
+    if kind == "Recorded":
+        return f"{args[0]}登记问题：{args[1]}"
+    if kind == "RectificationOrdered":
+        return f"下达整改通知，{args[0]}{'自然日' if args[1] else '个工作日'}内整改，期限{args[2]}"
+    if kind == "ReportSubmitted":
+        return f"提交整改报告：{args[0]}"
+    if kind == "ReviewPassed":
+        return "复查通过，销号" + (f"（{args[0]}）" if args[0] else "")
+    if kind == "ReviewFailed":
+        return f"复查未通过，重新限期至{args[0]}" + (f"（{args[1]}）" if args[1] else "")
+    if kind == "ExtensionGranted":
+        return f"延期：{args[0]} → {args[1]}（{args[2]}）"
+    if kind == "InterviewHeld":
+        return f"约谈{args[0]}：{args[1]}"
+    if kind == "EscalationRaised":
+        code, rule, policy, version, due = args
+        label = RUNGS[code][1] if code in RUNGS else code
+        return f"升级：{label}（规则 {rule}，{policy} v{version}" + (f"，期限{due}）" if due else "）")
+    return kind
+
+
+def timelines(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The events of these findings, oldest first, from their rows' timeline column."""
+    return {
+        f["finding_id"]: [
+            {"on": date.fromisoformat(on) if on else None, "kind": kind,
+             "label": TIMELINE_LABELS.get(kind, kind), "detail": describe(kind, args),
+             "actor": actor, "recorded_at": datetime.fromisoformat(recorded_at).astimezone(SHANGHAI)}
+            for _position, kind, on, recorded_at, actor, args in json.loads(f["timeline"])
+        ]
+        for f in rows
+    }
 
 
 def rate(numerator: int, denominator: int) -> float | None:
@@ -223,7 +245,7 @@ class Reports:
                                          **figures(rows, esc_rows, self.today)}
         open_rows = [f for f in rows if f["status"] != "closed"]
         if lines is None:
-            lines = timelines(conn, [f["finding_id"] for f in open_rows]) if conn else {}
+            lines = timelines(open_rows)
         esc_by_finding: dict[str, list[str]] = defaultdict(list)
         for e in esc_rows:
             esc_by_finding[e["finding_id"]].append(e["code"])
@@ -261,9 +283,8 @@ class Reports:
 
     def all_units(self, conn: Connection) -> dict[str, dict[str, Any]]:
         """Every unit's report, reading all open findings' timelines in one pass."""
-        open_ids = [f["finding_id"] for rows in self.model.findings.values() for f in rows
-                    if f["status"] != "closed"]
-        lines = timelines(conn, open_ids)
+        lines = timelines([f for rows in self.model.findings.values() for f in rows
+                           if f["status"] != "closed"])
         return {code: self.unit(code, lines) for code in self.summary}
 
     def bulletin(self) -> dict[str, Any]:

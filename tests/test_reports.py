@@ -41,7 +41,6 @@ from projections.accountability import (
     AccountabilityProjection,
     escalations,
     findings,
-    timeline,
     units,
 )
 from tests.conftest import Clock
@@ -193,7 +192,7 @@ def tables(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
     out = {}
     with engine.connect() as conn:
         for t, key in ((units, units.c.code), (findings, findings.c.finding_id),
-                       (escalations, escalations.c.position), (timeline, timeline.c.position)):
+                       (escalations, escalations.c.position)):
             out[t.name] = [tuple(r) for r in conn.execute(select(t).order_by(key))]
     return out
 
