@@ -41,8 +41,11 @@ class Projection(Protocol):
     """A read model. It may also define ``apply_batch(conn, [(position, event), ...])``,
     which the runner then calls once per page instead of ``apply`` per event."""
 
-    name: str
-    tables: Sequence[Table]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def tables(self) -> Sequence[Table]: ...
 
     def apply(self, conn: Connection, position: int, event: Any) -> None: ...
 
