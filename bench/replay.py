@@ -28,13 +28,13 @@ from uuid import uuid4
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.bootstrap import load_calendar, read_models  # noqa: E402
-from adapters.service import Dudao  # noqa: E402
-from adapters.store import prepare, store_env  # noqa: E402
-from domain.findings import Finding  # noqa: E402
-from domain.time import SHANGHAI  # noqa: E402
-from domain.units import Unit  # noqa: E402
-from domain.ids import unit_id  # noqa: E402
+from adapters.bootstrap import load_calendar, read_models
+from adapters.service import Dudao
+from adapters.store import prepare, store_env
+from domain.findings import Finding
+from domain.ids import unit_id
+from domain.time import SHANGHAI
+from domain.units import Unit
 
 BUDGET = 40_000
 

@@ -40,7 +40,8 @@ class Bulk:
                 sets = ", ".join(f"{prep.quote(c)} = {mark}" for c in self.columns
                                  if c != self.key)
                 update = f"UPDATE {table} SET {sets} WHERE {prep.quote(self.key)} = {mark}"
-            procs = [c.type.bind_processor(conn.dialect) for c in self.table.columns]
+            procs: list[Callable[[Any], Any] | None] = [
+                c.type.bind_processor(conn.dialect) for c in self.table.columns]
             self._cache[name] = (insert, update, procs)
         return self._cache[name]
 

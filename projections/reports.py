@@ -205,6 +205,7 @@ class Reports:
         self.now = now
         self.today = local_date(now)
         self.summary: dict[str, dict[str, Any]] = {}
+        self._groups: dict[str | None, dict[str, Any]] = {}
         for code, u in model.units.items():
             if u["kind"] != "unit":
                 continue
@@ -212,28 +213,41 @@ class Reports:
                           self.today)
             self.summary[code] = {"unit": code, "name": u["name"], **fig}
 
+    PEER_TABLE = 10
+    """A peer table lists the first ten of the group, and the unit itself."""
+
+    def _group(self, parent: str | None) -> dict[str, Any]:
+        group = self._groups.get(parent)
+        if group is None:
+            members = [s for c, s in self.summary.items() if self.model.units[c]["parent"] == parent]
+            ranked = ranking(members)
+            rank_of = {r["unit"]: r["rank"] for r in ranked}
+            rates = [m["on_time_rate"] for m in members if m["on_time_rate"] is not None]
+            ordered = sorted(members, key=lambda m: (m["on_time_rate"] is None, *rank_key(m)))
+            rows = [{k: m[k] for k in ("unit", "name", "findings", "open", "overdue", "closed",
+                                       "closed_on_time", "on_time_rate")}
+                    | {"rank": rank_of.get(m["unit"])} for m in ordered]
+            name = self.model.units.get(parent or "", {}).get("name") if parent else None
+            group = self._groups[parent] = {
+                "parent": parent,
+                "group": name or "全部一级单位",
+                "units": len(members),
+                "ranked": len(ranked),
+                "average_on_time_rate": round(mean(rates), 4) if rates else None,
+                "average_overdue": (round(mean(m["overdue"] for m in members), 2)
+                                    if members else None),
+                "rank_of": rank_of,
+                "rows": rows,
+            }
+        return group
+
     def peers(self, code: str) -> dict[str, Any]:
-        parent = self.model.units[code]["parent"]
-        members = [s for c, s in self.summary.items() if self.model.units[c]["parent"] == parent]
-        ranked = ranking(members)
-        rates = [m["on_time_rate"] for m in members if m["on_time_rate"] is not None]
-        mine = next((r["rank"] for r in ranked if r["unit"] == code), None)
-        group = self.model.units.get(parent or "", {}).get("name") if parent else None
-        return {
-            "parent": parent,
-            "group": group or "全部一级单位",
-            "units": len(members),
-            "rank": mine,
-            "ranked": len(ranked),
-            "average_on_time_rate": round(mean(rates), 4) if rates else None,
-            "average_overdue": round(mean(m["overdue"] for m in members), 2) if members else None,
-            "table": [{k: m[k] for k in ("unit", "name", "findings", "open", "overdue", "closed",
-                                         "closed_on_time", "on_time_rate")}
-                      | {"rank": next((r["rank"] for r in ranked if r["unit"] == m["unit"]),
-                                      None)}
-                      for m in sorted(members, key=lambda m: (m["on_time_rate"] is None,
-                                                              *rank_key(m)))],
-        }
+        group = self._group(self.model.units[code]["parent"])
+        table = group["rows"][:self.PEER_TABLE]
+        if all(r["unit"] != code for r in table):
+            table = table + [r for r in group["rows"] if r["unit"] == code]
+        return {k: v for k, v in group.items() if k not in ("rank_of", "rows")} | {
+            "rank": group["rank_of"].get(code), "table": table}
 
     def unit(self, code: str, lines: dict[str, list[dict[str, Any]]] | None = None,
              conn: Connection | None = None) -> dict[str, Any]:

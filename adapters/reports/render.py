@@ -15,7 +15,6 @@ import pygal
 from jinja2 import Environment, PackageLoader
 from pygal.style import Style
 
-
 FORMATS = ("json", "md", "html")
 FONT = "'Noto Sans CJK SC','Source Han Sans SC','WenQuanYi Micro Hei','Microsoft YaHei',sans-serif"
 
@@ -30,20 +29,23 @@ STYLE = Style(
 def _config(**extra: Any) -> dict[str, Any]:
     return {
         "style": STYLE, "js": [], "disable_xml_declaration": True, "width": 640, "height": 300,
-        "show_legend": False, "print_values": True, "explicit_size": True, **extra,
+        "show_legend": False, "print_values": True, "explicit_size": True, "tooltip_fancy_mode": False,
+        "pretty_print": False, **extra,
     }
 
 
 def rate_chart(monthly: list[dict[str, Any]], title: str = "按月按期整改率（按销号月份）") -> str:
-    chart = pygal.Bar(**_config(title=title, range=(0, 100), show_y_guides=True,
+    chart = pygal.Bar(**_config(title=title, range=(0, 100), y_labels=[0, 25, 50, 75, 100],
                                 value_formatter=lambda v: f"{v:.0f}%"))
     chart.x_labels = [m["month"] for m in monthly] or ["—"]
-    chart.add("按期整改率", [round(100 * (m["on_time_rate"] or 0), 1) for m in monthly] or [None])
+    values: list[float | None] = [round(100 * (m["on_time_rate"] or 0), 1) for m in monthly]
+    chart.add("按期整改率", values or [None])
     return str(chart.render(is_unicode=True))
 
 
 def rung_chart(rungs: list[dict[str, Any]], title: str = "各级升级次数") -> str:
-    chart = pygal.Bar(**_config(title=title, value_formatter=lambda v: f"{v:.0f}"))
+    chart = pygal.Bar(**_config(title=title, value_formatter=lambda v: f"{v:.0f}",
+                                show_y_labels=False, show_y_guides=False))
     chart.x_labels = [f"{r['rung']} {r['label']}" for r in rungs]
     chart.add("次数", [r["count"] for r in rungs])
     return str(chart.render(is_unicode=True))
@@ -69,7 +71,7 @@ def md_cell(value: Any) -> str:
 def environment() -> Environment:
     env = Environment(
         loader=PackageLoader("adapters.reports", "templates"),
-        autoescape=lambda name: bool(name) and name.endswith((".html.j2", ".html")),
+        autoescape=lambda name: bool(name and name.endswith((".html.j2", ".html"))),
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
     env.filters.update(percent=percent, day=day, cell=md_cell)

@@ -113,7 +113,7 @@ def web_router(app: Dudao, db: str, lookup: Lookup) -> APIRouter:
     # ------------------------------------------------------------ sign in
 
     @router.get("/login", response_class=HTMLResponse)
-    def login_form(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002
+    def login_form(request: Request, next: str = "/") -> HTMLResponse:
         return page("login.html.j2", next=next, error=None, who=None)
 
     @router.post("/login")
