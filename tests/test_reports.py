@@ -280,3 +280,37 @@ def test_as_of_before_anything_and_unknown_unit(app: Dudao, db: str, clock: Cloc
 
         with pytest.raises(NotFound):
             v.unit("U9")
+
+
+def test_command_line(sqlite_db: str, clock: Clock, capsys: Any, tmp_path: Any) -> None:
+    from adapters.bootstrap import load_calendar
+    from adapters.cli import cli
+    from adapters.cli.base import run
+    from adapters.store import store_env
+
+    app = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(sqlite_db))
+    scenario(app, clock)
+    app.close()
+    base = ["--db", sqlite_db, "--now", "2024-11-01T17:00"]
+    capsys.readouterr()
+    assert run(cli, [*base, "projections", "rebuild"]) == 0
+    assert "重放" in capsys.readouterr().out
+    assert run(cli, [*base, "report", "unit", "U1", "--format", "json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    for key in ("unit", "findings", "open", "overdue", "closed", "closed_on_time",
+                "on_time_rate", "escalations", "interviews", "public_notices", "accountability"):
+        assert key in r
+    assert (r["findings"], r["closed_on_time"], r["on_time_rate"]) == (9, 3, 0.5)
+    assert run(cli, [*base, "report", "unit", "U1", "--as-of", "2024-10-16T20:00",
+                     "--format", "json"]) == 0
+    then = json.loads(capsys.readouterr().out)
+    assert (then["findings"], then["closed"], then["as_of"]) == (7, 2, "2024-10-16T20:00:00+08:00")
+    out = tmp_path / "b.html"
+    assert run(cli, [*base, "--json", "report", "bulletin", "--format", "html", "-o",
+                     str(out)]) == 0
+    assert json.loads(capsys.readouterr().out) == {"written": str(out)}
+    assert "督 导 通 报" in out.read_text(encoding="utf-8")
+    assert run(cli, [*base, "report", "bulletin"]) == 0
+    assert "## 二、按期整改率排名" in capsys.readouterr().out
+    assert run(cli, [*base, "report", "unit", "U9"]) == 1
+    assert "U9" in capsys.readouterr().err
