@@ -45,14 +45,23 @@ class View:
 
 
 @contextmanager
-def live(app: Dudao, db: str, *, catch_up: bool = True) -> Iterator[View]:
-    """The live read models, caught up with the log, at the clock's now."""
-    runner = read_models(app, db)
-    if catch_up:
-        runner.catch_up()
-    with runner.engine.connect() as conn:
-        yield View(conn, app.now())
-    runner.engine.dispose()
+def live(app: Dudao, db: str, *, catch_up: bool = True,
+         runner: Runner | None = None) -> Iterator[View]:
+    """The live read models, caught up with the log, at the clock's now.
+
+    A long-lived caller (the web pages) passes its own ``runner``; otherwise one
+    is made for this call and its engine disposed of afterwards.
+    """
+    own = runner is None
+    runner = runner or read_models(app, db)
+    try:
+        if catch_up:
+            runner.catch_up()
+        with runner.engine.connect() as conn:
+            yield View(conn, app.now())
+    finally:
+        if own:
+            runner.engine.dispose()
 
 
 def scratch_runner(app: Dudao, moment: datetime) -> Runner:
@@ -66,10 +75,12 @@ def scratch_runner(app: Dudao, moment: datetime) -> Runner:
 def as_of(app: Dudao, moment: datetime) -> Iterator[View]:
     """What the system knew at ``moment``: events recorded up to it, figures at it."""
     runner = scratch_runner(app, moment)
-    runner.catch_up(batch=5000)
-    with runner.engine.connect() as conn:
-        yield View(conn, moment)
-    runner.engine.dispose()
+    try:
+        runner.catch_up(batch=5000)
+        with runner.engine.connect() as conn:
+            yield View(conn, moment)
+    finally:
+        runner.engine.dispose()
 
 
 @contextmanager

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from functools import cache
 from typing import Any, Protocol
@@ -29,13 +30,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import ChoiceLoader, Environment, PackageLoader
 from sqlalchemy import select
 
-from adapters.reports import View, live
+from adapters.bootstrap import read_models
+from adapters.reports import View
+from adapters.reports import live as live_view
 from adapters.reports.render import day, md_cell, percent, rate_chart, rung_chart
 from adapters.service import Dudao, parse_id
 from domain.errors import DudaoError, InvalidInput, NotFound
 from domain.findings import RUNGS, SEVERITIES, STATUSES
 from projections.accountability import findings as acc_findings
 from projections.reports import finding_state, timelines
+from projections.runner import Runner
 
 COOKIE = "dudao_token"
 
@@ -74,8 +78,17 @@ def csrf_token(token: str) -> str:
     return hmac.new(token.encode(), b"dudao-web-form", hashlib.sha256).hexdigest()[:32]
 
 
-def web_router(app: Dudao, db: str, lookup: Lookup) -> APIRouter:
+def web_router(app: Dudao, db: str, lookup: Lookup, runner: Runner | None = None) -> APIRouter:
+    """The pages over ``app``; ``runner`` keeps the read models (one is made if not given)."""
     router = APIRouter(include_in_schema=False)
+    runners: list[Runner] = [runner] if runner is not None else []
+
+    @contextmanager
+    def live(*, catch_up: bool = True) -> Iterator[View]:
+        if not runners:
+            runners.append(read_models(app, db))
+        with live_view(app, db, catch_up=catch_up, runner=runners[0]) as v:
+            yield v
 
     def principal(request: Request) -> tuple[WebPrincipal, str]:
         token = request.cookies.get(COOKIE)
@@ -146,7 +159,7 @@ def web_router(app: Dudao, db: str, lookup: Lookup) -> APIRouter:
             return to_login(request)
         if who.role == "unit" and who.unit:
             return RedirectResponse(unit_link(who.unit), status_code=303)
-        with live(app, db) as v:
+        with live() as v:
             b = v.bulletin()
         o = b["overall"]
         return page("overview.html.j2", r=b, who=who, csrf=csrf_token(token),
@@ -162,7 +175,7 @@ def web_router(app: Dudao, db: str, lookup: Lookup) -> APIRouter:
             return to_login(request)
         if not who.sees_unit(code):
             return not_found(f"单位 {code} ")
-        with live(app, db) as v:
+        with live() as v:
             try:
                 r = v.unit(code)
             except NotFound:
@@ -190,7 +203,7 @@ def web_router(app: Dudao, db: str, lookup: Lookup) -> APIRouter:
         except NotSignedIn:
             return to_login(request)
         fid = parse_id(fid_text)
-        with live(app, db) as v:
+        with live() as v:
             f = finding_view(v, str(fid)) if fid else None
             today = v.reports.today
         if f is None or not who.sees_unit(f["unit"]):
@@ -207,7 +220,7 @@ def web_router(app: Dudao, db: str, lookup: Lookup) -> APIRouter:
         if not who.may("finding.record"):
             return page("message.html.j2", 403, title="无权操作", who=who,
                         message="只有督学可以登记问题。")
-        with live(app, db) as v:
+        with live() as v:
             units = sorted((u for u in v.reports.model.units.values() if u["kind"] == "unit"),
                            key=lambda u: u["code"])
             today = v.reports.today
@@ -233,7 +246,7 @@ def web_router(app: Dudao, db: str, lookup: Lookup) -> APIRouter:
                 actor=who.actor,
             )
         except DudaoError as e:
-            with live(app, db, catch_up=False) as v:
+            with live(catch_up=False) as v:
                 units = sorted((u for u in v.reports.model.units.values()
                                 if u["kind"] == "unit"), key=lambda u: u["code"])
                 today = v.reports.today
