@@ -16,6 +16,7 @@ from domain.calendar import WorkCalendar, parse_holiday_text
 from domain.errors import InvalidInput
 from domain.time import SHANGHAI, Clock
 from projections.accountability import AccountabilityProjection
+from projections.decode import FastDecoder
 from projections.findings import FindingsProjection
 from projections.runner import Projection, Runner
 
@@ -102,7 +103,8 @@ def bootstrap(settings: Settings) -> Dudao:
 
 def read_models(app: Dudao, db: str, projections: list[Projection] | None = None) -> Runner:
     """The projection runner over the read models, in the same database as the events."""
-    return Runner(app, engine_for(db), projections or default_projections())
+    return Runner(app, engine_for(db), projections or default_projections(),
+                  decoder=FastDecoder(app.decode))
 
 
 def default_projections() -> list[Projection]:

@@ -24,11 +24,11 @@ then" without touching the live read models.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Boolean,
     Column,
@@ -243,14 +243,13 @@ class AccountabilityProjection:
                     })
             line = lines.get(fid)
             if line is None:
-                line = lines[fid] = [] if kind == "Recorded" else json.loads(row["timeline"])
+                line = lines[fid] = [] if kind == "Recorded" else orjson.loads(row["timeline"])
             line.append([position, kind,
                          e.threshold if kind == "EscalationRaised" else getattr(e, "on", None),
                          e.recorded_at, getattr(e, "actor", None),
                          [getattr(e, a, None) for a in TIMELINE_ARGS.get(kind, ())]])
         for fid, line in lines.items():
-            (new.get(fid) or rows[fid])["timeline"] = json.dumps(line, ensure_ascii=False,
-                                                                 default=str)
+            (new.get(fid) or rows[fid])["timeline"] = orjson.dumps(line).decode()
 
         BULK_UNITS.insert(conn, unit_rows)
         BULK_FINDINGS.insert(conn, list(new.values()))

@@ -27,13 +27,13 @@ counts them by hand):
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from statistics import mean
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
@@ -105,7 +105,7 @@ def timelines(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
             {"on": date.fromisoformat(on) if on else None, "kind": kind,
              "label": TIMELINE_LABELS.get(kind, kind), "detail": describe(kind, args),
              "actor": actor, "recorded_at": datetime.fromisoformat(recorded_at).astimezone(SHANGHAI)}
-            for _position, kind, on, recorded_at, actor, args in json.loads(f["timeline"])
+            for _position, kind, on, recorded_at, actor, args in orjson.loads(f["timeline"])
         ]
         for f in rows
     }

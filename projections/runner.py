@@ -56,8 +56,10 @@ Progress = Callable[[int, int], None]
 class Runner:
     """Runs projections over the log, tracking each one's position in its own writes."""
 
-    def __init__(self, source: EventSource, engine: Engine, projections: Iterable[Projection]):
+    def __init__(self, source: EventSource, engine: Engine, projections: Iterable[Projection],
+                 *, decoder: Callable[[Any], Any] | None = None):
         self.source = source
+        self.decode = decoder or source.decode
         self.engine = engine
         self.projections = list(projections)
         tables = [positions, *(t for p in self.projections for t in p.tables)]
@@ -100,7 +102,7 @@ class Runner:
 
     def apply_batch(self, page: Sequence[Any], current: dict[str, int]) -> None:
         """Apply one page of notifications to every projection in one transaction."""
-        decoded = [(n.id, self.source.decode(n)) for n in page]
+        decoded = [(n.id, self.decode(n)) for n in page]
         last = page[-1].id
         with self.engine.begin() as conn:
             for projection in self.projections:
