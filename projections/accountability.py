@@ -117,6 +117,7 @@ escalations = Table(
 )
 
 CHUNK = 500
+_KINDS: dict[type, str] = {}
 BULK_UNITS = Bulk(units)
 BULK_FINDINGS = Bulk(findings, key="finding_id")
 BULK_ESCALATIONS = Bulk(escalations)
@@ -166,21 +167,25 @@ class AccountabilityProjection:
         new: dict[str, dict[str, Any]] = {}
         touched: set[str] = set()
         work: list[tuple[int, str, str, Any]] = []
+        kinds = _KINDS
         for position, event in batch:
-            qualname = type(event).__qualname__
-            aggregate, _, kind = qualname.partition(".")
-            if aggregate not in ("Finding", "Unit"):
-                continue
-            if as_of is not None and event.recorded_at > as_of:
-                continue
-            if aggregate == "Unit":
-                if kind == "Registered":
+            cls = type(event)
+            kind = kinds.get(cls)
+            if kind is None:
+                kind = kinds[cls] = cls.__qualname__
+            if kind[:8] != "Finding.":
+                if kind != "Unit.Registered":
+                    continue
+                if as_of is None or event.recorded_at <= as_of:
                     unit_rows.append({
                         "code": event.code, "name": event.name, "parent": event.parent,
                         "principal": event.principal, "kind": event.kind,
                         "position": position,
                     })
                 continue
+            if as_of is not None and event.recorded_at > as_of:
+                continue
+            kind = kind[8:]
             fid = str(event.originator_id)
             if kind != "Recorded":
                 touched.add(fid)
@@ -244,10 +249,10 @@ class AccountabilityProjection:
             line = lines.get(fid)
             if line is None:
                 line = lines[fid] = [] if kind == "Recorded" else orjson.loads(row["timeline"])
-            line.append([position, kind,
-                         e.threshold if kind == "EscalationRaised" else getattr(e, "on", None),
-                         e.recorded_at, getattr(e, "actor", None),
-                         [getattr(e, a, None) for a in TIMELINE_ARGS.get(kind, ())]])
+            d = e.__dict__
+            line.append([position, kind, d["threshold"] if kind == "EscalationRaised"
+                         else d.get("on"), d["recorded_at"], d.get("actor"),
+                         [d.get(a) for a in TIMELINE_ARGS.get(kind, ())]])
         for fid, line in lines.items():
             (new.get(fid) or rows[fid])["timeline"] = orjson.dumps(line).decode()
 
