@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from adapters.service import Dudao, StoreUnavailable
 from adapters.store import DEFAULT_DB, engine_for, prepare, store_env
@@ -19,6 +20,9 @@ from projections.accountability import AccountabilityProjection
 from projections.decode import FastDecoder
 from projections.findings import FindingsProjection
 from projections.runner import Projection, Runner
+
+if TYPE_CHECKING:
+    from adapters.escalation import Sweeper
 
 
 def system_clock() -> datetime:
@@ -110,3 +114,12 @@ def read_models(app: Dudao, db: str, projections: list[Projection] | None = None
 def default_projections() -> list[Projection]:
     """Every live read model."""
     return [FindingsProjection(), AccountabilityProjection()]
+
+
+def sweeper(app: Dudao, db: str, policy: str | None = None) -> Sweeper:
+    """The escalation sweep of a policy (default: ``DUDAO_POLICY`` or ``default``) on this
+    store; the service calls ``.run()`` on it periodically."""
+    from adapters.escalation import Sweeper
+
+    name = policy or os.environ.get("DUDAO_POLICY") or "default"
+    return Sweeper(app, engine_for(db), name)

@@ -12,7 +12,7 @@ Four tables, kept by one projection:
 - the timeline of each finding (its events, for the reports) is a JSON column
   of its ``acc_findings`` row.
 
-The projection writes a whole page of events at once (``apply_batch``): it
+The projection writes a whole page of events at once (``apply_many``): it
 reads the rows of the findings the page touches in one query, applies the
 events to them in memory and writes them back with executemany, which is
 what lets a replay keep up with the budget (bench/replay.py).
@@ -159,9 +159,9 @@ class AccountabilityProjection:
         self.name = name
 
     def apply(self, conn: Connection, position: int, event: Any) -> None:
-        self.apply_batch(conn, [(position, event)])
+        self.apply_many(conn, [(position, event)])
 
-    def apply_batch(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
+    def apply_many(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
         as_of = self.as_of
         unit_rows: list[dict[str, Any]] = []
         new: dict[str, dict[str, Any]] = {}

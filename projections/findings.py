@@ -41,18 +41,18 @@ findings = Table(
 class FindingsProjection:
     """Applies Finding events to ``findings_view``.
 
-    A page of events is applied at once (``apply_batch``): the rows of the
+    A page of events is applied at once (``apply_many``): the rows of the
     findings it touches are read in one query, changed in memory and written
     back with the driver's executemany (projections/bulk.py).
     """
 
     name = "findings"
-    tables = (findings,)
+    tables: Sequence[Table] = (findings,)
 
     def apply(self, conn: Connection, position: int, event: Any) -> None:
-        self.apply_batch(conn, [(position, event)])
+        self.apply_many(conn, [(position, event)])
 
-    def apply_batch(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
+    def apply_many(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
         new: dict[str, dict[str, Any]] = {}
         work: list[tuple[int, str, str, Any]] = []
         touched: set[str] = set()

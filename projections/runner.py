@@ -38,7 +38,7 @@ class EventSource(Protocol):
 
 
 class Projection(Protocol):
-    """A read model. It may also define ``apply_batch(conn, [(position, event), ...])``,
+    """A read model. It may also define ``apply_many(conn, [(position, event), ...])``,
     which the runner then calls once per page instead of ``apply`` per event."""
 
     @property
@@ -88,7 +88,7 @@ class Runner:
             if not page:
                 break
             try:
-                self.apply_batch(page, current)
+                self.apply_many(page, current)
             except (ConcurrentRunner, IntegrityError):
                 # Another runner got there first: continue from where it is now.
                 current = self.positions()
@@ -100,7 +100,7 @@ class Runner:
                 progress(page[-1].id, end)
         return done
 
-    def apply_batch(self, page: Sequence[Any], current: dict[str, int]) -> None:
+    def apply_many(self, page: Sequence[Any], current: dict[str, int]) -> None:
         """Apply one page of notifications to every projection in one transaction."""
         decoded = [(n.id, self.decode(n)) for n in page]
         last = page[-1].id
@@ -109,14 +109,14 @@ class Runner:
                 seen = current[projection.name]
                 if seen >= last:
                     continue
-                batch_apply = getattr(projection, "apply_batch", None)
-                if batch_apply is not None:
-                    # A projection that writes a whole page at once (executemany).
-                    batch_apply(conn, [(p, e) for p, e in decoded if p > seen])
+                todo = [(position, event) for position, event in decoded if position > seen]
+                apply_many = getattr(projection, "apply_many", None)
+                if apply_many is not None:
+                    # A projection may take the whole page at once (fewer round trips).
+                    apply_many(conn, todo)
                 else:
-                    for position, event in decoded:
-                        if position > seen:
-                            projection.apply(conn, position, event)
+                    for position, event in todo:
+                        projection.apply(conn, position, event)
                 self._save_position(conn, projection.name, seen, last)
         for projection in self.projections:
             current[projection.name] = max(current[projection.name], last)

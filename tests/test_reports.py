@@ -246,9 +246,9 @@ class CrashingProjection(AccountabilityProjection):
         self.on_call = on_call
         self.calls = 0
 
-    def apply_batch(self, conn: Any, batch: Any) -> None:
+    def apply_many(self, conn: Any, batch: Any) -> None:
         self.calls += 1
-        super().apply_batch(conn, batch)  # writes happen, then the process dies
+        super().apply_many(conn, batch)  # writes happen, then the process dies
         if self.calls == self.on_call:
             raise Crash
 
