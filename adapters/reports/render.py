@@ -30,16 +30,15 @@ def _config(**extra: Any) -> dict[str, Any]:
     return {
         "style": STYLE, "js": [], "disable_xml_declaration": True, "width": 640, "height": 300,
         "show_legend": False, "print_values": True, "explicit_size": True, "tooltip_fancy_mode": False,
-        "pretty_print": False, **extra,
+        "pretty_print": False, "no_data_text": "暂无数据", **extra,
     }
 
 
 def rate_chart(monthly: list[dict[str, Any]], title: str = "按月按期整改率（按销号月份）") -> str:
     chart = pygal.Bar(**_config(title=title, range=(0, 100), y_labels=[0, 25, 50, 75, 100],
                                 value_formatter=lambda v: f"{v:.0f}%"))
-    chart.x_labels = [m["month"] for m in monthly] or ["—"]
-    values: list[float | None] = [round(100 * (m["on_time_rate"] or 0), 1) for m in monthly]
-    chart.add("按期整改率", values or [None])
+    chart.x_labels = [m["month"] for m in monthly]
+    chart.add("按期整改率", [round(100 * (m["on_time_rate"] or 0), 1) for m in monthly])
     return str(chart.render(is_unicode=True))
 
 
