@@ -204,3 +204,16 @@ def test_pages_in_headless_chromium(site: tuple[str, Dudao, dict[str, Any]],
             assert response is not None and response.status == 404
         finally:
             browser.close()
+
+
+def test_pages_as_of_a_past_moment(app: Dudao, db: str, clock: Clock) -> None:
+    scenario(app, clock)
+    client = TestClient(create_app(app, db, TOKENS.get))
+    login(client, "tok-auditor")
+    now = client.get("/units/U1").text
+    then = client.get("/units/U1", params={"as_of": "2024-10-16T20:00"}).text
+    assert 'data-field="findings">9<' in now
+    assert 'data-field="findings">7<' in then and "2024-10-16 20:00" in then
+    assert client.get("/", params={"as_of": "2024-09-21"}).status_code == 200
+    r = client.get("/units/U1", params={"as_of": "yesterday"})
+    assert r.status_code == 422 and "as_of" in r.text

@@ -30,8 +30,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import ChoiceLoader, Environment, PackageLoader
 from sqlalchemy import select
 
-from adapters.bootstrap import read_models
+from adapters.bootstrap import parse_moment, read_models
 from adapters.reports import View
+from adapters.reports import as_of as as_of_view
 from adapters.reports import live as live_view
 from adapters.reports.render import day, md_cell, percent, rate_chart, rung_chart
 from adapters.service import Dudao, parse_id
@@ -151,16 +152,29 @@ def web_router(app: Dudao, db: str, lookup: Lookup, runner: Runner | None = None
 
     # -------------------------------------------------------------- pages
 
+    @contextmanager
+    def view_at(as_of: str | None) -> Iterator[View]:
+        """Live, or (``?as_of=``) what the system knew at that moment."""
+        if as_of:
+            with as_of_view(app, parse_moment(as_of, field="as_of")) as v:
+                yield v
+        else:
+            with live() as v:
+                yield v
+
     @router.get("/", response_class=HTMLResponse)
-    def overview(request: Request) -> Response:
+    def overview(request: Request, as_of: str | None = None) -> Response:
         try:
             who, token = principal(request)
         except NotSignedIn:
             return to_login(request)
         if who.role == "unit" and who.unit:
             return RedirectResponse(unit_link(who.unit), status_code=303)
-        with live() as v:
-            b = v.bulletin()
+        try:
+            with view_at(as_of) as v:
+                b = v.bulletin()
+        except DudaoError as e:
+            return page("message.html.j2", 422, title="参数有误", who=who, message=str(e))
         o = b["overall"]
         return page("overview.html.j2", r=b, who=who, csrf=csrf_token(token),
                     charts={"rate": rate_chart(o["monthly"]),
@@ -168,18 +182,20 @@ def web_router(app: Dudao, db: str, lookup: Lookup, runner: Runner | None = None
                     link=True, unit_link=unit_link)
 
     @router.get("/units/{code}", response_class=HTMLResponse)
-    def unit_page(code: str, request: Request) -> Response:
+    def unit_page(code: str, request: Request, as_of: str | None = None) -> Response:
         try:
             who, token = principal(request)
         except NotSignedIn:
             return to_login(request)
         if not who.sees_unit(code):
             return not_found(f"单位 {code} ")
-        with live() as v:
-            try:
+        try:
+            with view_at(as_of) as v:
                 r = v.unit(code)
-            except NotFound:
-                return not_found(f"单位 {code} ")
+        except NotFound:
+            return not_found(f"单位 {code} ")
+        except DudaoError as e:
+            return page("message.html.j2", 422, title="参数有误", who=who, message=str(e))
         return page("unit.html.j2", r=r, who=who, csrf=csrf_token(token),
                     charts={"rate": rate_chart(r["monthly"]),
                             "rungs": rung_chart(r["escalations_by_rung"])},
