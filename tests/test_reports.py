@@ -25,7 +25,9 @@ U4: no findings: not ranked.
 
 from __future__ import annotations
 
+import gc
 import json
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -47,6 +49,14 @@ from tests.conftest import Clock
 
 D = date.fromisoformat
 
+
+
+@pytest.fixture(autouse=True)
+def _close_pools() -> Iterator[None]:
+    """Engines made by runners in a test hold pooled connections: let them go afterwards
+    (PostgreSQL is shared and has a connection limit)."""
+    yield
+    gc.collect()
 
 def esc(app: Dudao, fid: Any, code: str, threshold: str, due: str | None = None) -> None:
     app.record_escalation(fid, code=code, rule=f"test-{code}", policy="default",

@@ -7,6 +7,7 @@ the JSON report, and a form submission records an event.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import shutil
@@ -38,6 +39,14 @@ TOKENS = {
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 
+
+
+@pytest.fixture(autouse=True)
+def _close_pools() -> Iterator[None]:
+    """Engines made by runners in a test hold pooled connections: let them go afterwards
+    (PostgreSQL is shared and has a connection limit)."""
+    yield
+    gc.collect()
 
 def login(client: TestClient, token: str) -> None:
     client.cookies.clear()
