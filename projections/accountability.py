@@ -248,13 +248,16 @@ class AccountabilityProjection:
                     })
             line = lines.get(fid)
             if line is None:
-                line = lines[fid] = [] if kind == "Recorded" else orjson.loads(row["timeline"])
+                line = lines[fid] = []
             d = e.__dict__
             line.append([position, kind, d["threshold"] if kind == "EscalationRaised"
                          else d.get("on"), d["recorded_at"], d.get("actor"),
                          [d.get(a) for a in TIMELINE_ARGS.get(kind, ())]])
         for fid, line in lines.items():
-            (new.get(fid) or rows[fid])["timeline"] = orjson.dumps(line).decode()
+            # append this page's entries to the stored JSON array without re-reading it
+            row = new.get(fid) or rows[fid]
+            old, added = row["timeline"], orjson.dumps(line).decode()
+            row["timeline"] = added if old == "[]" else f"{old[:-1]},{added[1:]}"
 
         BULK_UNITS.insert(conn, unit_rows)
         BULK_FINDINGS.insert(conn, list(new.values()))
