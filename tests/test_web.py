@@ -1,4 +1,5 @@
-"""Web pages: roles over HTTP, and a real headless Chromium reading and submitting them.
+"""Web pages served by ``dudao serve``: roles over HTTP with real API tokens, and a real
+headless Chromium reading and submitting them.
 
 The browser checks drive Debian's chromium (installed here when absent, as
 root, with apt-get) through playwright: the pages render, their numbers match
@@ -13,29 +14,37 @@ import re
 import shutil
 import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
-import uvicorn
-from fastapi.testclient import TestClient
 
 from adapters.bootstrap import load_calendar
 from adapters.reports import live
 from adapters.reports.render import percent
 from adapters.service import Dudao
 from adapters.store import store_env
-from adapters.web.app import StaticPrincipal, create_app
+from tests.apiserver import ApiServer
 from tests.conftest import Clock, need
 from tests.test_reports import scenario
 
-TOKENS = {
-    "tok-inspector": StaticPrincipal("inspector", name="李督学"),
-    "tok-u1": StaticPrincipal("unit", "U1"),
-    "tok-auditor": StaticPrincipal("auditor", name="审计"),
-}
+ROLES = {"tok-inspector": ("inspector", None, "李督学"), "tok-u1": ("unit", "U1", None),
+         "tok-auditor": ("auditor", None, "审计")}
+
+
+@pytest.fixture
+def served(db: str, clock: Clock) -> Iterator[tuple[ApiServer, dict[str, Any], dict[str, str]]]:
+    """The scenario, then the real service (API and pages) on it, with a token per role."""
+    seed = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(db))
+    f = scenario(seed, clock)
+    seed.close()
+    server = ApiServer(db, clock).start()
+    tokens = {name: server.token(role, unit, who) for name, (role, unit, who) in ROLES.items()}
+    yield server, f, tokens
+    server.stop()
+
+
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -48,20 +57,21 @@ def _close_pools() -> Iterator[None]:
     yield
     gc.collect()
 
-def login(client: TestClient, token: str) -> None:
+def login(client: Any, token: str) -> None:
     client.cookies.clear()
     r = client.post("/login", data={"token": token, "next": "/"}, follow_redirects=False)
     assert r.status_code == 303
 
 
-def test_roles_and_forms_over_http(app: Dudao, db: str, clock: Clock) -> None:
-    f = scenario(app, clock)
-    client = TestClient(create_app(app, db, TOKENS.get))
+def test_roles_and_forms_over_http(served: tuple[ApiServer, dict[str, Any], dict[str, str]]) -> None:
+    server, f, tokens = served
+    app = server.app
+    client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30)
     assert client.get("/", follow_redirects=False).headers["location"] == "/login?next=/"
     assert client.post("/login", data={"token": "nope"}).status_code == 401
-    login(client, "tok-u1")
+    login(client, tokens["tok-u1"])
     assert client.get("/", follow_redirects=False).headers["location"] == "/units/U1"
-    assert client.get("/units/U1").status_code == 200
+    assert client.get("/units/U1").status_code == 200  # on PostgreSQL too: same events table
     assert client.get("/units/U2").status_code == 404
     assert client.get(f"/findings/{f['g1']}").status_code == 404  # another unit's finding
     assert client.get(f"/findings/{f['f6']}").status_code == 200
@@ -69,11 +79,11 @@ def test_roles_and_forms_over_http(app: Dudao, db: str, clock: Clock) -> None:
     before = app.event_count()
     assert client.post(f"/findings/{f['f8']}/orders",
                        data={"on": "2024-11-01", "within": "10"}).status_code == 403
-    login(client, "tok-auditor")
+    login(client, tokens["tok-auditor"])
     assert client.get("/units/U2").status_code == 200
     assert client.post(f"/findings/{f['f8']}/orders",
                        data={"on": "2024-11-01", "within": "10"}).status_code == 403
-    login(client, "tok-inspector")
+    login(client, tokens["tok-inspector"])
     page = client.get(f"/findings/{f['f8']}").text
     csrf = re.search(r'name="csrf" value="(\w+)"', page)
     assert csrf is not None
@@ -116,29 +126,21 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def site(sqlite_db: str, clock: Clock) -> Iterator[tuple[str, Dudao, dict[str, Any]]]:
-    app = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(sqlite_db))
-    f = scenario(app, clock)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(app, sqlite_db, TOKENS.get),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the web server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app, f
-    server.should_exit = True
-    thread.join(10)
-    app.close()
+def site(sqlite_db: str, clock: Clock) -> Iterator[tuple[str, Dudao, dict[str, Any], dict[str, str]]]:
+    seed = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(sqlite_db))
+    f = scenario(seed, clock)
+    seed.close()
+    server = ApiServer(sqlite_db, clock).start()
+    tokens = {name: server.token(role, unit, who) for name, (role, unit, who) in ROLES.items()}
+    yield f"http://127.0.0.1:{server.port}", server.app, f, tokens
+    server.stop()
 
 
-def test_pages_in_headless_chromium(site: tuple[str, Dudao, dict[str, Any]],
+def test_pages_in_headless_chromium(site: tuple[str, Dudao, dict[str, Any], dict[str, str]],
                                     sqlite_db: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    base, app, f = site
+    base, app, f, tokens = site
     executable = chromium_path()
     with live(app, sqlite_db) as v:
         report = v.unit("U1")
@@ -149,7 +151,7 @@ def test_pages_in_headless_chromium(site: tuple[str, Dudao, dict[str, Any]],
             page = browser.new_page(java_script_enabled=False)
             page.goto(base + "/")
             assert page.url.startswith(base + "/login")
-            page.fill("#token", "tok-inspector")
+            page.fill("#token", tokens["tok-inspector"])
             page.click("button[type=submit]")
             # the overview: the bulletin's figures and ranking
             assert page.url == base + "/"
@@ -206,7 +208,7 @@ def test_pages_in_headless_chromium(site: tuple[str, Dudao, dict[str, Any]],
             assert page.inner_text("#deadline").startswith(str(app.get_finding(fid).deadline))
             # a unit's token: its own pages only
             page.click("nav button[type=submit]")  # sign out
-            page.fill("#token", "tok-u1")
+            page.fill("#token", tokens["tok-u1"])
             page.click("button[type=submit]")
             assert page.url == base + "/units/U1"
             response = page.goto(base + "/units/U2")
@@ -215,10 +217,10 @@ def test_pages_in_headless_chromium(site: tuple[str, Dudao, dict[str, Any]],
             browser.close()
 
 
-def test_pages_as_of_a_past_moment(app: Dudao, db: str, clock: Clock) -> None:
-    scenario(app, clock)
-    client = TestClient(create_app(app, db, TOKENS.get))
-    login(client, "tok-auditor")
+def test_pages_as_of_a_past_moment(served: tuple[ApiServer, dict[str, Any], dict[str, str]]) -> None:
+    server, _, tokens = served
+    client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30)
+    login(client, tokens["tok-auditor"])
     now = client.get("/units/U1").text
     then = client.get("/units/U1", params={"as_of": "2024-10-16T20:00"}).text
     assert 'data-field="findings">9<' in now

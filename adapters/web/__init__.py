@@ -46,8 +46,11 @@ COOKIE = "dudao_token"
 
 
 class WebPrincipal(Protocol):
-    role: str
-    unit: str | None
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def unit(self) -> str | None: ...
 
     @property
     def actor(self) -> str: ...
