@@ -197,11 +197,24 @@ def ranking(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def for_period(model: ReadModel, since: date) -> ReadModel:
+    """The findings on the table from ``since`` on: still open, or closed on or after it;
+    and the escalations whose threshold is on or after it."""
+    return ReadModel(
+        model.units,
+        {u: [f for f in rows if f["status"] != "closed" or f["closed_on"] >= since]
+         for u, rows in model.findings.items()},
+        {u: [e for e in rows if e["threshold"] >= since] for u, rows in model.escalations.items()},
+    )
+
+
 class Reports:
     """Reports over one loaded read model at one moment."""
 
-    def __init__(self, model: ReadModel, now: datetime) -> None:
-        self.model = model
+    def __init__(self, model: ReadModel, now: datetime, since: date | None = None) -> None:
+        self.since = since
+        self.model = model if since is None else for_period(model, since)
+        model = self.model
         self.now = now
         self.today = local_date(now)
         self.summary: dict[str, dict[str, Any]] = {}
@@ -282,6 +295,7 @@ class Reports:
         return {
             "report": "unit",
             "as_of": self.now,
+            "since": self.since,
             "unit": code,
             "name": u["name"],
             "principal": u["principal"],
@@ -342,6 +356,7 @@ class Reports:
             "report": "bulletin",
             "title": "督导通报",
             "as_of": self.now,
+            "since": self.since,
             "overall": {"units": len(items), **overall,
                         "escalations_by_rung": by_rung(overall["escalations"]),
                         "monthly": monthly(all_rows)},

@@ -322,5 +322,37 @@ def test_command_line(sqlite_db: str, clock: Clock, capsys: Any, tmp_path: Any) 
     assert "督 导 通 报" in out.read_text(encoding="utf-8")
     assert run(cli, [*base, "report", "bulletin"]) == 0
     assert "## 二、按期整改率排名" in capsys.readouterr().out
+    assert run(cli, [*base, "report", "bulletin", "--since", "2024-10-20", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["overall"]["findings"] == 8
     assert run(cli, [*base, "report", "unit", "U9"]) == 1
     assert "U9" in capsys.readouterr().err
+
+
+def test_bulletin_for_a_period_matches_the_hand_count(app: Dudao, db: str, clock: Clock) -> None:
+    """From 2024-10-20: f1, f2 (closed 10-16) and g1 (closed 10-12) are off the table, and
+    so are the escalations before 10-20 (f4's and h1's 督办 of 10-15).
+
+    U1: f3 (on time), f4 (late), f5 (on time) closed; f6 late, f7 overdue awaiting review,
+    f8, f9 open: 7 findings, 3 closed, 2 on time, rate 2 / (3 + 1) = 0.5.
+    U2: nothing on the table: not ranked, not commended. U3: h1 late: 0.0.
+    """
+    f = scenario(app, clock)
+    with live(app, db) as v:
+        b = v.period(D("2024-10-20")).bulletin()
+        u1 = v.period(D("2024-10-20")).unit("U1")
+        whole = v.bulletin()
+    assert b["since"] == D("2024-10-20") and whole["since"] is None
+    assert (u1["findings"], u1["closed"], u1["closed_on_time"], u1["late"],
+            u1["on_time_rate"]) == (7, 3, 2, 1, 0.5)
+    assert u1["escalations"] == {"reminder": 1, "supervise": 1, "interview": 1,
+                                 "public_notice": 1, "accountability": 0}
+    o = b["overall"]
+    assert (o["findings"], o["closed"], o["closed_on_time"], o["on_time_rate"]) == (8, 3, 2, 0.4)
+    assert o["escalations"] == {"reminder": 1, "supervise": 1, "interview": 2,
+                                "public_notice": 1, "accountability": 1}
+    assert [(u["unit"], u["on_time_rate"]) for u in b["ranking"]] == [("U1", 0.5), ("U3", 0.0)]
+    assert [u["unit"] for u in b["unranked"]] == ["U2", "U4"]
+    assert b["commended"] == []
+    assert [u["unit"] for u in b["accountability"]] == ["U3"]
+    assert str(f["h1"]) in str(b["accountability"])
+    assert "本期 2024-10-20 起" in render(b, "md")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
 from adapters.bootstrap import read_models
-from adapters.cli.base import MOMENT, ChoiceType, Context, cli, emit, pass_app
+from adapters.cli.base import DATE, MOMENT, ChoiceType, Context, cli, emit, pass_app
 from adapters.reports import view
 from adapters.reports.render import FORMATS, render
 from adapters.service import Dudao
@@ -34,6 +34,8 @@ def _format(fmt: str | None) -> str:
 report_options = [
     click.option("--as-of", "as_of", type=MOMENT, default=None,
                  help="按该时刻之前记录的事件出报告（当时系统所知），不动现有读模型"),
+    click.option("--since", "since", type=DATE, default=None,
+                 help="本期起始日期：只计其后仍未销号或其后销号的问题、其后的升级"),
     click.option("--format", "fmt", type=ChoiceType(FORMATS), default=None,
                  help="输出格式：json、md 或 html（默认 md；带 --json 时为 json）"),
     click.option("-o", "--out", "out", type=click.Path(dir_okay=False), default=None,
@@ -56,26 +58,26 @@ def report() -> None:
 @click.argument("code")
 @with_report_options
 @pass_app
-def report_unit(app: Dudao, actor: str, code: str, as_of: datetime | None, fmt: str | None,
-                out: str | None) -> None:
+def report_unit(app: Dudao, actor: str, code: str, as_of: datetime | None,
+                since: date | None, fmt: str | None, out: str | None) -> None:
     """单位问责报告：问题、逾期、按期整改率、升级、约谈、通报、问责及同级比较。"""
     ctx = click.get_current_context().find_object(Context)
     assert ctx is not None
     with view(app, ctx.settings.db, as_of) as v:
-        data = v.unit(code)
+        data = v.period(since).unit(code)
     _output(render(data, _format(fmt)), out, f"{data['name']}问责报告")
 
 
 @report.command("bulletin")
 @with_report_options
 @pass_app
-def report_bulletin(app: Dudao, actor: str, as_of: datetime | None, fmt: str | None,
-                    out: str | None) -> None:
+def report_bulletin(app: Dudao, actor: str, as_of: datetime | None, since: date | None,
+                    fmt: str | None, out: str | None) -> None:
     """督导通报：按期整改率排名、通报批评、问责、激励与总体情况。"""
     ctx = click.get_current_context().find_object(Context)
     assert ctx is not None
     with view(app, ctx.settings.db, as_of) as v:
-        data = v.bulletin()
+        data = v.period(since).bulletin()
     _output(render(data, _format(fmt)), out, "督导通报")
 
 

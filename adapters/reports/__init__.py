@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import create_engine
@@ -31,7 +31,19 @@ class View:
 
     def __init__(self, conn: Connection, now: datetime) -> None:
         self.conn = conn
-        self.reports = Reports(load(conn), now)
+        self.now = now
+        self.model = load(conn)
+        self.reports = Reports(self.model, now)
+
+    def period(self, since: date | None) -> View:
+        """The same moment, counting only what was on the table from ``since`` on
+        (findings still open or closed since then; escalations from then on)."""
+        if since is None:
+            return self
+        other = object.__new__(View)
+        other.conn, other.now, other.model = self.conn, self.now, self.model
+        other.reports = Reports(self.model, self.now, since)
+        return other
 
     def unit(self, code: str) -> dict[str, Any]:
         if code not in self.reports.model.units:
