@@ -293,5 +293,7 @@ def publish_notices(app: Dudao, db: Path, echo: Callable[[str], None]) -> None:
         return
     finally:
         publisher.engine.dispose()
+    again = f"（另 {result.duplicates} 条此前已发布过，由 JetStream 去重）" if result.duplicates else ""
     echo(f"\n升级通知：已发布 {result.published} 条到 NATS（{publisher.server}，"
-         f"主题 dudao.notice.<级别>.<单位>）；接收：.venv/bin/dudao notices follow [--unit 单位代码]")
+         f"主题 dudao.notice.<级别>.<单位>）{again}；"
+         "接收：.venv/bin/dudao notices follow [--unit 单位代码]")

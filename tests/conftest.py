@@ -123,3 +123,12 @@ def nats_server(tmp_path):  # type: ignore[no-untyped-def]
         need("NATS", str(e))
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_shared_nats(monkeypatch):  # type: ignore[no-untyped-def]
+    """No test publishes to the shared NATS by accident (the demo, ``dudao serve``):
+    unless the environment names one, DUDAO_NATS points at a closed port. NATS tests
+    start their own server (``nats_server``) and pass its URL."""
+    if not os.environ.get("DUDAO_NATS"):
+        monkeypatch.setenv("DUDAO_NATS", "nats://127.0.0.1:1")
