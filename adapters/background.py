@@ -44,7 +44,11 @@ class SweepTask:
         self.task = asyncio.create_task(self.run(), name="dudao-sweep")
 
     async def run(self) -> None:
-        sweeper = await asyncio.to_thread(self.make_sweeper)
+        try:
+            sweeper = await asyncio.to_thread(self.make_sweeper)
+        except DudaoError as e:  # a broken policy file, say: serve on, without sweeping
+            self.log(f"错误：升级巡检未能启动：{e.zh}")
+            return
         while not self._stop.is_set():
             try:
                 decided = await asyncio.to_thread(sweeper.run)

@@ -540,3 +540,23 @@ def test_the_sweep_also_runs_just_after_midnight() -> None:
     moment[0] = datetime(2024, 10, 15, 12, tzinfo=SHANGHAI)
     assert task.pause() == 60.0
     assert SweepTask(lambda: None, 5.0).pause() == 5.0
+
+
+def test_a_sweep_that_cannot_start_says_why_and_stops() -> None:
+    from adapters.background import SweepTask
+    from domain.errors import InvalidInput
+
+    said: list[str] = []
+
+    def broken() -> Any:
+        raise InvalidInput("策略文件有误", "bad policy file", field="--policy")
+
+    async def scenario() -> None:
+        task = SweepTask(broken, 1.0, log=said.append)
+        await task.start()
+        assert task.task is not None
+        await asyncio.wait_for(task.task, 5)
+        await task.stop()
+
+    asyncio.run(scenario())
+    assert said == ["错误：升级巡检未能启动：策略文件有误"]
