@@ -202,7 +202,7 @@ def _recorded_at(app: Dudao, row: EventRow) -> datetime | None:
 def replay(app: Dudao, as_of: datetime, out: Path, *, progress: Progress | None = None,
            write_reports: Callable[[Dudao, str, Path], list[str]] | None = None
            ) -> dict[str, Any]:
-    """Rebuild the read models and reports from the events recorded up to ``as_of``.
+    """Rebuild the read models, the reports and the bulletin from the events recorded up to ``as_of``.
 
     The events recorded at or before ``as_of`` are copied, bytes and positions
     unchanged, into a scratch SQLite store ``out/replay.db`` (sealed there in a
@@ -271,8 +271,7 @@ def replay(app: Dudao, as_of: datetime, out: Path, *, progress: Progress | None 
         (out / "findings.json").write_text(
             json.dumps(findings, ensure_ascii=False, indent=2, default=_json_default),
             encoding="utf-8")
-        if write_reports is not None:
-            files += write_reports(scratch, str(db), out)
+        files += (write_reports or replay_reports)(scratch, str(db), out)
         manifest = {
             "as_of": as_of.isoformat(),
             "events": counts["copied"],
@@ -291,6 +290,27 @@ def replay(app: Dudao, as_of: datetime, out: Path, *, progress: Progress | None 
         return manifest
     finally:
         scratch.close()
+
+
+def replay_reports(scratch: Dudao, db: str, out: Path) -> list[str]:
+    """The bulletin and every unit's report, in every format, from the scratch read models."""
+    from adapters.reports import live
+    from adapters.reports.render import FORMATS, render
+
+    folder = out / "reports"
+    (folder / "units").mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    with live(scratch, db) as view:  # the scratch clock stands at the replay's moment
+        bulletin = view.bulletin()
+        for fmt in FORMATS:
+            (folder / f"bulletin.{fmt}").write_text(render(bulletin, fmt), encoding="utf-8")
+            written.append(f"reports/bulletin.{fmt}")
+        for code, report in view.all_units().items():
+            for fmt in FORMATS:
+                (folder / "units" / f"{code}.{fmt}").write_text(render(report, fmt),
+                                                                encoding="utf-8")
+                written.append(f"reports/units/{code}.{fmt}")
+    return written
 
 
 def _json_default(value: Any) -> Any:

@@ -9,13 +9,15 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from adapters.service import Dudao, StoreUnavailable
 from adapters.store import DEFAULT_DB, engine_for, prepare, store_env
 from domain.calendar import WorkCalendar, parse_holiday_text
 from domain.errors import InvalidInput
 from domain.time import SHANGHAI, Clock
+from projections.accountability import AccountabilityProjection
+from projections.decode import FastDecoder
 from projections.findings import FindingsProjection
 from projections.runner import Projection, Runner
 
@@ -105,7 +107,13 @@ def bootstrap(settings: Settings) -> Dudao:
 
 def read_models(app: Dudao, db: str, projections: list[Projection] | None = None) -> Runner:
     """The projection runner over the read models, in the same database as the events."""
-    return Runner(app, engine_for(db), projections or [FindingsProjection()])
+    return Runner(app, engine_for(db), projections or default_projections(),
+                  decoder=FastDecoder(app.decode))
+
+
+def default_projections() -> list[Projection]:
+    """Every live read model."""
+    return [FindingsProjection(), AccountabilityProjection()]
 
 
 def sweeper(app: Dudao, db: str, policy: str | None = None) -> Sweeper:
@@ -115,3 +123,17 @@ def sweeper(app: Dudao, db: str, policy: str | None = None) -> Sweeper:
 
     name = policy or os.environ.get("DUDAO_POLICY") or "default"
     return Sweeper(app, engine_for(db), name)
+
+
+def nats_server(value: str | None = None) -> str:
+    """The NATS server of the notices: ``DUDAO_NATS``, default nats://127.0.0.1:4222."""
+    from adapters.outbox import DEFAULT_NATS
+
+    return value or os.environ.get("DUDAO_NATS") or DEFAULT_NATS
+
+
+def notice_publisher(app: Dudao, db: str, server: str | None = None, **options: Any) -> Any:
+    """The notices outbox publisher (adapters.outbox.NoticePublisher) on the same database."""
+    from adapters.outbox import NoticePublisher
+
+    return NoticePublisher(app, engine_for(db), nats_server(server), **options)

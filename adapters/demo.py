@@ -209,6 +209,31 @@ def finding_row(app: Dudao, f: Finding) -> list[str]:
 HEADER = ["问题", "责任单位", "程度", "状态", "整改期限", "升级", "问题描述"]
 
 
+def write_reports(app: Dudao, db: str, out: Path, echo: Callable[[str], None]) -> list[Path]:
+    """The bulletin and every unit's report, in every format, under ``out/reports``."""
+    from adapters.reports import live
+    from adapters.reports.render import FORMATS, render
+
+    folder = out / "reports"
+    (folder / "units").mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with live(app, db) as view:
+        bulletin = view.bulletin()
+        for fmt in FORMATS:
+            path = folder / f"bulletin.{fmt}"
+            path.write_text(render(bulletin, fmt), encoding="utf-8")
+            written.append(path)
+        for code, report in view.all_units().items():
+            for fmt in FORMATS:
+                path = folder / "units" / f"{code}.{fmt}"
+                path.write_text(render(report, fmt), encoding="utf-8")
+                written.append(path)
+    echo(f"\n督导通报：{os.path.relpath(folder / 'bulletin.html')}（另有 .md、.json）")
+    echo(f"各单位问责报告：{os.path.relpath(folder / 'units')}/<单位代码>.html|md|json，"
+         f"共 {len(written) // len(FORMATS) - 1} 个单位")
+    return written
+
+
 def run_demo(out: Path, echo: Callable[[str], None], holidays: str | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     db = out / "demo.db"
@@ -247,6 +272,8 @@ def run_demo(out: Path, echo: Callable[[str], None], holidays: str | None = None
              f"{app.event_count()} 个事件，截至 {clock.moment:%Y-%m-%d %H:%M}")
         echo(f"事件库：{os.path.relpath(db)}\n")
         echo(table([finding_row(app, app.get_finding(f)) for f in findings], HEADER))
+        write_reports(app, str(db), out, echo)
+        publish_notices(app, db, echo)
         # The audit: the store verifies against its hash chain; its checkpoint is printed.
         report = app.verify()
         echo("")
@@ -257,3 +284,24 @@ def run_demo(out: Path, echo: Callable[[str], None], holidays: str | None = None
     finally:
         app.close()
     return db
+
+
+def publish_notices(app: Dudao, db: Path, echo: Callable[[str], None]) -> None:
+    """Publish the demo's escalation notices to NATS, or say how many are waiting."""
+    from adapters.bootstrap import notice_publisher
+    from adapters.outbox import NatsUnavailable, publish_all
+
+    publisher = notice_publisher(app, str(db))
+    try:
+        result = publish_all(publisher)
+    except NatsUnavailable:
+        echo(f"\nNATS（{publisher.server}）不可达：{publisher.pending()} 条升级通知等待发布，"
+             "已保留在事件日志中；NATS 可用后运行\n"
+             f"  .venv/bin/dudao --db {os.path.relpath(db)} notices publish")
+        return
+    finally:
+        publisher.engine.dispose()
+    again = f"（另 {result.duplicates} 条此前已发布过，由 JetStream 去重）" if result.duplicates else ""
+    echo(f"\n升级通知：已发布 {result.published} 条到 NATS（{publisher.server}，"
+         f"主题 dudao.notice.<级别>.<单位>）{again}；"
+         "接收：.venv/bin/dudao notices follow [--unit 单位代码]")

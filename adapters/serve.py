@@ -77,6 +77,11 @@ class ServedDudao(Dudao):
     :mod:`adapters.batching`). ``commit`` still turns a lost race into ``Conflict``.
     """
 
+    # eventsourcing names a subclass after itself unless told, and on PostgreSQL the
+    # table follows the name: keep the parent's, so the service and the command line
+    # read and write the same events.
+    name = Dudao.name
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.committer = GroupCommitter(super().save)
@@ -159,6 +164,7 @@ def serve(settings: Settings, options: ServeOptions,
     app = open_service(settings.db, clock_for(settings), load_calendar(settings.holidays))
     c = build_components(app, settings.db)
     lifecycle = Lifecycle()
+    import adapters.background  # noqa: F401 - registers the escalation sweep and the notices publisher
     for factory in BACKGROUND:
         factory(options, lifecycle)
     sock = bind(options.host, options.port)

@@ -17,6 +17,8 @@ import pytest
 
 from adapters.audit import STREAM, SUBJECT
 from adapters.bootstrap import load_calendar, read_models
+from adapters.reports import live as reports_live
+from adapters.reports.render import render
 from adapters.cli import cli
 from adapters.cli.base import run
 from adapters.service import Dudao
@@ -237,6 +239,8 @@ def test_trail_lists_every_event_with_actor_times_and_escalation_facts(
 def normalised(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows as JSON would carry them, datetimes in Beijing time without an offset."""
     def plain(v: Any) -> Any:
+        if isinstance(v, str) and len(v) >= 19 and v[10:11] == "T":
+            v = datetime.fromisoformat(v)
         if isinstance(v, datetime):
             if v.tzinfo is not None:
                 v = v.astimezone(SHANGHAI).replace(tzinfo=None)
@@ -259,6 +263,11 @@ def test_replay_as_of_equals_what_the_read_models_showed_then(
         with live.engine.connect() as conn:
             captured = list_findings(conn)  # the read model as it stood at T
         as_of = "2024-10-15T12:00"
+        clock.moment = datetime.fromisoformat(as_of).replace(tzinfo=SHANGHAI)
+        with reports_live(app, db, runner=live) as view:  # the reports people saw at T
+            captured_reports = {"bulletin": render(view.bulletin(), "json"),
+                                **{code: render(r, "json")
+                                   for code, r in view.all_units().items()}}
         clock.at("2024-10-16")
         app.review(a, on=date(2024, 10, 16), passed=True, actor="张督学")
         clock.at("2024-10-20")
@@ -278,6 +287,12 @@ def test_replay_as_of_equals_what_the_read_models_showed_then(
     manifest = dudao.json("audit", "replay", "--as-of", as_of, "--out", str(out))
     replayed = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     assert normalised(replayed) == normalised(captured)
+    reports = out / "reports"
+    assert (reports / "bulletin.json").read_text(encoding="utf-8") == captured_reports["bulletin"]
+    for code in ("SJYJ", "CGX"):
+        assert (reports / "units" / f"{code}.json").read_text(encoding="utf-8") == \
+            captured_reports[code]
+    assert {"reports/bulletin.html", "reports/units/CGX.md"} <= set(manifest["files"])
     assert str(c) not in {r["finding_id"] for r in replayed}
     assert manifest["events"] == 8 and manifest["events_in_store"] == 11
     assert manifest["live_verified"] and manifest["held_back"] == 0

@@ -184,7 +184,8 @@ def audit_replay(app: Dudao, actor: str, as_of: datetime, out: str) -> None:
         f"（库中共 {manifest['events_in_store']} 个）到临时事件库 {Path(out) / manifest['store']}\n"
         f"现有事件库链头 {manifest['live_head']['position']}:{manifest['live_head']['hash']}"
         f"（{'校验完好' if manifest['live_verified'] else '校验未通过'}）\n"
-        f"输出：{'、'.join(manifest['files'])}（目录 {out}）"
+        f"输出（目录 {out}）：findings.json、reports/bulletin.html|md|json、"
+        f"reports/units/<单位代码>.html|md|json（共 {len(manifest['files'])} 个文件）"
         + (f"\n注意：另有 {manifest['held_back']} 个事件虽在该时刻前记录，但同一对象更早的事件"
            f"记录在该时刻之后，一并未计入" if manifest["held_back"] else "")))
     if not manifest["live_verified"]:
