@@ -17,10 +17,10 @@ import pytest
 
 from adapters.audit import STREAM, SUBJECT
 from adapters.bootstrap import load_calendar, read_models
-from adapters.reports import live as reports_live
-from adapters.reports.render import render
 from adapters.cli import cli
 from adapters.cli.base import run
+from adapters.reports import live as reports_live
+from adapters.reports.render import render
 from adapters.service import Dudao
 from adapters.store import store_env
 from domain.time import SHANGHAI
