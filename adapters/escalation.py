@@ -15,11 +15,11 @@ decides exactly what punctual ones would have, and a second sweep at the same
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 
 from adapters.service import Dudao
@@ -79,7 +79,7 @@ class Sweeper:
                 select(t.c.state).where(t.c.next_at <= today).order_by(t.c.next_at,
                                                                        t.c.finding_id)
             ).all()
-        return [json.loads(r[0]) for r in rows]
+        return [orjson.loads(r[0]) for r in rows]
 
     def decide(self, now: datetime) -> list[Decision]:
         """What the ruleset decides at ``now`` (nothing is recorded)."""

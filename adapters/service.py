@@ -462,7 +462,9 @@ class Dudao(Application[UUID]):
 
     def _load_many(self, ids: list[UUID], chunk: int = 500) -> dict[UUID, Any]:
         """Many aggregates at once: one query per chunk on SQLite (the embedded store);
-        elsewhere, the repository one by one."""
+        elsewhere, the repository one by one. Each stored event is decoded as the mapper
+        would (orjson, :class:`projections.decode.FastDecoder`, falling back to the mapper
+        for anything unusual) and the aggregate is replayed from its events in order."""
         recorder = self.recorder
         found: dict[UUID, Any] = {}
         if not isinstance(recorder, SQLiteAggregateRecorder):
@@ -470,26 +472,28 @@ class Dudao(Application[UUID]):
                 with contextlib.suppress(AggregateNotFoundError):
                     found[aggregate_id] = self._get(aggregate_id)
             return found
+        from projections.decode import FastDecoder
+
+        decode = FastDecoder(self.mapper.to_domain_event)
         table = recorder.events_table_name
         for start in range(0, len(ids), chunk):
             part = ids[start:start + chunk]
-            statement = (f"SELECT * FROM {table} WHERE originator_id IN "
-                         f"({','.join('?' * len(part))}) ORDER BY originator_id, originator_version")
+            by_key = {i.hex: i for i in part}
+            statement = (f"SELECT originator_id, originator_version, topic, state FROM {table} "
+                         f"WHERE originator_id IN ({','.join('?' * len(part))}) "
+                         f"ORDER BY originator_id, originator_version")
             try:
                 with recorder.datastore.transaction(commit=False) as c:
-                    c.execute(statement, [i.hex for i in part])
+                    c.execute(statement, list(by_key))
                     rows = c.fetchall()
             except OperationalError as e:
                 raise _unavailable(e) from e
             events: dict[Any, list[Any]] = {}
-            for row in rows:
-                stored = StoredEvent(
-                    originator_id=recorder.convert_originator_id(row["originator_id"]),
-                    originator_version=row["originator_version"],
-                    topic=row["topic"], state=row["state"],
-                )
-                events.setdefault(stored.originator_id, []).append(
-                    self.mapper.to_domain_event(stored))
+            for key, version, topic, state in rows:
+                originator_id = by_key.get(key) or recorder.convert_originator_id(key)
+                events.setdefault(originator_id, []).append(decode(StoredEvent(
+                    originator_id=originator_id, originator_version=version,
+                    topic=topic, state=state)))
             for aggregate_id, domain_events in events.items():
                 found[UUID(str(aggregate_id))] = _project(None, domain_events)
         return found
