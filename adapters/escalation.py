@@ -15,6 +15,9 @@ decides exactly what punctual ones would have, and a second sweep at the same
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
@@ -54,6 +57,24 @@ class Decision:
         data = asdict(self)
         data["name"] = RUNGS[self.code][1]
         return data
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the length of a sweep, as it was after.
+
+    A sweep allocates hundreds of thousands of small containers (states, facts, events,
+    aggregates) that reference counting frees on its own; with the collector on, it
+    scans them every few hundred allocations (some 700 collections and about a fifth
+    of the sweep's time over 10,000 due findings). Whatever cycles the sweep leaves are
+    collected by the next collection after it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _days(state: dict[str, Any]) -> dict[str, tuple[int, str, bool]]:
@@ -124,6 +145,13 @@ class Sweeper:
     def run(self, now: datetime | None = None) -> list[Decision]:
         """Decide at ``now`` (default: the application's clock) and record every decision."""
         moment = now or self.app.now()
+        # Catching up may replay many events; the collector pauses only for the sweep's
+        # own work (the catch-up in ``decide`` then finds nothing new).
+        self.runner.catch_up()
+        with _gc_paused():
+            return self._run(moment)
+
+    def _run(self, moment: datetime) -> list[Decision]:
         decisions = self.decide(moment)
         if decisions:
             recorded = set(self.app.record_escalations(
