@@ -223,7 +223,8 @@ def _ignore(c: Any) -> None:
 
 def _consequent(name: str, code: str, threshold_of: str) -> Any:
     def consequent(c: Any) -> None:
-        _sinks[c.m.sid].append(Fired(c.m.finding, code, name, threshold_of))
+        m = c.m  # durable_rules wraps the fact anew at each access
+        _sinks[m.sid].append(Fired(m.finding, code, name, threshold_of))
 
     consequent.__name__ = name.replace(".", "__")
     return consequent
