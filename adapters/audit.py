@@ -178,10 +178,11 @@ async def _publish(url: str, payload: bytes, msg_id: str, timeout: float) -> str
                 await js.add_stream(name=STREAM, subjects=[SUBJECT])
             ack = await js.publish(SUBJECT, payload, headers={"Nats-Msg-Id": msg_id})
             return f"已发布到 NATS {SUBJECT}（JetStream 流 {ack.stream}，序号 {ack.seq}）"
-        except Exception:
+        except Exception as e:  # JetStream cannot keep it (none here): publish plainly
             await nc.publish(SUBJECT, payload)
             await nc.flush(int(max(1, timeout)))
-            return f"已发布到 NATS {SUBJECT}（该服务器没有 JetStream，只有正在订阅者收到）"
+            return (f"已发布到 NATS {SUBJECT}，但 JetStream 未能保存（{type(e).__name__}），"
+                    "只有正在订阅者收到")
     finally:
         await nc.close()
 
