@@ -209,8 +209,10 @@ def parse_single_month(text: str) -> tuple[date, date] | None:
 # -------------------------------------------------------------- indicators
 
 NUM = r"(\d+(?:\.\d+)?|[一二两三四五六七八九十]{1,3})"
-MEASURE = (r"(%|平方米|万元|亿元|元|万人|人次|人|名|个|所|节|次|间|项|门|篇|学时|课时|"
-           r"小时|天|家|台|套|条|批|场|期|支|类|倍|届|位|本|册|座|块|亩|公里|米|岁|分钟)")
+# A measure word that starts a longer word (名师, 个人, 人才) is not a measure.
+MEASURE = (r"(%|平方米|万元|亿元|元|万人|人次|人(?![才员民])|名(?![师校优家])|个(?![人性体])|"
+           r"所|节|次|间|项|门|篇|学时|课时|小时|天|家|台|套|条|批|场|期|支|类|倍|届|位|本|册|"
+           r"座|块|亩|公里|米|岁|分钟)")
 GE_WORDS = ("不得低于", "不得少于", "不低于", "不少于", "不小于", "至少", "达到", "提高到",
             "提升到", "增加到", "增至", "达")
 LE_WORDS = ("不得超过", "不超过", "不高于", "不大于", "不得高于", "控制在")
@@ -452,16 +454,16 @@ def read_annotation(text: str) -> Annotation | None:
         body = next(g for g in m.groups() if g is not None)
         found = (body, m.start(), m.end(), text[m.start()] + "责任单位" + CLOSE[OPEN.index(text[m.start()])])
     if found is None:
-        m = TRAILING.search(text)
-        if m:
-            found = (m.group(1), m.start(1), m.end(), "trailing")
+        t = TRAILING.search(text)
+        if t:
+            found = (t.group(1), t.start(1), t.end(), "trailing")
     if found is None:
         m2 = LEADS_RE.search(text)
         if m2:
-            lead = split_names(m2.group(1))
-            resp = split_names(m2.group(2)) if m2.group(2) else []
-            if lead and all(looks_like_unit(n) or is_group(n) for n in lead):
-                return Annotation(lead, resp, "牵头/配合", m2.start(), m2.end())
+            leads = split_names(m2.group(1))
+            others = split_names(m2.group(2)) if m2.group(2) else []
+            if leads and all(looks_like_unit(n) or is_group(n) for n in leads):
+                return Annotation(leads, others, "牵头/配合", m2.start(), m2.end())
         return None
     body, start, end, style = found
     lead: list[str] = []
@@ -843,3 +845,52 @@ def _resolve_units(plan: ParsedPlan) -> None:
                 plan.groups_lines.setdefault(n, t.line)
         if not t.lead and not t.responsible and t.style != "none":
             plan.warn(t.line, f"任务{t.number}（{_head(t.title, 12)}）没有可登记的责任单位")
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def decode_plan(raw: bytes, source: str = "FILE") -> str:
+    """The text of a plan file: UTF-8 (with or without BOM) or GB18030.
+
+    Raises ``InvalidInput`` for an empty file, a binary file, or bytes that are
+    not text in either encoding -- before anything is recorded.
+    """
+    from domain.errors import InvalidInput
+
+    if not raw.strip():
+        raise InvalidInput(f"文件 {source} 是空的，没有可导入的内容",
+                           f"{source} is empty: nothing to import", field="FILE")
+    sample = raw[:65536]
+    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
+    if b"\x00" in sample or controls > max(8, len(sample) // 100):
+        raise InvalidInput(
+            f"文件 {source} 是二进制文件，不是实施方案的文本（请先另存为 UTF-8 文本）",
+            f"{source} is a binary file, not the text of a plan (save it as UTF-8 text first)",
+            field="FILE",
+        )
+    text = None
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    if text is None:
+        raise InvalidInput(
+            f"文件 {source} 既不是 UTF-8 也不是 GB18030 编码的文本，无法读取",
+            f"{source} is neither UTF-8 nor GB18030 text", field="FILE",
+        )
+    visible = [c for c in text if not c.isspace()]
+    cjk = sum(1 for c in visible if "\u4e00" <= c <= "\u9fff")
+    odd = sum(1 for c in visible if unicodedata.category(c) in ("Co", "Cn", "Cs", "So")
+              or "\u0080" <= c <= "\u024f" or c == "\ufffd")
+    if cjk < 10 or odd > cjk:
+        raise InvalidInput(
+            f"文件 {source} 的内容不像中文实施方案（汉字 {cjk} 个，乱码字符 {odd} 个），"
+            "可能是编码错误或乱码，未导入",
+            f"{source} does not read as a Chinese plan ({cjk} Chinese characters, "
+            f"{odd} garbled ones): wrong encoding or garbage; nothing imported",
+            field="FILE",
+        )
+    return text

@@ -13,7 +13,7 @@ import click
 from adapters.cli.base import cli, run
 
 # Command groups: importing a module registers its commands on `cli`.
-from adapters.cli import audit, core, demo  # noqa: F401,E402
+from adapters.cli import audit, core, demo, plans  # noqa: F401,E402
 
 __all__ = ["cli", "main"]
 
