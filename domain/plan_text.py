@@ -231,7 +231,7 @@ INDICATOR_RE = re.compile(
     r"(?P<list>" + LIST + r")"
 )
 GAP_RE = re.compile(
-    r"(?P<comp>" + "|".join(STRONG_WORDS) + r")(?P<gap>[\u4e00-\u9fff()]{1,12}?)"
+    r"(?P<comp>" + "|".join(STRONG_WORDS) + r")(?P<gap>[\u4e00-\u9fff()]{1,16}?)"
     r"(?P<list>" + ITEM + r")"
 )
 BARE_RE = re.compile(
