@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from adapters.service import Dudao, StoreUnavailable
+from adapters.store import DEFAULT_DB, engine_for, prepare, store_env
 from domain.calendar import WorkCalendar, parse_holiday_text
 from domain.errors import InvalidInput
 from domain.time import SHANGHAI, Clock
-from adapters.service import Dudao, StoreUnavailable
-from adapters.store import DEFAULT_DB, engine_for, prepare, store_env
 from projections.findings import FindingsProjection
 from projections.runner import Projection, Runner
 
@@ -86,7 +86,7 @@ def bootstrap(settings: Settings) -> Dudao:
     """Build the application service for these settings."""
     try:
         prepare(settings.db)
-    except Exception as e:  # noqa: BLE001 - any driver error means the store is unreachable
+    except Exception as e:
         raise StoreUnavailable(
             f"事件库无法访问：{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}",
             f"the event store is unreachable: {type(e).__name__}",

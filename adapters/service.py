@@ -71,6 +71,8 @@ class Dudao(Application[UUID]):
     ) -> None:
         self.clock = clock
         self.calendar = calendar
+        # Units are registered once and never change: a known unit can be remembered.
+        self._units: dict[str, Unit] = {}
         try:
             super().__init__(env=env)
         except OperationalError as e:
@@ -147,10 +149,15 @@ class Dudao(Application[UUID]):
         return unit
 
     def find_unit(self, code: str) -> Unit | None:
+        known = self._units.get(code)
+        if known is not None:
+            return known
         try:
-            return self._get(unit_id(code))  # type: ignore[no-any-return]
+            unit: Unit = self._get(unit_id(code))
         except AggregateNotFoundError:
             return None
+        self._units[code] = unit
+        return unit
 
     def get_unit(self, code: str, *, field: str = "unit") -> Unit:
         unit = self.find_unit(code) if isinstance(code, str) else None
@@ -429,5 +436,5 @@ def _unavailable(e: Exception) -> StoreUnavailable:
     return StoreUnavailable(
         f"事件库无法访问：{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}",
         f"the event store is unreachable: {type(e).__name__}",
-        field="db",
+        field="--db",
     )

@@ -66,6 +66,7 @@ class WorkCalendar:
         self._extra = dict(extra or {})
         self._extra_years = frozenset(d.year for d in self._extra)
         self.years = PACKAGE_YEARS | self._extra_years
+        self._memo: dict[date, bool] = {}
 
     def covers(self, year: int) -> bool:
         return year in self.years
@@ -82,11 +83,17 @@ class WorkCalendar:
             )
 
     def is_working_day(self, day: date) -> bool:
+        memo = self._memo.get(day)
+        if memo is not None:
+            return memo
         self._check(day)
         if day.year in self._extra_years:
             known = self._extra.get(day)
-            return known if known is not None else day.weekday() < 5
-        return bool(chinese_calendar.is_workday(day))
+            working = known if known is not None else day.weekday() < 5
+        else:
+            working = bool(chinese_calendar.is_workday(day))
+        self._memo[day] = working
+        return working
 
     def add_working_days(self, start: date, n: int) -> date:
         """The n-th working day after ``start`` (``start`` itself not counted)."""

@@ -73,7 +73,7 @@ class Finding(Aggregate):
     @event("Recorded")
     def __init__(
         self,
-        id: UUID,  # noqa: A002
+        id: UUID,
         unit: str,
         on: date,
         inspector: str,

@@ -39,12 +39,16 @@ def check_text(value: str | None, field: str, zh_name: str, *, max_len: int = 20
 
 
 class Unit(Aggregate):
-    """A responsible unit: an office, a county, a school, or a group of them."""
+    """A responsible unit: an office, a county, a school, or a group of them.
+
+    A unit has no events after it is registered, so the service remembers the
+    units it has loaded; whoever adds an event here must drop that memo.
+    """
 
     @event("Registered")
     def __init__(
         self,
-        id: UUID,  # noqa: A002
+        id: UUID,
         code: str,
         name: str,
         parent: str | None,

@@ -38,8 +38,11 @@ class EventSource(Protocol):
 
 
 class Projection(Protocol):
-    name: str
-    tables: Sequence[Table]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def tables(self) -> Sequence[Table]: ...
 
     def apply(self, conn: Connection, position: int, event: Any) -> None: ...
 

@@ -40,7 +40,7 @@ def pg_unavailable() -> str | None:
             with psycopg.connect(PG_URL, connect_timeout=3) as conn:
                 conn.execute("SELECT 1")
             _pg_state["error"] = None
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             _pg_state["error"] = f"{type(e).__name__}: {e}".splitlines()[0]
     return _pg_state["error"]
 

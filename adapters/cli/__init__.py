@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import sys
 
-import click
-
-from adapters.cli.base import cli, run
-
 # Command groups: importing a module registers its commands on `cli`.
-from adapters.cli import audit, core, demo, plans  # noqa: F401,E402
+from adapters.cli import audit, core, demo, plans  # noqa: F401
+from adapters.cli.base import cli, run
 
 __all__ = ["cli", "main"]
 

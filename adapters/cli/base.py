@@ -135,7 +135,7 @@ def pass_app(f: Callable[..., Any]) -> Callable[..., Any]:
 def default_actor() -> str:
     try:
         user = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name is not an error
+    except Exception:
         user = "operator"
     return f"cli:{user}"
 
@@ -170,9 +170,7 @@ def hoist_globals(argv: list[str]) -> list[str]:
             rest.extend(argv[i:])
             break
         name = arg.split("=", 1)[0]
-        if arg in GLOBAL_FLAGS:
-            front.append(arg)
-        elif name in GLOBAL_VALUED and "=" in arg:
+        if arg in GLOBAL_FLAGS or (name in GLOBAL_VALUED and "=" in arg):
             front.append(arg)
         elif arg in GLOBAL_VALUED and i + 1 < len(argv):
             front.extend(argv[i : i + 2])
