@@ -206,3 +206,13 @@ def test_cli_import_show_progress_close(sqlite_db: str, capsys: pytest.CaptureFi
     assert run(cli, [*base, "plan", "import", str(PLANS / "missing.txt")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("错误：") and "missing.txt" in err and len(err.strip().splitlines()) == 1
+
+
+def test_demo_imports_the_sample_plans_first(tmp_path: Path) -> None:
+    from adapters.demo import run_demo
+
+    lines: list[str] = []
+    run_demo(tmp_path / "out", lines.append)
+    assert lines[0].startswith("实施方案：XZ-2023 任务13 单位9 指标5；HZ-2023 任务28 单位22 指标21；"
+                               "JGDQ-2023 任务16 单位11 指标25；工作滞后 4 条")
+    assert "市委组织部" in lines[-1] and "工作滞后" in lines[-1]
