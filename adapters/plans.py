@@ -26,6 +26,7 @@ from domain.plans import (
     TASK_STATUSES,
     ActionPlan,
     Lag,
+    LagPolicy,
     Task,
     check_value,
     target_text,
@@ -37,13 +38,8 @@ from domain.units import CODE_PATTERN, Unit, check_code, check_text
 if TYPE_CHECKING:
     from adapters.service import Dudao
 
-# The lagging rule's defaults, until the policy file (rules/policies/, issue 3) carries them.
-LAG_POLICY = {
-    "within": 10,  # working days to rectify a lagging task
-    "severity": "serious",
-    "inspector": "督导室（任务滞后规则）",
-    "text": "工作滞后：{plan}任务{number}“{title}”{reason}，截至{deadline}未完成",
-}
+# The lagging rule's defaults, until the policy file (rules/policies/) carries them.
+LAG_POLICY = LagPolicy()
 
 
 def plan_id(code: str) -> Any:
@@ -381,14 +377,16 @@ INDICATOR_STATES = {"met": "达标", "unmet": "未达标", "no_report": "待填�
 # ------------------------------------------------------------------- lagging
 
 
-def lagging(app: Dudao, *, as_of: date | None = None) -> list[tuple[Task, Lag]]:
+def lagging(app: Dudao, *, as_of: date | None = None,
+            policy: LagPolicy = LAG_POLICY) -> list[tuple[Task, Lag]]:
     """Every (task, unit) that lags today: pure detection, records nothing."""
     today = as_of or local_date(app.now())
+    threshold_of = policy.threshold_of(app.calendar)
     out: list[tuple[Task, Lag]] = []
     for c in task_codes(app):
         t = get_task(app, c)
         for u in t.units:
-            lag = t.lags(today, u)
+            lag = t.lags(today, u, threshold_of)
             if lag is not None:
                 out.append((t, lag))
     return out
@@ -398,33 +396,32 @@ def lag_key(task: str, unit: str) -> str:
     return f"lag:{task}:{unit}"
 
 
-def record_lagging(app: Dudao, *, policy: dict[str, Any] | None = None,
+def record_lagging(app: Dudao, *, policy: LagPolicy = LAG_POLICY,
                    actor: str = "dudao:rules") -> list[dict[str, Any]]:
     """Record a finding 工作滞后 against each unit of each lagging task, and order it
     rectified; running it again records nothing new. Returns what it recorded."""
-    policy = {**LAG_POLICY, **(policy or {})}
     now = app.now()
     recorded = []
-    for t, lag in lagging(app):
+    for t, lag in lagging(app, policy=policy):
         key = lag_key(t.code, lag.unit)
         fid = keyed_id("finding", key)
         existing = app.find_finding(fid)
         if existing is not None:
             if existing.status == "recorded":  # recorded, but its order did not go through
-                app.order_rectification(fid, on=existing.on, within=int(policy["within"]),
+                app.order_rectification(fid, on=existing.on, within=policy.within,
                                         actor=actor)
             continue
         plan = find_plan(app, t.plan)
         unmet = [t.indicator(n) for n in lag.unmet]
         reason = ("，指标" + "、".join(f"{i['name']}{target_text(i)}" for i in unmet) + "未达到"
                   if unmet else "未销号")
-        text = policy["text"].format(
+        text = policy.text.format(
             plan=f"《{plan.title}》" if plan and plan.title else t.plan, number=t.number,
             title=t.title, reason=reason, deadline=lag.deadline)
         on = min(lag.threshold, local_date(now))
-        app.record_finding(unit=lag.unit, on=on, inspector=policy["inspector"], text=text,
-                           severity=policy["severity"], task=t.code, key=key, actor=actor)
-        deadline = app.order_rectification(fid, on=on, within=int(policy["within"]), actor=actor)
+        app.record_finding(unit=lag.unit, on=on, inspector=policy.inspector, text=text,
+                           severity=policy.severity, task=t.code, key=key, actor=actor)
+        deadline = app.order_rectification(fid, on=on, within=policy.within, actor=actor)
         recorded.append({"finding_id": str(fid), "task": t.code, "unit": lag.unit,
                          "threshold": lag.threshold, "deadline": deadline,
                          "unmet": list(lag.unmet)})

@@ -374,11 +374,12 @@ class Dudao(Application[UUID]):
 
         return plans.unit_tasks(self, unit, as_of=as_of)
 
-    def record_lagging(self, *, actor: str = "dudao:rules") -> list[dict[str, Any]]:
+    def record_lagging(self, *, policy: Any = None,
+                       actor: str = "dudao:rules") -> list[dict[str, Any]]:
         """工作滞后: a finding against each unit of each lagging task (idempotent)."""
         from adapters import plans
 
-        return plans.record_lagging(self, actor=actor)
+        return plans.record_lagging(self, policy=policy or plans.LAG_POLICY, actor=actor)
 
     # ---------------------------------------------------------------- reads
 

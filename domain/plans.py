@@ -22,6 +22,7 @@ passes without a sign-off.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -30,6 +31,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.calendar import WorkCalendar
 from domain.errors import InvalidInput, Refused
 from domain.time import local_date
 
@@ -101,6 +103,36 @@ class ActionPlan(Aggregate):
         self.warnings = warnings
         self.imported_by = actor
         self.imported_at = recorded_at
+
+
+@dataclass(frozen=True)
+class LagPolicy:
+    """The lagging rule's parameters (工作滞后): when a task lags and what it records.
+
+    ``after`` days (``days``: working or calendar) after a deadline pass before
+    the task counts as lagging, from the next day; the finding is ordered
+    rectified within ``within`` working days of that first day.
+    """
+
+    name: str = "工作滞后"
+    after: int = 0
+    days: str = "working"
+    within: int = 10
+    severity: str = "serious"
+    inspector: str = "督导室（任务滞后规则）"
+    text: str = "工作滞后：{plan}任务{number}“{title}”{reason}，截至{deadline}未完成"
+
+    def threshold_of(self, calendar: WorkCalendar) -> Callable[[date], date]:
+        def threshold(deadline: date) -> date:
+            if self.after <= 0:
+                return deadline + timedelta(days=1)
+            last = calendar.add_days(deadline, self.after, calendar_days=self.days == "calendar")
+            return last + timedelta(days=1)
+        return threshold
+
+
+def day_after(deadline: date) -> date:
+    return deadline + timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -212,8 +244,13 @@ class Task(Aggregate):
             return "overdue"
         return "on_track"
 
-    def lags(self, today: date, unit: str | None = None) -> Lag | None:
-        """The earliest unmet deadline that has passed by ``today`` (see module doc)."""
+    def lags(self, today: date, unit: str | None = None,
+             threshold_of: Callable[[date], date] = day_after) -> Lag | None:
+        """The earliest unmet deadline whose threshold has come by ``today`` (module doc).
+
+        ``threshold_of(deadline)`` is the first day a missed deadline counts as
+        lagging (by default the next day).
+        """
         found: Lag | None = None
         candidates: list[tuple[date, tuple[int, ...]]] = []
         for ind in self.indicators:
@@ -230,9 +267,11 @@ class Task(Aggregate):
         for due, unmet in sorted(candidates):
             if self.closed_by_day(due) or today <= due:
                 continue
+            threshold = threshold_of(due)
+            if today < threshold:
+                continue
             if found is None:
-                found = Lag(unit=unit or "", threshold=due + timedelta(days=1), deadline=due,
-                            unmet=unmet)
+                found = Lag(unit=unit or "", threshold=threshold, deadline=due, unmet=unmet)
             elif due == found.deadline:
                 found = Lag(found.unit, found.threshold, due,
                             tuple(sorted(set(found.unmet) | set(unmet))))
