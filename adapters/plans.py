@@ -122,6 +122,13 @@ def plan_codes(app: Dudao) -> list[str]:
     return [e.code for e in _scan(app, _topic("ActionPlan", "Imported"))]
 
 
+def plan_with_digest(app: Dudao, digest: str) -> ActionPlan | None:
+    for e in _scan(app, _topic("ActionPlan", "Imported")):
+        if e.digest == digest:
+            return find_plan(app, e.code)
+    return None
+
+
 def task_codes(app: Dudao, unit: str | None = None) -> list[str]:
     """Codes of every task, or of those naming ``unit`` as lead or responsible unit."""
     return [e.code for e in _scan(app, _topic("Task", "Created"))
@@ -154,7 +161,12 @@ def import_plan(app: Dudao, raw: bytes, *, source: str, code: str | None = None,
     """Import a plan's text; importing the same text under the same code again records nothing."""
     text = decode_plan(raw, source=PurePath(source).name)
     digest = hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
-    code = check_code(code, "code") if code else default_plan_code(source, digest)
+    if code:
+        check_code(code, "code")
+    same = plan_with_digest(app, digest)
+    if same is not None:  # the same text, whatever its file name: nothing new
+        return summary(same, new=False)
+    code = code or default_plan_code(source, digest)
     existing = find_plan(app, code)
     if existing is not None:
         if existing.digest == digest:

@@ -832,7 +832,9 @@ def _resolve_units(plan: ParsedPlan) -> None:
                 elif split:
                     parts = list(split)
                 for p in parts:
-                    if is_group(p) or looks_like_unit(p):
+                    if len(p) > 40:
+                        plan.warn(t.line, f"“{p[:20]}…”过长（{len(p)}字），不像单位名称，未登记")
+                    elif is_group(p) or looks_like_unit(p):
                         if p not in out:
                             out.append(p)
                     else:

@@ -57,6 +57,11 @@ def test_importing_the_same_file_twice_records_nothing(app: Dudao, clock: Clock)
     assert again["new"] is False and first["new"] is True
     assert (again["tasks"], again["units"], again["indicators"]) == (16, 11, 25)
     assert again["warnings"] == first["warnings"]
+    # the same text under another file name or code is the same plan
+    renamed = app.import_plan(JIAGEDAQI.read_bytes(), source="加格达奇.txt", code="OTHER",
+                              actor="t")
+    assert (renamed["plan"], renamed["new"]) == ("JGDQ", False)
+    assert app.event_count() == count
     # the same code for another text is refused, and records nothing
     with pytest.raises(Conflict):
         imp(app, COUNTY, "JGDQ")
