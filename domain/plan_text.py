@@ -447,12 +447,18 @@ class Annotation:
     end: int
 
 
-def read_annotation(text: str) -> Annotation | None:
-    """The last unit annotation in a paragraph, if any."""
+def read_annotation(text: str, *, loose: bool = True) -> Annotation | None:
+    """The last unit annotation in a paragraph, if any.
+
+    ``loose=False`` accepts bracketed annotations only: an unbracketed
+    ``责任部门:…`` in a page header or a preamble is not a task's annotation.
+    """
     found = None
     for m in BRACKETED.finditer(text):
         body = next(g for g in m.groups() if g is not None)
         found = (body, m.start(), m.end(), text[m.start()] + "责任单位" + CLOSE[OPEN.index(text[m.start()])])
+    if found is None and not loose:
+        return None
     if found is None:
         t = TRAILING.search(text)
         if t:
@@ -654,8 +660,8 @@ def parse_plan(text: str) -> ParsedPlan:
                 continue
         else:
             table = None
-        ann = read_annotation(b.text)
         numbered = ITEM_NUM_RE.match(b.text) or L2_RE.match(b.text)
+        ann = read_annotation(b.text, loose=bool(numbered) or kind == "tasks")
         if ann is not None or (kind == "tasks" and numbered and "。" in b.text):
             ordinal += 1
             plan.tasks.append(_task(plan, b, ann, ordinal, category, plan_end, numbered))
@@ -668,7 +674,7 @@ def parse_plan(text: str) -> ParsedPlan:
             if not inds and "。" in b.text:
                 plan.warn(b.line, f"跳过段落（工作目标，没有可读的数值指标）：“{_head(b.text)}”")
             continue
-        if "。" in b.text:
+        if "。" in b.text or (kind == "tasks" and len(b.text) >= 20):
             where = "任务部分" if kind == "tasks" else "非任务部分"
             plan.warn(b.line, f"跳过段落（{where}，没有任务编号或责任单位标注）：“{_head(b.text)}”")
 

@@ -399,3 +399,18 @@ def test_parser_never_raises_on_noise() -> None:
                        "第一阶段:2024年13月—2024年2月。", "2024年99月", "|||", "\t\t"])
     plan = parse_plan(noise)
     assert all(not t.responsible for t in plan.tasks)
+
+
+def test_page_header_is_not_an_annotation() -> None:
+    text = "\n".join([
+        "发布机构:某区教育局 成文日期:2023-04-27",
+        "",
+        "责任部门:某区教育局 发布日期:2023-04-27",
+        "",
+        "某区某某工作实施方案",
+        "二、主要任务",
+        "1.完善制度。建立督导制度。[责任单位:区教育局]",
+    ])
+    plan = parse_plan(text)
+    assert [t.responsible for t in plan.tasks] == [["区教育局"]]
+    assert set(plan.units) == {"区教育局"}
