@@ -30,6 +30,7 @@ from domain.plans import (
     Task,
     check_value,
     target_text,
+    task_row,
 )
 from domain.time import local_date
 from domain.unit_names import base_code, normalise_name, qualified_code
@@ -287,43 +288,6 @@ def close_task(app: Dudao, task: str, *, on: date | None = None, inspector: str 
 
 
 # -------------------------------------------------------------------- ledger
-
-
-def indicator_rows(t: Task, today: date, unit: str | None = None) -> list[dict[str, Any]]:
-    rows = []
-    for ind in t.indicators:
-        latest = t.latest(ind["n"], unit=unit)
-        met = t.met(ind["n"], unit=unit)
-        due = ind.get("deadline") or t.deadline
-        state = "met" if met else ("unmet" if met is False else "no_report")
-        if state != "met" and due is not None and has_passed_day(due, today):
-            state = "overdue"
-        rows.append({
-            "n": ind["n"], "name": ind["name"], "comparator": ind["comparator"],
-            "target": ind["value"], "unit": ind["unit"], "deadline": due,
-            "value": latest["value"] if latest else None,
-            "reported_on": latest["on"] if latest else None,
-            "reported_by": latest["unit"] if latest else None,
-            "status": state,
-        })
-    return rows
-
-
-def has_passed_day(deadline: date, today: date) -> bool:
-    return today > deadline
-
-
-def task_row(t: Task, today: date, unit: str | None = None) -> dict[str, Any]:
-    lag = t.lags(today, unit)
-    return {
-        "task": t.code, "plan": t.plan, "number": t.number, "title": t.title,
-        "category": t.category, "role": t.role_of(unit) if unit else None,
-        "lead": t.lead, "responsible": t.responsible,
-        "deadline": t.deadline, "deadline_source": t.deadline_source,
-        "status": t.status(today, unit), "closed_on": t.closed_on, "closed_by": t.closed_by,
-        "lagging_since": lag.threshold if lag and not t.closed_by_day(today) else None,
-        "indicators": indicator_rows(t, today, unit),
-    }
 
 
 def ledger(app: Dudao, plan_code: str) -> dict[str, Any]:

@@ -145,47 +145,16 @@ class Lag:
     unmet: tuple[int, ...]  # the indicators unmet at that deadline (empty: no sign-off)
 
 
-class Task(Aggregate):
-    """One task of a plan: its units, indicators and deadline; progress and sign-off."""
+class TaskRules:
+    """The ledger's rules over a task's data: shared by the aggregate and the read model."""
 
-    @event("Created")
-    def __init__(
-        self,
-        id: UUID,
-        code: str,
-        plan: str,
-        ordinal: int,
-        number: str,
-        title: str,
-        text: str,
-        category: str | None,
-        lead: list[str],
-        responsible: list[str],
-        indicators: list[dict[str, Any]],
-        deadline: date | None,
-        deadline_source: str,
-        line: int,
-        actor: str,
-        recorded_at: datetime,
-    ) -> None:
-        self.code = code
-        self.plan = plan
-        self.ordinal = ordinal
-        self.number = number
-        self.title = title
-        self.text = text
-        self.category = category
-        self.lead = lead
-        self.responsible = responsible
-        self.indicators = indicators
-        self.deadline = deadline
-        self.deadline_source = deadline_source
-        self.line = line
-        self.reports: list[dict[str, Any]] = []
-        self.closed_on: date | None = None
-        self.closed_by: str | None = None
-
-    # ------------------------------------------------------------ queries
+    code: str
+    lead: list[str]
+    responsible: list[str]
+    indicators: list[dict[str, Any]]
+    deadline: date | None
+    reports: list[dict[str, Any]]
+    closed_on: date | None
 
     @property
     def units(self) -> list[str]:
@@ -277,6 +246,67 @@ class Task(Aggregate):
                             tuple(sorted(set(found.unmet) | set(unmet))))
         return found
 
+
+
+@dataclass
+class TaskView(TaskRules):
+    """A task as a read model holds it (for reports as of any moment)."""
+
+    code: str
+    plan: str
+    number: str
+    title: str
+    category: str | None
+    lead: list[str]
+    responsible: list[str]
+    indicators: list[dict[str, Any]]
+    deadline: date | None
+    deadline_source: str
+    reports: list[dict[str, Any]]
+    closed_on: date | None
+    closed_by: str | None
+
+
+class Task(TaskRules, Aggregate):
+    """One task of a plan: its units, indicators and deadline; progress and sign-off."""
+
+    @event("Created")
+    def __init__(
+        self,
+        id: UUID,
+        code: str,
+        plan: str,
+        ordinal: int,
+        number: str,
+        title: str,
+        text: str,
+        category: str | None,
+        lead: list[str],
+        responsible: list[str],
+        indicators: list[dict[str, Any]],
+        deadline: date | None,
+        deadline_source: str,
+        line: int,
+        actor: str,
+        recorded_at: datetime,
+    ) -> None:
+        self.code = code
+        self.plan = plan
+        self.ordinal = ordinal
+        self.number = number
+        self.title = title
+        self.text = text
+        self.category = category
+        self.lead = lead
+        self.responsible = responsible
+        self.indicators = indicators
+        self.deadline = deadline
+        self.deadline_source = deadline_source
+        self.line = line
+        self.reports: list[dict[str, Any]] = []
+        self.closed_on: date | None = None
+        self.closed_by: str | None = None
+
     # ----------------------------------------------------------- commands
 
     def _refuse_if_closed(self, zh: str, en: str) -> None:
@@ -329,3 +359,43 @@ class Task(Aggregate):
                 recorded_at: datetime) -> None:
         self.closed_on = on
         self.closed_by = inspector
+
+
+# ------------------------------------------------------------- the ledger
+
+
+def indicator_rows(t: TaskRules, today: date, unit: str | None = None) -> list[dict[str, Any]]:
+    rows = []
+    for ind in t.indicators:
+        latest = t.latest(ind["n"], unit=unit)
+        met = t.met(ind["n"], unit=unit)
+        due = ind.get("deadline") or t.deadline
+        state = "met" if met else ("unmet" if met is False else "no_report")
+        if state != "met" and due is not None and has_passed_day(due, today):
+            state = "overdue"
+        rows.append({
+            "n": ind["n"], "name": ind["name"], "comparator": ind["comparator"],
+            "target": ind["value"], "unit": ind["unit"], "deadline": due,
+            "value": latest["value"] if latest else None,
+            "reported_on": latest["on"] if latest else None,
+            "reported_by": latest["unit"] if latest else None,
+            "status": state,
+        })
+    return rows
+
+
+def has_passed_day(deadline: date, today: date) -> bool:
+    return today > deadline
+
+
+def task_row(t: Task | TaskView, today: date, unit: str | None = None) -> dict[str, Any]:
+    lag = t.lags(today, unit)
+    return {
+        "task": t.code, "plan": t.plan, "number": t.number, "title": t.title,
+        "category": t.category, "role": t.role_of(unit) if unit else None,
+        "lead": t.lead, "responsible": t.responsible,
+        "deadline": t.deadline, "deadline_source": t.deadline_source,
+        "status": t.status(today, unit), "closed_on": t.closed_on, "closed_by": t.closed_by,
+        "lagging_since": lag.threshold if lag and not t.closed_by_day(today) else None,
+        "indicators": indicator_rows(t, today, unit),
+    }

@@ -12,7 +12,8 @@ from adapters import plans
 from adapters.cli.base import DATE, cli, emit, pass_app
 from adapters.service import Dudao
 from domain.errors import InvalidInput
-from domain.plans import COMPARATOR_TEXT, ROLES, TASK_STATUSES, target_text
+from domain.plans import COMPARATOR_TEXT, ROLES, TASK_STATUSES, target_text, task_row
+from domain.time import local_date
 
 
 @cli.group()
@@ -105,7 +106,7 @@ def task() -> None:
 
 def task_data(app: Dudao, code: str) -> dict[str, Any]:
     t = app.get_task(code)
-    row = plans.task_row(t, plans.local_date(app.now()))
+    row = task_row(t, local_date(app.now()))
     row["text"] = t.text
     row["line"] = t.line
     row["reports"] = t.reports
