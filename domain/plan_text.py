@@ -210,7 +210,7 @@ def parse_single_month(text: str) -> tuple[date, date] | None:
 
 NUM = r"(\d+(?:\.\d+)?|[一二两三四五六七八九十]{1,3})"
 # A measure word that starts a longer word (名师, 个人, 人才) is not a measure.
-MEASURE = (r"(%|平方米|万元|亿元|元|万人|人次|人(?![才员民])|名(?![师校优家])|个(?![人性体])|"
+MEASURE = (r"(%|万平方米|平方米|万元|亿元|元|万人次|万人|人次|万个|万册|人(?![才员民])|名(?![师校优家])|个(?![人性体])|"
            r"所|节|次|间|项|门|篇|学时|课时|小时|天|家|台|套|条|批|场|期|支|类|倍|届|位|本|册|"
            r"座|块|亩|公里|米|岁|分钟)")
 GE_WORDS = ("不得低于", "不得少于", "不低于", "不少于", "不小于", "至少", "达到", "提高到",
@@ -588,6 +588,11 @@ def parse_plan(text: str) -> ParsedPlan:
         m = PERIOD_RE.search(title)
         if m and int(m.group(1)) <= int(m.group(2)):
             period = (int(m.group(1)), int(m.group(2)))
+        else:
+            years = set(re.findall(r"(20\d\d)\s*年", title))
+            if len(years) == 1:  # 《2024年…工作方案》: the plan is for that year
+                year = int(years.pop())
+                period = (year, year)
     plan = ParsedPlan(title=title, period=period)
     blocks = blocks_of(lines)
 

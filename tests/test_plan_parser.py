@@ -414,3 +414,16 @@ def test_page_header_is_not_an_annotation() -> None:
     plan = parse_plan(text)
     assert [t.responsible for t in plan.tasks] == [["区教育局"]]
     assert set(plan.units) == {"区教育局"}
+
+
+def test_one_year_plan_and_ten_thousands() -> None:
+    text = "\n".join([
+        "关于印发《某市2024年学位建设工作方案》的通知",
+        "二、重点任务",
+        "1.扩充学位。新增公办学位不少于1.2万个。[责任单位:市教育局]",
+    ])
+    plan = parse_plan(text)
+    assert plan.period == (2024, 2024)
+    (t,) = plan.tasks
+    assert (t.deadline, t.deadline_source) == (date(2024, 12, 31), "plan")
+    assert targets(t) == [(">=", "1.2", "万个", date(2024, 12, 31))]
