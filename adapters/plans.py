@@ -372,13 +372,15 @@ def lag_key(task: str, unit: str) -> str:
     return f"lag:{task}:{unit}"
 
 
-def record_lagging(app: Dudao, *, policy: LagPolicy = LAG_POLICY,
+def record_lagging(app: Dudao, *, policy: LagPolicy = LAG_POLICY, today: date | None = None,
                    actor: str = "dudao:rules") -> list[dict[str, Any]]:
     """Record a finding 工作滞后 against each unit of each lagging task, and order it
-    rectified; running it again records nothing new. Returns what it recorded."""
-    now = app.now()
+    rectified; running it again records nothing new. Returns what it recorded.
+
+    ``today`` (default: the clock's) is the day the check runs for, as a sweep's ``now``."""
+    today = today or local_date(app.now())
     recorded = []
-    for t, lag in lagging(app, policy=policy):
+    for t, lag in lagging(app, as_of=today, policy=policy):
         key = lag_key(t.code, lag.unit)
         fid = keyed_id("finding", key)
         existing = app.find_finding(fid)
@@ -394,7 +396,7 @@ def record_lagging(app: Dudao, *, policy: LagPolicy = LAG_POLICY,
         text = policy.text.format(
             plan=f"《{plan.title}》" if plan and plan.title else t.plan, number=t.number,
             title=t.title, reason=reason, deadline=lag.deadline)
-        on = min(lag.threshold, local_date(now))
+        on = min(lag.threshold, today)
         app.record_finding(unit=lag.unit, on=on, inspector=policy.inspector, text=text,
                            severity=policy.severity, task=t.code, key=key, actor=actor)
         deadline = app.order_rectification(fid, on=on, within=policy.within, actor=actor)

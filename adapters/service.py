@@ -374,12 +374,13 @@ class Dudao(Application[UUID]):
 
         return plans.unit_tasks(self, unit, as_of=as_of)
 
-    def record_lagging(self, *, policy: Any = None,
+    def record_lagging(self, *, policy: Any = None, today: date | None = None,
                        actor: str = "dudao:rules") -> list[dict[str, Any]]:
         """工作滞后: a finding against each unit of each lagging task (idempotent)."""
         from adapters import plans
 
-        return plans.record_lagging(self, policy=policy or plans.LAG_POLICY, actor=actor)
+        return plans.record_lagging(self, policy=policy or plans.LAG_POLICY, today=today,
+                                    actor=actor)
 
     # ---------------------------------------------------------------- reads
 
