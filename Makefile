@@ -28,5 +28,15 @@ lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
 
+# Run every feature scenario and write the living documentation out/features.html
+# (from pytest-bdd's Cucumber JSON); the page is written even when a scenario fails.
+features: $(STAMP)
+	@mkdir -p out
+	@$(BIN)/python -m pytest -q tests/test_features.py --cucumberjson=out/features.json; \
+	status=$$?; $(BIN)/python -m adapters.livedoc out/features.json out/features.html && exit $$status
+
+bench: $(STAMP)
+	$(BIN)/python bench/sweep.py
+
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from adapters.service import Dudao, StoreUnavailable
 from adapters.store import DEFAULT_DB, engine_for, prepare, store_env
@@ -17,6 +18,9 @@ from domain.errors import InvalidInput
 from domain.time import SHANGHAI, Clock
 from projections.findings import FindingsProjection
 from projections.runner import Projection, Runner
+
+if TYPE_CHECKING:
+    from adapters.escalation import Sweeper
 
 
 def system_clock() -> datetime:
@@ -102,3 +106,12 @@ def bootstrap(settings: Settings) -> Dudao:
 def read_models(app: Dudao, db: str, projections: list[Projection] | None = None) -> Runner:
     """The projection runner over the read models, in the same database as the events."""
     return Runner(app, engine_for(db), projections or [FindingsProjection()])
+
+
+def sweeper(app: Dudao, db: str, policy: str | None = None) -> Sweeper:
+    """The escalation sweep of a policy (default: ``DUDAO_POLICY`` or ``default``) on this
+    store; the service calls ``.run()`` on it periodically."""
+    from adapters.escalation import Sweeper
+
+    name = policy or os.environ.get("DUDAO_POLICY") or "default"
+    return Sweeper(app, engine_for(db), name)

@@ -11,14 +11,15 @@ import os
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from adapters.bootstrap import load_calendar
+from adapters.escalation import Sweeper
 from adapters.plans import units_by_name
 from adapters.service import Dudao
-from adapters.store import store_env
+from adapters.store import engine_for, store_env
 from domain.findings import RUNGS, SEVERITIES, STATUSES, Finding
 from domain.time import SHANGHAI
 
@@ -35,6 +36,8 @@ UNITS = [
     ("YX", "洋县人民政府", None, "吴刚"),
     ("JGDQ", "加格达奇区教育局", None, "郑雪"),
 ]
+
+DEMO_IDS = UUID("6f1d0a52-4d7e-4c1b-9a51-2f0c7e1d2024")
 
 # The sample plans, imported first (their units are the ones the findings use).
 SAMPLE_PLANS = Path(__file__).resolve().parent / "sample_plans"
@@ -63,35 +66,64 @@ def d(text: str) -> date:
     return date.fromisoformat(text)
 
 
-def script(app: Dudao, clock: SimClock) -> list[UUID]:
-    """Record the demo's history, day by day. Returns the findings in order."""
+def script(app: Dudao, clock: SimClock,
+           before_day: Callable[[date], None] | None = None) -> list[UUID]:
+    """Record the demo's history, day by day. Returns the findings in order.
+
+    The story below is written finding by finding; its steps are collected first
+    and then carried out in date order, calling ``before_day`` before each new day
+    (the demo's escalation sweeps run there, as they would have at the time).
+    """
     findings: list[UUID] = []
+    steps: list[tuple[date, int, Callable[[], None]]] = []
+
+    def at(day: str, action: Callable[[], None]) -> None:
+        steps.append((d(day), len(steps), action))
 
     def record(day: str, unit: str, text: str, severity: str = "general",
                task: str | None = None) -> UUID:
-        clock.at(d(day))
-        fid = app.record_finding(unit=unit, on=d(day), inspector=INSPECTOR, text=text,
-                                 severity=severity, task=task, actor=INSPECTOR)
+        fid = uuid5(DEMO_IDS, f"{day}/{unit}/{text}")
         findings.append(fid)
+
+        def action() -> None:
+            clock.at(d(day))
+            app.commit(app.new_finding(unit=unit, on=d(day), inspector=INSPECTOR, text=text,
+                                       severity=severity, task=task, finding_id=fid,
+                                       actor=INSPECTOR))
+
+        at(day, action)
         return fid
 
     def order(fid: UUID, day: str, within: int, calendar_days: bool = False) -> None:
-        clock.at(d(day))
-        app.order_rectification(fid, on=d(day), within=within, calendar_days=calendar_days,
-                                actor=INSPECTOR)
+        def action() -> None:
+            clock.at(d(day))
+            app.order_rectification(fid, on=d(day), within=within,
+                                    calendar_days=calendar_days, actor=INSPECTOR)
+
+        at(day, action)
 
     def report(fid: UUID, day: str, text: str) -> None:
-        clock.at(d(day))
-        app.submit_report(fid, on=d(day), text=text, actor=UNIT_ACTOR)
+        def action() -> None:
+            clock.at(d(day))
+            app.submit_report(fid, on=d(day), text=text, actor=UNIT_ACTOR)
+
+        at(day, action)
 
     def review(fid: UUID, day: str, passed: bool, within: int | None = None,
                note: str | None = None) -> None:
-        clock.at(d(day))
-        app.review(fid, on=d(day), passed=passed, within=within, note=note, actor=INSPECTOR)
+        def action() -> None:
+            clock.at(d(day))
+            app.review(fid, on=d(day), passed=passed, within=within, note=note,
+                       actor=INSPECTOR)
+
+        at(day, action)
 
     def extend(fid: UUID, day: str, to: str, reason: str) -> None:
-        clock.at(d(day))
-        app.extend(fid, on=d(day), to=d(to), reason=reason, actor=INSPECTOR)
+        def action() -> None:
+            clock.at(d(day))
+            app.extend(fid, on=d(day), to=d(to), reason=reason, actor=INSPECTOR)
+
+        at(day, action)
 
     f = record("2024-03-01", "SJYJ", "部分学校食堂食品安全管理台账不全，未落实陪餐制度", "serious")
     order(f, "2024-03-05", 10)
@@ -145,6 +177,13 @@ def script(app: Dudao, clock: SimClock) -> list[UUID]:
 
     f = record("2024-11-18", "HTQ", "体育课开课率不足，部分学校挤占体育课时")
     order(f, "2024-11-18", 10)
+
+    current: date | None = None
+    for day, _, action in sorted(steps, key=lambda s: (s[0], s[1])):
+        if before_day is not None and day != current:
+            before_day(day)
+        current = day
+        action()
     return findings
 
 
@@ -214,8 +253,27 @@ def run_demo(out: Path, echo: Callable[[str], None], holidays: str | None = None
         for code, name, parent, principal in UNITS:
             if app.find_unit(code) is None:  # the plans registered the others already
                 app.add_unit(code, name, parent=parent, principal=principal, actor="管理员")
-        findings = lagging + script(app, clock)
-        clock.at(d("2024-12-31"), 18)
+        sweep = Sweeper(app, engine_for(str(db)))
+        month_ends = [date(2024, m + 1, 1) - timedelta(days=1) for m in range(1, 12)]
+        month_ends.append(date(2024, 12, 31))
+        echo(f"按“{sweep.policy.title}”（{sweep.policy.label()}）每月末扫描一次，升级随时间发生：")
+
+        def sweep_until(day: date) -> None:
+            while month_ends and month_ends[0] < day:
+                month_end = month_ends.pop(0)
+                clock.at(month_end, 20)
+                decided = sweep.run()
+                echo(f"  {month_end:%Y-%m} 月末扫描：" + ("无新的升级" if not decided else
+                                                        f"{len(decided)} 项升级"))
+                for e in decided:
+                    due = f"，期限 {e.due}" if e.due else ""
+                    echo(f"    {app.get_unit(e.unit).name}  {RUNGS[e.code][1]}"
+                         f"（自 {e.threshold} 起{due}）  {e.notice}")
+
+        findings = lagging + script(app, clock, sweep_until)
+        sweep_until(date(2025, 1, 1))
+        clock.at(d("2024-12-31"), 21)
+        echo("")
         echo(f"演示数据：{len(units_by_name(app))} 个责任单位，{len(findings)} 条问题，"
              f"{app.event_count()} 个事件，截至 {clock.moment:%Y-%m-%d %H:%M}")
         echo(f"事件库：{os.path.relpath(db)}\n")

@@ -7,6 +7,7 @@ and saves; a refusal raises before anything is saved, so nothing is recorded.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
@@ -18,11 +19,13 @@ from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
     OperationalError,
+    StoredEvent,
     Transcoding,
 )
+from eventsourcing.sqlite import SQLiteAggregateRecorder
 
 from domain.calendar import WorkCalendar
-from domain.errors import Conflict, DudaoError, NotFound
+from domain.errors import Conflict, DudaoError, NotFound, Refused
 from domain.findings import Finding, check_severity, check_within
 from domain.ids import keyed_id, unit_id
 from domain.time import Clock
@@ -99,7 +102,7 @@ class Dudao(Application[UUID]):
 
     def _get(self, aggregate_id: UUID) -> Any:
         try:
-            return self.repository.get(aggregate_id)
+            return self.repository.get(aggregate_id, projector_func=_project)
         except AggregateNotFoundError:
             raise
         except OperationalError as e:
@@ -381,6 +384,83 @@ class Dudao(Application[UUID]):
 
         return plans.record_lagging(self, policy=policy or plans.LAG_POLICY, today=today,
                                     actor=actor)
+    def record_escalations(
+        self, decisions: list[dict[str, Any]], *, decided_at: datetime | None = None,
+        actor: str = "dudao:rules", batch: int = 500,
+    ) -> list[tuple[str, str]]:
+        """Record many escalations (a sweep's decisions), each finding loaded once, saved
+        in batches. Each dict holds the arguments of :meth:`record_escalation`; a finding's
+        decisions are applied in the order given. A decision the finding refuses (say it
+        was closed since the sweep looked) is left out with the rest of that finding's.
+        Returns the (finding_id, code) pairs recorded."""
+        now = self.now()
+        moment = decided_at or now
+        by_finding: dict[str, list[dict[str, Any]]] = {}
+        for d in decisions:
+            by_finding.setdefault(str(d["finding_id"]), []).append(d)
+        pending: list[Finding] = []
+        recorded: list[tuple[str, str]] = []
+        loaded = self._load_many([UUID(fid) for fid in by_finding])
+        for fid, items in by_finding.items():
+            finding = loaded.get(UUID(fid)) or self.find_finding(UUID(fid))
+            if finding is None:
+                continue
+            raised = 0
+            for d in items:
+                try:
+                    finding.raise_escalation(
+                        code=d["code"], rule=d["rule"], policy=d["policy"],
+                        policy_version=d["policy_version"], threshold=d["threshold"],
+                        due=d["due"], facts=d["facts"], decided_at=moment, actor=actor,
+                        recorded_at=now,
+                    )
+                except Refused:
+                    break
+                recorded.append((fid, d["code"]))
+                raised += 1
+            if not raised:
+                continue
+            pending.append(finding)
+            if len(pending) >= batch:
+                self.commit(*pending)
+                pending = []
+        if pending:
+            self.commit(*pending)
+        return recorded
+
+    def _load_many(self, ids: list[UUID], chunk: int = 500) -> dict[UUID, Any]:
+        """Many aggregates at once: one query per chunk on SQLite (the embedded store);
+        elsewhere, the repository one by one."""
+        recorder = self.recorder
+        found: dict[UUID, Any] = {}
+        if not isinstance(recorder, SQLiteAggregateRecorder):
+            for aggregate_id in ids:
+                with contextlib.suppress(AggregateNotFoundError):
+                    found[aggregate_id] = self._get(aggregate_id)
+            return found
+        table = recorder.events_table_name
+        for start in range(0, len(ids), chunk):
+            part = ids[start:start + chunk]
+            statement = (f"SELECT * FROM {table} WHERE originator_id IN "
+                         f"({','.join('?' * len(part))}) ORDER BY originator_id, originator_version")
+            try:
+                with recorder.datastore.transaction(commit=False) as c:
+                    c.execute(statement, [i.hex for i in part])
+                    rows = c.fetchall()
+            except OperationalError as e:
+                raise _unavailable(e) from e
+            events: dict[Any, list[Any]] = {}
+            for row in rows:
+                stored = StoredEvent(
+                    originator_id=recorder.convert_originator_id(row["originator_id"]),
+                    originator_version=row["originator_version"],
+                    topic=row["topic"], state=row["state"],
+                )
+                events.setdefault(stored.originator_id, []).append(
+                    self.mapper.to_domain_event(stored))
+            for aggregate_id, domain_events in events.items():
+                found[UUID(str(aggregate_id))] = _project(None, domain_events)
+        return found
 
     # ---------------------------------------------------------------- reads
 
@@ -423,6 +503,14 @@ class Dudao(Application[UUID]):
                 return
             yield from page
             start = page[-1].id + 1
+
+
+def _project(aggregate: Any, events: Any) -> Any:
+    """Replay events onto an aggregate (eventsourcing's own projector does the same, plus a
+    runtime protocol check per event that costs more than the replay itself)."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
 
 
 def parse_id(value: UUID | str) -> UUID | None:

@@ -67,6 +67,7 @@ class WorkCalendar:
         self._extra_years = frozenset(d.year for d in self._extra)
         self.years = PACKAGE_YEARS | self._extra_years
         self._memo: dict[date, bool] = {}
+        self._counted: dict[tuple[date, int], date] = {}  # deadlines cluster on few dates
 
     def covers(self, year: int) -> bool:
         return year in self.years
@@ -97,12 +98,16 @@ class WorkCalendar:
 
     def add_working_days(self, start: date, n: int) -> date:
         """The n-th working day after ``start`` (``start`` itself not counted)."""
+        known = self._counted.get((start, n))
+        if known is not None:
+            return known
         day = start
         remaining = n
         while remaining > 0:
             day += timedelta(days=1)
             if self.is_working_day(day):
                 remaining -= 1
+        self._counted[(start, n)] = day
         return day
 
     def add_days(self, start: date, n: int, *, calendar_days: bool = False) -> date:
@@ -112,12 +117,16 @@ class WorkCalendar:
 
     def subtract_working_days(self, end: date, n: int) -> date:
         """The date that is n working days before ``end`` (start of the window)."""
+        known = self._counted.get((end, -n))
+        if known is not None:
+            return known
         day = end
         remaining = n
         while remaining > 0:
             day -= timedelta(days=1)
             if self.is_working_day(day):
                 remaining -= 1
+        self._counted[(end, -n)] = day
         return day
 
     def working_days(self, days: Iterable[date]) -> list[date]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Column, Date, DateTime, Index, Integer, String, Table, Text
@@ -40,7 +41,7 @@ class FindingsProjection:
     """Applies Finding events to ``findings_view``."""
 
     name = "findings"
-    tables = (findings,)
+    tables: Sequence[Table] = (findings,)
 
     def apply(self, conn: Connection, position: int, event: Any) -> None:
         kind = type(event).__qualname__

@@ -104,8 +104,13 @@ class Runner:
                 seen = current[projection.name]
                 if seen >= last:
                     continue
-                for position, event in decoded:
-                    if position > seen:
+                todo = [(position, event) for position, event in decoded if position > seen]
+                apply_many = getattr(projection, "apply_many", None)
+                if apply_many is not None:
+                    # A projection may take the whole page at once (fewer round trips).
+                    apply_many(conn, todo)
+                else:
+                    for position, event in todo:
                         projection.apply(conn, position, event)
                 self._save_position(conn, projection.name, seen, last)
         for projection in self.projections:

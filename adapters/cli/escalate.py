@@ -1,0 +1,48 @@
+"""``dudao escalate``: one escalation sweep at the clock's now."""
+
+from __future__ import annotations
+
+import click
+
+from adapters.bootstrap import sweeper
+from adapters.cli.base import Context, cli, emit
+from domain.findings import RUNGS
+
+
+@cli.command("escalate")
+@click.option("--policy", "policy", metavar="NAME",
+              help="升级策略：rules/policies/ 下的名称或 .toml 文件路径（DUDAO_POLICY，默认 default）")
+@click.option("--dry-run", is_flag=True, help="只判定、不记录")
+@click.pass_obj
+def escalate(ctx: Context, policy: str | None, dry_run: bool) -> None:
+    """按升级策略扫描到期的问题，记录升级（预警、督办、约谈、通报、问责）。
+
+    以全局 --now 为当前时间（默认系统时钟）。--now 可以早于事件库里最后记录的时间，
+    用于模拟与回放：判定仍按各级门槛日计算，记录的 decided_at 就是这个 --now。
+    同一时刻重复运行不会产生新的升级。
+    """
+    app = ctx.app
+    sweep = sweeper(app, ctx.settings.db, policy)
+    now = app.now()
+    decisions = sweep.decide(now) if dry_run else sweep.run(now)
+    rows = [
+        {"finding_id": d.finding_id, "unit": d.unit, "code": d.code, "rung": d.rung,
+         "rule": d.rule, "policy": d.policy, "policy_version": d.policy_version,
+         "threshold": d.threshold, "due": d.due, "notice": d.notice}
+        for d in decisions
+    ]
+
+    def human() -> str:
+        head = (f"{now:%Y-%m-%d %H:%M} 按“{sweep.policy.title}”（{sweep.policy.label()}）"
+                f"{'试判定' if dry_run else '扫描'}：")
+        if not decisions:
+            return head + "没有新的升级"
+        lines = [head + f"{len(decisions)} 项升级"]
+        for d in decisions:
+            due = f"，期限 {d.due}" if d.due else ""
+            lines.append(f"  {d.finding_id[:8]}  {d.unit}  {RUNGS[d.code][1]}"
+                         f"（自 {d.threshold} 起{due}）  {d.rule}")
+        return "\n".join(lines)
+
+    emit({"escalations": rows, "policy": sweep.policy.policy,
+          "policy_version": sweep.policy.version, "dry_run": dry_run}, human)

@@ -1,0 +1,150 @@
+"""The escalation read model of one policy version: what the sweep's indexed query reads.
+
+One row per finding with the facts the rules need (as JSON), the thresholds of
+every rung (worked out by :mod:`rules.ladder` from the policy and the working-day
+calendar), and ``next_at``: the earliest day on which some rung could fire,
+indexed. The sweep asks for the rows whose ``next_at`` has come, and nothing
+else. Each policy version (by content digest) has its own table and position,
+so editing a policy file rebuilds its read model from the event log.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Column, Date, Index, Integer, String, Table, Text, bindparam, select
+from sqlalchemy.engine import Connection
+
+from domain.calendar import WorkCalendar
+from domain.findings import rung_of
+from projections.runner import metadata
+from rules.ladder import next_threshold, plan
+from rules.policy import Policy
+
+
+def table_for(policy: Policy) -> Table:
+    name = f"escalation_{policy.policy}_v{policy.version}_{policy.digest}"
+    existing = metadata.tables.get(name)
+    if existing is not None:
+        return existing
+    return Table(
+        name,
+        metadata,
+        Column("finding_id", String(36), primary_key=True),
+        Column("next_at", Date),
+        Column("status", String(20), nullable=False),
+        Column("state", Text, nullable=False),
+        Column("position", Integer, nullable=False),
+        Index(f"ix_{name}_next_at", "next_at"),
+    )
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+class EscalationProjection:
+    """Keeps the escalation facts and the next threshold of every finding."""
+
+    def __init__(self, policy: Policy, calendar: WorkCalendar) -> None:
+        self.policy = policy
+        self.calendar = calendar
+        self.table = table_for(policy)
+        self.name = self.table.name
+        self.tables: Sequence[Table] = (self.table,)
+
+    def apply(self, conn: Connection, position: int, event: Any) -> None:
+        self.apply_many(conn, [(position, event)])
+
+    def apply_many(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
+        """Apply a page of events: one query to read the findings it touches, their new
+        states worked out in memory, one batch of inserts and one of updates."""
+        ours = [(p, e) for p, e in events if type(e).__qualname__.startswith("Finding.")]
+        if not ours:
+            return
+        t = self.table
+        touched = {str(e.originator_id) for _, e in ours}
+        states: dict[str, dict[str, Any]] = {}
+        ids = sorted(touched)
+        for i in range(0, len(ids), 500):
+            rows = conn.execute(select(t.c.finding_id, t.c.state)
+                                .where(t.c.finding_id.in_(ids[i:i + 500]))).all()
+            states.update((fid, json.loads(text)) for fid, text in rows)
+        existing = set(states)
+        changed: dict[str, int] = {}
+        for position, event in ours:
+            fid = str(event.originator_id)
+            if self._mutate(states, fid, event):
+                changed[fid] = position
+        inserts, updates = [], []
+        for fid, position in changed.items():
+            state = states[fid]
+            row = {"next_at": self.next_at(state), "status": state["status"],
+                   "state": json.dumps(state, ensure_ascii=False), "position": position}
+            if fid in existing:
+                updates.append({"fid": fid, **row})
+            else:
+                inserts.append({"finding_id": fid, **row})
+        if inserts:
+            conn.execute(t.insert(), inserts)
+        if updates:
+            conn.execute(
+                t.update().where(t.c.finding_id == bindparam("fid")).values(
+                    next_at=bindparam("next_at"), status=bindparam("status"),
+                    state=bindparam("state"), position=bindparam("position")),
+                updates,
+            )
+
+    @staticmethod
+    def _mutate(states: dict[str, dict[str, Any]], fid: str, event: Any) -> bool:
+        kind = type(event).__qualname__.split(".", 1)[1]
+        if kind == "Recorded":
+            states[fid] = {
+                "finding_id": fid, "unit": event.unit, "severity": event.severity,
+                "text": event.text, "status": "recorded", "deadline": None,
+                "report_on": None, "failed_reviews": [], "interview_held_on": None,
+                "fired": {}, "reminded": [], "top": -1,
+            }
+            return True
+        state = states.get(fid)
+        if state is None:
+            return False
+        if kind == "RectificationOrdered":
+            state.update(status="rectifying", deadline=_iso(event.deadline))
+        elif kind == "ReportSubmitted":
+            state.update(status="under_review", report_on=_iso(event.on))
+        elif kind == "ReviewPassed":
+            state.update(status="closed", report_on=None)
+        elif kind == "ReviewFailed":
+            state.update(status="rectifying", report_on=None, deadline=_iso(event.deadline))
+            state["failed_reviews"].append(_iso(event.on))
+        elif kind == "ExtensionGranted":
+            state["deadline"] = _iso(event.to)
+        elif kind == "InterviewHeld":
+            state["interview_held_on"] = _iso(event.on)
+        elif kind == "EscalationRaised":
+            code = event.code
+            if code == "reminder":
+                state["reminded"].append(_iso(event.deadline))
+            else:
+                state["fired"][code] = {"threshold": _iso(event.threshold),
+                                        "due": _iso(event.due)}
+            state["top"] = max(state["top"], rung_of(code))
+            if code == "supervise" and event.due is not None:
+                state["deadline"] = _iso(event.due)
+        else:
+            return False
+        return True
+
+    def next_at(self, state: dict[str, Any]) -> Any:
+        if state["status"] in ("closed", "recorded"):
+            state.pop("steps", None)
+            return None
+        steps = plan(state, self.policy, self.calendar)
+        state["steps"] = {code: {"day": s.day.isoformat(), "n": s.day.toordinal(),
+                                 "due": s.due.isoformat() if s.due else None,
+                                 "via": s.via, "fired": s.fired}
+                          for code, s in steps.items()}
+        return next_threshold(state, steps, self.policy)
