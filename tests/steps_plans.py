@@ -102,3 +102,30 @@ def finding_text(plan_world: PlanWorld, text: str) -> None:
 @then(parsers.re(r"一共登记了(?P<n>\d+)条工作滞后问题"))
 def total(plan_world: PlanWorld, n: str) -> None:
     assert len(plan_world.recorded) == int(n)
+
+
+@when(parsers.re(DAY.format("day") + r"进行升级扫描（含工作滞后检查）"))
+def sweep_with_lagging(plan_world: PlanWorld, day: str) -> None:
+    out = plan_world.cli(f"{day}T09:00", "escalate")
+    plan_world.last = out["lagging"]
+    plan_world.recorded += plan_world.last
+
+
+def _escalations(plan_world: PlanWorld) -> list[list[dict[str, Any]]]:
+    assert plan_world.recorded
+    return [plan_world.cli("2030-01-01T09:00", "finding", "show", r["finding_id"])["escalations"]
+            for r in plan_world.recorded]
+
+
+@then(parsers.re(r"每条工作滞后问题至今的升级依次是：(?P<names>.+)"))
+def lag_rungs(plan_world: PlanWorld, names: str) -> None:
+    from domain.findings import RUNGS
+
+    for escalations in _escalations(plan_world):
+        assert [RUNGS[e["code"]][1] for e in escalations] == names.split("、")
+
+
+@then(parsers.re(r"每条工作滞后问题的督办期限是" + DAY.format("due")))
+def lag_supervise_due(plan_world: PlanWorld, due: str) -> None:
+    for escalations in _escalations(plan_world):
+        assert [e["due"] for e in escalations if e["code"] == "supervise"] == [due]

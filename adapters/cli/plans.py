@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from adapters.service import Dudao
 from domain.errors import InvalidInput
 from domain.plans import COMPARATOR_TEXT, ROLES, TASK_STATUSES, target_text, task_row
 from domain.time import local_date
+from rules.policy import DEFAULT_POLICY, load_policy
 
 
 @cli.group()
@@ -78,18 +80,21 @@ def plan_show(app: Dudao, actor: str, plan_code: str) -> None:
 
 @plan.command("lagging")
 @click.option("--record", is_flag=True, help="对每个滞后任务的每个责任单位登记“工作滞后”问题并限期整改")
+@click.option("--policy", "policy_name", metavar="NAME",
+              help="升级策略（其中 [lagging] 一节）：rules/policies/ 下的名称或 .toml 路径（DUDAO_POLICY，默认 default）")
 @pass_app
-def plan_lagging(app: Dudao, actor: str, record: bool) -> None:
-    """工作滞后的任务：期限已过、指标未达到且未销号。"""
+def plan_lagging(app: Dudao, actor: str, record: bool, policy_name: str | None) -> None:
+    """工作滞后的任务：期限已过、指标未达到且未销号（升级扫描 dudao escalate 也会登记）。"""
+    rule = load_policy(policy_name or os.environ.get("DUDAO_POLICY") or DEFAULT_POLICY).lagging.rule()
     if record:
-        done = app.record_lagging(actor=actor)
+        done = app.record_lagging(policy=rule, actor=actor)
         emit({"recorded": done}, lambda: "\n".join(
             f"{r['task']}  {r['unit']}  滞后自 {r['threshold']}，整改期限 {r['deadline']}"
             for r in done) or "没有新的滞后任务")
         return
     rows = [{"task": t.code, "unit": lag.unit, "threshold": lag.threshold,
              "deadline": lag.deadline, "unmet": list(lag.unmet)}
-            for t, lag in plans.lagging(app)]
+            for t, lag in plans.lagging(app, policy=rule)]
     emit({"lagging": rows}, lambda: "\n".join(
         f"{r['task']}  {r['unit']}  期限 {r['deadline']}，滞后自 {r['threshold']}"
         + (f"，未达标指标 {r['unmet']}" if r["unmet"] else "，未销号")
