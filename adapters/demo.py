@@ -17,10 +17,11 @@ from uuid import UUID, uuid5
 
 from adapters.bootstrap import load_calendar
 from adapters.escalation import Sweeper
-from adapters.plans import units_by_name
+from adapters.plans import lag_key, units_by_name
 from adapters.service import Dudao
 from adapters.store import engine_for, store_env
 from domain.findings import RUNGS, SEVERITIES, STATUSES, Finding
+from domain.ids import keyed_id
 from domain.time import SHANGHAI
 
 UNITS = [
@@ -124,6 +125,11 @@ def script(app: Dudao, clock: SimClock,
             app.extend(fid, on=d(day), to=d(to), reason=reason, actor=INSPECTOR)
 
         at(day, action)
+
+    # A 工作滞后 finding (recorded when the plans were imported): 市人社局 catches up.
+    lag = keyed_id("finding", lag_key("HZ-2023-1", "SRSJ"))
+    report(lag, "2024-01-12", "已配合完成中小学校党组织标准化建设，覆盖率达到100%")
+    review(lag, "2024-01-15", True, note="抽查台账，已达标")
 
     f = record("2024-03-01", "SJYJ", "部分学校食堂食品安全管理台账不全，未落实陪餐制度", "serious")
     order(f, "2024-03-05", 10)
