@@ -21,7 +21,7 @@ from domain.plans import LagPolicy
 
 POLICY_DIR = Path(__file__).parent / "policies"
 DEFAULT_POLICY = "default"
-NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,19}$")  # fits in table names
 PLACEHOLDERS = {"unit", "deadline", "due", "threshold", "text", "name"}
 
 
@@ -168,7 +168,7 @@ ZH_ERRORS = {
     "int_parsing": "应为整数",
     "string_type": "应为文字",
     "literal_error": "取值无效",
-    "string_pattern_mismatch": "格式不对（小写字母开头，只含小写字母、数字、下划线）",
+    "string_pattern_mismatch": "格式不对（小写字母开头，只含小写字母、数字、下划线，至多20个字符）",
     "dict_type": "应为表",
     "tuple_type": "应为列表",
 }
