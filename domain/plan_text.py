@@ -490,7 +490,7 @@ def read_annotation(text: str, *, loose: bool = True) -> Annotation | None:
 L1_RE = re.compile(r"^\s*([一二三四五六七八九十]{1,3})\s*[、.]\s*(\S.*)$")
 L2_RE = re.compile(r"^\s*[(（]\s*([一二三四五六七八九十]{1,3})\s*[)）]\s*(\S.*)$")
 ITEM_NUM_RE = re.compile(
-    r"^\s*(?:[(（]\s*(\d{1,2})\s*[)）]|(\d{1,2})\s*[.、．)]|(\d{1,2})(?=[\u4e00-\u9fff])"
+    r"^\s*(?:[(（]\s*(\d{1,4})\s*[)）]|(\d{1,4})\s*[.、．)]|(\d{1,4})(?=[\u4e00-\u9fff])"
     r"(?![年月日号%个所人名项次])|第([一二三四五六七八九十]{1,3})[条项])\s*(\S.*)$"
 )
 STAGE_HEAD_RE = re.compile(r"^\s*第([一二三四五六七八九十]{1,3})阶段\s*[:：]?\s*(.*)$")

@@ -427,3 +427,11 @@ def test_one_year_plan_and_ten_thousands() -> None:
     (t,) = plan.tasks
     assert (t.deadline, t.deadline_source) == (date(2024, 12, 31), "plan")
     assert targets(t) == [(">=", "1.2", "万个", date(2024, 12, 31))]
+
+
+def test_many_tasks_keep_their_numbers() -> None:
+    lines = ["某市工作实施方案(2024-2025)", "二、主要任务"]
+    lines += [f"{i}.任务{i}。达标率达到{i % 100}%以上。[责任单位:市教育局]" for i in range(1, 121)]
+    plan = parse_plan("\n".join(lines))
+    assert [t.number for t in plan.tasks] == [str(i) for i in range(1, 121)]
+    assert all(len(t.indicators) == 1 for t in plan.tasks)
