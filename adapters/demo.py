@@ -16,6 +16,7 @@ from pathlib import Path
 from uuid import UUID, uuid5
 
 from adapters.bootstrap import load_calendar
+from adapters.demo_api import api_demo
 from adapters.escalation import Sweeper
 from adapters.plans import lag_key, units_by_name
 from adapters.service import Dudao
@@ -277,6 +278,8 @@ def run_demo(out: Path, echo: Callable[[str], None], holidays: str | None = None
                          f"（自 {e.threshold} 起{due}）  {e.notice}")
 
         findings = lagging + script(app, clock, sweep_until)
+        sweep_until(date(2024, 12, 2))
+        findings += api_demo(str(db), clock, echo, holidays)
         sweep_until(date(2025, 1, 1))
         clock.at(d("2024-12-31"), 21)
         echo("")

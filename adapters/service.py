@@ -25,9 +25,10 @@ from eventsourcing.persistence import (
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 
 from domain.calendar import WorkCalendar
-from domain.errors import Conflict, DudaoError, NotFound, Refused
+from domain.errors import Conflict, DudaoError, InvalidInput, NotFound, Refused
 from domain.findings import Finding, check_severity, check_within
 from domain.ids import keyed_id, unit_id
+from domain.inspections import Inspection, check_inspectors
 from domain.time import Clock
 from domain.units import UNIT_KINDS, Unit, check_code, check_text
 
@@ -168,6 +169,15 @@ class Dudao(Application[UUID]):
             raise NotFound(f"单位 {code} 不存在", f"unknown unit {code!r}", field=field)
         return unit
 
+    def check_unit_exists(self, code: str, *, field: str = "unit") -> None:
+        """Refuse an unknown unit. Units are never removed, so a unit once seen is remembered
+        (this saves a store read on every finding recorded)."""
+        known: set[str] = self.__dict__.setdefault("_known_units", set())
+        if code in known:
+            return
+        self.get_unit(code, field=field)
+        known.add(code)
+
     # ------------------------------------------------------------- findings
 
     def new_finding(
@@ -184,7 +194,7 @@ class Dudao(Application[UUID]):
         actor: str,
     ) -> Finding:
         """Build (not save) a finding after checking every field."""
-        self.get_unit(unit)
+        self.check_unit_exists(unit)
         check_severity(severity)
         inspector = check_text(inspector, "inspector", "督学姓名", max_len=100)
         text = check_text(text, "text", "问题描述", max_len=4000)
@@ -230,6 +240,80 @@ class Dudao(Application[UUID]):
         )
         self.commit(finding)
         return finding.id  # type: ignore[no-any-return]
+
+    def record_inspection(
+        self,
+        *,
+        unit: str,
+        on: date,
+        inspectors: list[str],
+        findings: list[dict[str, Any]],
+        key: str | None = None,
+        actor: str,
+    ) -> tuple[UUID, list[UUID]]:
+        """督导检查: record a visit and its findings together, in one atomic save.
+
+        ``findings`` holds dicts with ``text`` and optional ``severity`` and ``task``.
+        Under an idempotency key a repeat returns the first inspection's ids.
+        """
+        self.check_unit_exists(unit)
+        names = check_inspectors(inspectors)
+        inspector = "、".join(names)
+        if len(inspector) > 100:
+            raise InvalidInput("督学姓名合计过长（最多100字）",
+                               "the inspectors' names are too long together (> 100)",
+                               field="inspectors")
+        if not isinstance(findings, list):
+            raise InvalidInput("findings 必须是问题列表", "findings must be a list",
+                               field="findings")
+        Inspection.check_findings_count(len(findings))
+        Finding._not_in_future(on, self.now())
+        inspection_id = keyed_id("inspection", key) if key else uuid4()
+        if key:
+            existing = self._find(inspection_id, Inspection)
+            if existing is not None:
+                if (existing.unit, existing.on, existing.inspectors, len(existing.finding_ids)) \
+                        != (unit, on, names, len(findings)):
+                    raise Conflict(
+                        f"幂等键 {key} 已用于另一次不同的检查",
+                        f"idempotency key {key!r} was already used for a different inspection",
+                        field="key",
+                    )
+                return existing.id, list(existing.finding_ids)
+        built: list[Finding] = []
+        for i, item in enumerate(findings):
+            try:
+                built.append(self.new_finding(
+                    unit=unit, on=on, inspector=inspector, text=item.get("text", ""),
+                    severity=item.get("severity") or "general", task=item.get("task"),
+                    inspection_id=inspection_id,
+                    finding_id=keyed_id("inspection-finding", f"{key}:{i}") if key else None,
+                    actor=actor,
+                ))
+            except DudaoError as e:
+                e.field = f"findings[{i}].{e.field}" if e.field else f"findings[{i}]"
+                raise
+        inspection = Inspection(
+            id=inspection_id, unit=unit, on=on, inspectors=names,
+            finding_ids=[f.id for f in built], actor=actor, recorded_at=self.now(),
+        )
+        self.commit(inspection, *built)
+        return inspection_id, [f.id for f in built]
+
+    def get_inspection(self, inspection_id: UUID | str) -> Inspection:
+        iid = parse_id(inspection_id)
+        inspection = self._find(iid, Inspection) if iid is not None else None
+        if inspection is None:
+            raise NotFound(f"检查 {inspection_id} 不存在", f"unknown inspection {inspection_id}",
+                           field="inspection")
+        return inspection  # type: ignore[no-any-return]
+
+    def _find(self, aggregate_id: UUID, kind: type) -> Any:
+        try:
+            aggregate = self._get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
 
     def find_finding(self, finding_id: UUID) -> Finding | None:
         try:

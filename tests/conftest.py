@@ -96,3 +96,13 @@ def app(db: str, clock: Clock) -> Iterator[Dudao]:
     application = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(db))
     yield application
     application.close()
+
+
+@pytest.fixture
+def api(db: str, clock: Clock) -> Iterator[object]:
+    """A running HTTP service (uvicorn on a free port) on ``db``; see tests/apiserver.py."""
+    from tests.apiserver import ApiServer
+
+    server = ApiServer(db, clock).start()
+    yield server
+    server.stop()

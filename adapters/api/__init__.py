@@ -1,0 +1,1 @@
+"""The adapter service: dudao's HTTP API (FastAPI) under /api/v1."""

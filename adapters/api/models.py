@@ -1,0 +1,306 @@
+"""Request and response bodies of the HTTP API, each field described in Chinese.
+
+Field names match the command line's options (INTERFACE.md). These models check
+the shape of input only (types, lengths, characters a database cannot store);
+every business rule stays in the service and the domain.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+Severity = Literal["general", "serious", "major"]
+Status = Literal["recorded", "rectifying", "under_review", "closed"]
+Rung = Literal["reminder", "supervise", "interview", "public_notice", "accountability"]
+Role = Literal["inspector", "unit", "policy", "auditor", "admin"]
+
+# NUL, other control characters (but tab and newlines) and lone surrogates cannot be
+# stored as text in every database: refuse them at the door.
+_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _storable(value: str) -> str:
+    if _FORBIDDEN.search(value):
+        raise ValueError("含有不能保存的控制字符")
+    return value
+
+
+def text(max_length: int, description: str, *, min_length: int = 1,
+         examples: list[str] | None = None) -> Any:
+    return Annotated[
+        str,
+        Field(min_length=min_length, max_length=max_length, description=description,
+              examples=examples),
+        AfterValidator(_storable),
+    ]
+
+
+DAY_MIN = date(2000, 1, 1)
+DAY_MAX = date(2099, 12, 31)
+
+
+def day(description: str) -> Any:
+    return Annotated[date, Field(ge=DAY_MIN, le=DAY_MAX, description=description,
+                                 examples=["2024-09-25"])]
+
+
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
+                            description="单位代码：字母、数字、“-”和“_”，以字母或数字开头，最长64位",
+                            examples=["HTQ"])]
+Within = Annotated[int, Field(ge=1, le=3650, description="整改期限天数（1–3650），默认按工作日计算",
+                              examples=[10])]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ----------------------------------------------------------------- requests
+
+
+class UnitIn(Strict):
+    """登记责任单位。"""
+
+    code: Code
+    name: text(100, "单位名称", examples=["汉台区人民政府"])  # type: ignore[valid-type]
+    parent: Code | None = Field(None, description="上级单位代码（须已登记）")
+    principal: text(50, "主要负责人姓名", examples=["陈明"]) | None = Field(  # type: ignore[valid-type]
+        None, description="主要负责人姓名")
+
+
+class InspectionFindingIn(Strict):
+    """检查中发现的一条问题。"""
+
+    text: text(4000, "问题描述", examples=["体育课开课率不足"])  # type: ignore[valid-type]
+    severity: Severity = Field("general", description="严重程度：general 一般 / serious 较重 / major 严重")
+    task: text(100, "对应的实施方案任务编号") | None = Field(  # type: ignore[valid-type]
+        None, description="对应的实施方案任务编号")
+
+
+class InspectionIn(Strict):
+    """一次督导检查：某日由哪些督学到某单位检查，及发现的问题（一并记录，要么全部成功要么全不记录）。"""
+
+    unit: Code
+    on: day("检查日期（YYYY-MM-DD，不得晚于今天）")  # type: ignore[valid-type]
+    inspectors: list[text(30, "督学姓名", examples=["张督学"])] = Field(  # type: ignore[valid-type]
+        ..., min_length=1, max_length=20, description="参加检查的督学姓名（1–20人，不得重复）")
+    findings: list[InspectionFindingIn] = Field(
+        default_factory=list, max_length=200, description="检查中发现的问题（最多200条，可为空）")
+
+
+class FindingIn(Strict):
+    """登记一条问题。"""
+
+    unit: Code
+    on: day("检查日期（YYYY-MM-DD，不得晚于今天）")  # type: ignore[valid-type]
+    inspector: text(100, "督学姓名", examples=["张督学"])  # type: ignore[valid-type]
+    text: text(4000, "问题描述", examples=["教师全员培训学时未达标"])  # type: ignore[valid-type]
+    severity: Severity = Field("general", description="严重程度：general 一般 / serious 较重 / major 严重")
+    task: text(100, "对应的实施方案任务编号") | None = Field(  # type: ignore[valid-type]
+        None, description="对应的实施方案任务编号")
+
+
+class OrderIn(Strict):
+    """下达整改通知（限期整改）。"""
+
+    on: day("下达日期（YYYY-MM-DD）")  # type: ignore[valid-type]
+    within: Within
+    calendar_days: bool = Field(False, description="为 true 时按自然日计算期限，默认按工作日")
+
+
+class ReportIn(Strict):
+    """责任单位提交整改报告。"""
+
+    on: day("报告日期（YYYY-MM-DD）")  # type: ignore[valid-type]
+    text: text(8000, "整改报告内容", examples=["已补齐培训学时"])  # type: ignore[valid-type]
+
+
+class ReviewIn(Strict):
+    """复查整改报告：通过即销号；未通过须给出新的整改期限。"""
+
+    on: day("复查日期（YYYY-MM-DD）")  # type: ignore[valid-type]
+    passed: bool = Field(..., description="复查是否通过；通过即销号")
+    within: Within | None = Field(None, description="未通过时新的整改期限天数（1–3650）；通过时不填")
+    calendar_days: bool = Field(False, description="新的期限按自然日计算，默认按工作日")
+    note: text(2000, "复查意见") | None = Field(None, description="复查意见")  # type: ignore[valid-type]
+
+
+class ExtensionIn(Strict):
+    """批准延期。"""
+
+    on: day("批准日期（YYYY-MM-DD）")  # type: ignore[valid-type]
+    to: day("延期后的整改期限（YYYY-MM-DD），须晚于当前期限")  # type: ignore[valid-type]
+    reason: text(2000, "延期理由", examples=["汛期施工受阻"])  # type: ignore[valid-type]
+
+
+class InterviewIn(Strict):
+    """登记约谈（问题已升级到约谈后）。"""
+
+    on: day("约谈日期（YYYY-MM-DD）")  # type: ignore[valid-type]
+    interviewee: text(100, "被约谈人（通常是单位主要负责人）", examples=["陈明"])  # type: ignore[valid-type]
+    minutes: text(8000, "约谈纪要")  # type: ignore[valid-type]
+
+
+# ---------------------------------------------------------------- responses
+
+
+class ErrorOut(BaseModel):
+    """出错时的响应。"""
+
+    code: str = Field(..., description="错误类别：unauthorized 未认证 / forbidden 无权限 / not_found 不存在 / "
+                                        "refused 当前状态下不能办理 / conflict 并发冲突 / invalid_input 输入有误 / "
+                                        "unavailable 事件库无法访问")
+    field: str | None = Field(None, description="出错的字段名（如 on、within、findings[0].text），无则为 null")
+    message: str = Field(..., description="中文错误说明")
+    message_en: str = Field(..., description="英文错误说明")
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"] = Field(..., description="服务状态：ok 表示事件库可访问")
+    events: int = Field(..., description="事件库中的事件数")
+
+
+class UnitOut(BaseModel):
+    code: str = Field(..., description="单位代码")
+    name: str = Field(..., description="单位名称")
+    parent: str | None = Field(None, description="上级单位代码")
+    principal: str | None = Field(None, description="主要负责人")
+
+
+class InspectionCreated(BaseModel):
+    inspection_id: str = Field(..., description="督导检查编号（UUID）")
+    finding_ids: list[str] = Field(..., description="本次检查登记的问题编号，顺序与请求中的 findings 一致")
+
+
+class InspectionOut(BaseModel):
+    inspection_id: str = Field(..., description="督导检查编号（UUID）")
+    unit: str = Field(..., description="被检查单位代码")
+    on: date = Field(..., description="检查日期")
+    inspectors: list[str] = Field(..., description="参加检查的督学")
+    finding_ids: list[str] = Field(..., description="本次检查登记的问题编号")
+    recorded_by: str = Field(..., description="记录人（令牌的操作人标识）")
+    recorded_at: datetime = Field(..., description="记录时间")
+
+
+class FindingCreated(BaseModel):
+    finding_id: str = Field(..., description="问题编号（UUID）")
+
+
+class EscalationOut(BaseModel):
+    code: Rung = Field(..., description="升级级别：reminder 预警 / supervise 督办 / interview 约谈 / "
+                                          "public_notice 通报 / accountability 问责")
+    rung: int = Field(..., description="级别序号：0 预警 … 4 问责")
+    rule: str = Field(..., description="触发的规则")
+    policy_version: int = Field(..., description="升级策略版本")
+    threshold: date = Field(..., description="该级别开始适用的日期")
+    due: date | None = Field(None, description="该级别给出的新期限（督办、约谈），无则为 null")
+
+
+class FindingOut(BaseModel):
+    finding_id: str = Field(..., description="问题编号（UUID）")
+    unit: str = Field(..., description="责任单位代码")
+    status: Status = Field(..., description="状态：recorded 已登记 / rectifying 整改中 / under_review 待复查 / closed 已销号")
+    severity: Severity = Field(..., description="严重程度：general 一般 / serious 较重 / major 严重")
+    on: date = Field(..., description="检查（发现）日期")
+    inspector: str = Field(..., description="督学")
+    text: str = Field(..., description="问题描述")
+    task: str | None = Field(None, description="对应的实施方案任务编号")
+    inspection_id: str | None = Field(None, description="所属督导检查编号，无则为 null")
+    ordered_on: date | None = Field(None, description="下达整改通知的日期")
+    deadline: date | None = Field(None, description="当前整改期限（当天结束时到期，北京时间），未下达整改通知时为 null")
+    rung: Rung | None = Field(None, description="迄今最高的升级级别，未升级为 null")
+    strikes: int = Field(..., description="复查未通过的次数")
+    reports: int = Field(..., description="已提交整改报告的次数")
+    extensions: int = Field(..., description="已批准延期的次数")
+    escalations: list[EscalationOut] = Field(..., description="历次升级")
+    interview_held_on: date | None = Field(None, description="约谈日期，未约谈为 null")
+    closed_on: date | None = Field(None, description="销号日期，未销号为 null")
+    recorded_at: datetime = Field(..., description="登记时间（系统记录时间）")
+
+
+class FindingRow(BaseModel):
+    finding_id: str = Field(..., description="问题编号（UUID）")
+    unit: str = Field(..., description="责任单位代码")
+    status: Status = Field(..., description="状态：recorded 已登记 / rectifying 整改中 / under_review 待复查 / closed 已销号")
+    severity: Severity = Field(..., description="严重程度")
+    on: date = Field(..., description="检查（发现）日期")
+    inspector: str = Field(..., description="督学")
+    text: str = Field(..., description="问题描述")
+    task: str | None = Field(None, description="对应的实施方案任务编号")
+    deadline: date | None = Field(None, description="当前整改期限")
+    rung: Rung | None = Field(None, description="迄今最高的升级级别，未升级为 null")
+    strikes: int = Field(..., description="复查未通过的次数")
+    closed_on: date | None = Field(None, description="销号日期")
+
+
+class FindingList(BaseModel):
+    findings: list[FindingRow] = Field(..., description="问题列表，按检查日期从新到旧")
+    count: int = Field(..., description="问题条数")
+
+
+class EscalationList(BaseModel):
+    finding_id: str = Field(..., description="问题编号")
+    rung: Rung | None = Field(None, description="迄今最高的升级级别，未升级为 null")
+    escalations: list[EscalationOut] = Field(..., description="历次升级，按发生顺序")
+
+
+class OrderOut(BaseModel):
+    finding_id: str = Field(..., description="问题编号")
+    status: Status = Field(..., description="办理后的状态")
+    deadline: date = Field(..., description="整改期限（当天结束时到期，北京时间）")
+
+
+class StateOut(BaseModel):
+    finding_id: str = Field(..., description="问题编号")
+    status: Status = Field(..., description="办理后的状态")
+    deadline: date | None = Field(None, description="办理后的整改期限，无则为 null")
+
+
+class InterviewOut(BaseModel):
+    finding_id: str = Field(..., description="问题编号")
+    interview_held_on: date = Field(..., description="约谈日期")
+
+
+class HistoryEvent(BaseModel):
+    type: str = Field(..., description="事件类型，如 Recorded、RectificationOrdered、EscalationRaised")
+    name: str = Field(..., description="事件的中文名称")
+    version: int = Field(..., description="该问题的事件序号（从1开始）")
+    actor: str = Field(..., description="操作人")
+    on: date | None = Field(None, description="业务日期（事情发生的日期），无则为 null")
+    recorded_at: datetime = Field(..., description="系统记录时间")
+    details: dict[str, Any] = Field(..., description="事件的其余字段（随事件类型不同），如期限、理由、规则等")
+
+
+class HistoryOut(BaseModel):
+    finding_id: str = Field(..., description="问题编号")
+    events: list[HistoryEvent] = Field(..., description="该问题的全部事件，按发生顺序")
+
+
+class EscalationCounts(BaseModel):
+    reminder: int = Field(0, description="当前最高级别为预警的问题数")
+    supervise: int = Field(0, description="当前最高级别为督办的问题数")
+    interview: int = Field(0, description="当前最高级别为约谈的问题数")
+    public_notice: int = Field(0, description="当前最高级别为通报的问题数")
+    accountability: int = Field(0, description="当前最高级别为问责的问题数")
+
+
+class UnitReportOut(BaseModel):
+    """单位问责报告（`dudao report unit --format json` 的字段）。"""
+
+    unit: str = Field(..., description="单位代码")
+    name: str = Field(..., description="单位名称")
+    as_of: datetime = Field(..., description="报告时点")
+    findings: int = Field(..., description="问题总数")
+    open: int = Field(..., description="未销号的问题数")
+    overdue: int = Field(..., description="已逾期（期限已过仍未销号、且无待复查报告）的问题数")
+    closed: int = Field(..., description="已销号的问题数")
+    closed_on_time: int = Field(..., description="在期限内销号的问题数")
+    on_time_rate: float | None = Field(None, description="按期销号率（按期销号数 / 已销号数），无销号时为 null")
+    escalations: EscalationCounts = Field(..., description="按升级级别统计的问题数（每条问题计其迄今最高级别）")
+    interviews: int = Field(..., description="升级到约谈及以上的问题数")
+    public_notices: int = Field(..., description="被通报的问题数")
+    accountability: int = Field(..., description="移交问责的问题数")

@@ -1,0 +1,79 @@
+"""Group commit: concurrent saves share a transaction; a failing one fails alone, whole."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from typing import Any
+
+import pytest
+
+from adapters.batching import GroupCommitter
+from adapters.bootstrap import load_calendar
+from adapters.serve import ServedDudao, service_env
+from domain.errors import Conflict
+
+
+class Store:
+    """A fake store: remembers saved events; refuses any batch holding a 'bad' event."""
+
+    def __init__(self) -> None:
+        self.saved: list[Any] = []
+        self.calls: list[int] = []
+        self.gate = threading.Event()
+
+    def save(self, *events: Any) -> None:
+        self.gate.wait(5)
+        self.calls.append(len(events))
+        if any(e == "bad" for e in events):
+            raise ValueError("refused")
+        self.saved.extend(events)
+
+
+def test_concurrent_saves_are_batched_and_a_bad_one_fails_alone() -> None:
+    store = Store()
+    committer = GroupCommitter(store.save)
+    errors: dict[int, BaseException] = {}
+
+    def submit(i: int, events: list[Any]) -> None:
+        try:
+            committer.save(events)
+        except BaseException as e:
+            errors[i] = e
+
+    first = threading.Thread(target=submit, args=(0, ["a0", "a1"]))
+    first.start()  # the leader, held at the store's gate
+    while not committer._leading:
+        pass
+    others = [threading.Thread(target=submit, args=(i, [f"e{i}", "bad"] if i == 3 else [f"e{i}"]))
+              for i in range(1, 6)]
+    for t in others:
+        t.start()
+    while len(committer._waiting) < 5:
+        pass
+    store.gate.set()
+    for t in [first, *others]:
+        t.join()
+    assert list(errors) == [3] and isinstance(errors[3], ValueError)
+    # the first save alone, then one batch of five that failed, then each on its own
+    assert store.calls[0] == 2 and store.calls[1] == 6 and len(store.calls) == 2 + 5
+    assert sorted(store.saved) == ["a0", "a1", "e1", "e2", "e4", "e5"]  # e3 not half-written
+    assert committer.batches == 2 and committer.saves == 6
+
+
+def test_the_served_service_turns_a_lost_race_into_conflict(sqlite_db: str, clock: Any) -> None:
+    app = ServedDudao(clock=clock, calendar=load_calendar(None), env=service_env(sqlite_db))
+    try:
+        app.add_unit("HTQ", "汉台区人民政府", actor="t")
+        fid = app.record_finding(unit="HTQ", on=date(2024, 9, 2), inspector="甲", text="问题",
+                                 actor="t")
+        stale = app.get_finding(fid)
+        app.order_rectification(fid, on=date(2024, 9, 2), within=10, actor="t")
+        stale.order_rectification(on=date(2024, 9, 2), within=5, calendar_days=False,
+                                  deadline=date(2024, 9, 9), actor="t", recorded_at=clock())
+        with pytest.raises(Conflict):
+            app.commit(stale)
+        assert app.get_finding(fid).deadline == date(2024, 9, 14)  # 09-14: a make-up Saturday
+        assert app.event_count() == 3 and app.committer.saves == 4  # the stale one stored nothing
+    finally:
+        app.close()

@@ -1,0 +1,27 @@
+"""The demo records part of its data through the HTTP API and shows a unit refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from adapters.bootstrap import load_calendar, system_clock
+from adapters.demo import run_demo
+from adapters.service import Dudao
+from adapters.store import store_env
+
+
+def test_demo_uses_the_api_with_an_inspector_and_a_unit_token(tmp_path: Path) -> None:
+    lines: list[str] = []
+    db = run_demo(tmp_path, lines.append)
+    text = "\n".join(lines)
+    assert "HTTP API 已在 http://127.0.0.1:" in text
+    assert "返回同一结果：True" in text
+    assert "→ 404" in text and "他单位的问题" in text
+    app = Dudao(clock=system_clock, calendar=load_calendar(None), env=store_env(str(db)))
+    try:
+        actors = {e["actor"] for n in app.all_notifications()
+                  for e in [app.decode(n).__dict__] if "actor" in e}
+    finally:
+        app.close()
+    assert any(a.startswith("inspector:李督学#") for a in actors)
+    assert any(a.startswith("unit:HTQ#") for a in actors)
