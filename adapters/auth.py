@@ -32,7 +32,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from adapters.service import StoreUnavailable
 from domain.errors import Conflict, InvalidInput
@@ -109,10 +109,17 @@ def hash_token(token: str) -> str:
 
 
 def create_tables(engine: Engine) -> None:
-    try:
-        api_metadata.create_all(engine, checkfirst=True)
-    except OperationalError as e:
-        raise _unavailable(e) from e
+    """Create the token and idempotency tables if missing (several processes may race here:
+    on PostgreSQL the loser of a concurrent CREATE TABLE fails, and finds the tables made)."""
+    for attempt in (1, 2):
+        try:
+            api_metadata.create_all(engine, checkfirst=True)
+            return
+        except OperationalError as e:
+            raise _unavailable(e) from e
+        except (IntegrityError, ProgrammingError):
+            if attempt == 2:
+                raise
 
 
 @dataclass(frozen=True)

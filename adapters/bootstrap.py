@@ -16,6 +16,8 @@ from adapters.store import DEFAULT_DB, engine_for, prepare, store_env
 from domain.calendar import WorkCalendar, parse_holiday_text
 from domain.errors import InvalidInput
 from domain.time import SHANGHAI, Clock
+from projections.accountability import AccountabilityProjection
+from projections.decode import FastDecoder
 from projections.findings import FindingsProjection
 from projections.runner import Projection, Runner
 
@@ -105,7 +107,13 @@ def bootstrap(settings: Settings) -> Dudao:
 
 def read_models(app: Dudao, db: str, projections: list[Projection] | None = None) -> Runner:
     """The projection runner over the read models, in the same database as the events."""
-    return Runner(app, engine_for(db), projections or [FindingsProjection()])
+    return Runner(app, engine_for(db), projections or default_projections(),
+                  decoder=FastDecoder(app.decode))
+
+
+def default_projections() -> list[Projection]:
+    """Every live read model."""
+    return [FindingsProjection(), AccountabilityProjection()]
 
 
 def sweeper(app: Dudao, db: str, policy: str | None = None) -> Sweeper:

@@ -247,6 +247,31 @@ def finding_row(app: Dudao, f: Finding) -> list[str]:
 HEADER = ["问题", "责任单位", "程度", "状态", "整改期限", "升级", "问题描述"]
 
 
+def write_reports(app: Dudao, db: str, out: Path, echo: Callable[[str], None]) -> list[Path]:
+    """The bulletin and every unit's report, in every format, under ``out/reports``."""
+    from adapters.reports import live
+    from adapters.reports.render import FORMATS, render
+
+    folder = out / "reports"
+    (folder / "units").mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with live(app, db) as view:
+        bulletin = view.bulletin()
+        for fmt in FORMATS:
+            path = folder / f"bulletin.{fmt}"
+            path.write_text(render(bulletin, fmt), encoding="utf-8")
+            written.append(path)
+        for code, report in view.all_units().items():
+            for fmt in FORMATS:
+                path = folder / "units" / f"{code}.{fmt}"
+                path.write_text(render(report, fmt), encoding="utf-8")
+                written.append(path)
+    echo(f"\n督导通报：{os.path.relpath(folder / 'bulletin.html')}（另有 .md、.json）")
+    echo(f"各单位问责报告：{os.path.relpath(folder / 'units')}/<单位代码>.html|md|json，"
+         f"共 {len(written) // len(FORMATS) - 1} 个单位")
+    return written
+
+
 def run_demo(out: Path, echo: Callable[[str], None], holidays: str | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     db = out / "demo.db"
@@ -287,6 +312,7 @@ def run_demo(out: Path, echo: Callable[[str], None], holidays: str | None = None
              f"{app.event_count()} 个事件，截至 {clock.moment:%Y-%m-%d %H:%M}")
         echo(f"事件库：{os.path.relpath(db)}\n")
         echo(table([finding_row(app, app.get_finding(f)) for f in findings], HEADER))
+        write_reports(app, str(db), out, echo)
     finally:
         app.close()
     return db

@@ -77,6 +77,11 @@ class ServedDudao(Dudao):
     :mod:`adapters.batching`). ``commit`` still turns a lost race into ``Conflict``.
     """
 
+    # eventsourcing names a subclass after itself unless told, and on PostgreSQL the
+    # table follows the name: keep the parent's, so the service and the command line
+    # read and write the same events.
+    name = Dudao.name
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.committer = GroupCommitter(super().save)

@@ -38,6 +38,9 @@ class EventSource(Protocol):
 
 
 class Projection(Protocol):
+    """A read model. It may also define ``apply_many(conn, [(position, event), ...])``,
+    which the runner then calls once per page instead of ``apply`` per event."""
+
     @property
     def name(self) -> str: ...
 
@@ -53,8 +56,10 @@ Progress = Callable[[int, int], None]
 class Runner:
     """Runs projections over the log, tracking each one's position in its own writes."""
 
-    def __init__(self, source: EventSource, engine: Engine, projections: Iterable[Projection]):
+    def __init__(self, source: EventSource, engine: Engine, projections: Iterable[Projection],
+                 *, decoder: Callable[[Any], Any] | None = None):
         self.source = source
+        self.decode = decoder or source.decode
         self.engine = engine
         self.projections = list(projections)
         tables = [positions, *(t for p in self.projections for t in p.tables)]
@@ -83,7 +88,7 @@ class Runner:
             if not page:
                 break
             try:
-                self.apply_batch(page, current)
+                self.apply_many(page, current)
             except (ConcurrentRunner, IntegrityError):
                 # Another runner got there first: continue from where it is now.
                 current = self.positions()
@@ -95,9 +100,9 @@ class Runner:
                 progress(page[-1].id, end)
         return done
 
-    def apply_batch(self, page: Sequence[Any], current: dict[str, int]) -> None:
+    def apply_many(self, page: Sequence[Any], current: dict[str, int]) -> None:
         """Apply one page of notifications to every projection in one transaction."""
-        decoded = [(n.id, self.source.decode(n)) for n in page]
+        decoded = [(n.id, self.decode(n)) for n in page]
         last = page[-1].id
         with self.engine.begin() as conn:
             for projection in self.projections:
@@ -129,7 +134,7 @@ class Runner:
                 raise ConcurrentRunner(name)
             conn.execute(positions.insert().values(name=name, position=last))
 
-    def rebuild(self, *, progress: Progress | None = None) -> int:
+    def rebuild(self, *, progress: Progress | None = None, batch: int = 5000) -> int:
         """Drop every projection's tables and positions, and apply the log from the start."""
         with self.engine.begin() as conn:
             for projection in self.projections:
@@ -137,7 +142,7 @@ class Runner:
                     table.drop(conn, checkfirst=True)
                     table.create(conn)
                 conn.execute(positions.delete().where(positions.c.name == projection.name))
-        return self.catch_up(progress=progress)
+        return self.catch_up(progress=progress, batch=batch)
 
 
 class ConcurrentRunner(Exception):

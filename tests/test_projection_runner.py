@@ -65,11 +65,12 @@ class CrashingProjection(FindingsProjection):
         self.after = after
         self.applied = 0
 
-    def apply(self, conn: Any, position: int, event: Any) -> None:
-        self.applied += 1
-        if self.applied == self.after:
-            raise Crash
-        super().apply(conn, position, event)
+    def apply_many(self, conn: Any, batch: Any) -> None:
+        for position, event in batch:
+            self.applied += 1
+            if self.applied == self.after:
+                raise Crash
+            super().apply_many(conn, [(position, event)])
 
 
 def test_killed_mid_batch_resumes_without_double_counting(app: Dudao, db: str) -> None:

@@ -45,8 +45,7 @@ from domain.errors import (
     NotFound,
     Refused,
 )
-from domain.findings import Finding, rung_of
-from domain.time import local_date
+from domain.findings import Finding
 from projections.findings import list_findings
 from projections.runner import Runner
 
@@ -271,30 +270,17 @@ def history_event(e: dict[str, Any]) -> m.HistoryEvent:
 
 
 def unit_report(c: Components, code: str, name: str) -> m.UnitReportOut:
-    """The unit report as far as the findings read model knows it (until projections/ has it)."""
-    c.runner.catch_up()
-    with c.engine.connect() as conn:
-        rows = list_findings(conn, unit=code)
-    now = c.app.now()
-    today = local_date(now)
-    counts = {code_: 0 for code_ in m.EscalationCounts.model_fields}
-    closed = [r for r in rows if r["status"] == "closed"]
-    on_time = [r for r in closed if r["deadline"] is None or r["closed_on"] <= r["deadline"]]
-    for r in rows:
-        if r["rung"]:
-            counts[r["rung"]] += 1
+    """The accountability report of ``dudao report unit --format json`` (projections.reports)."""
+    from adapters.reports import live
+
+    with live(c.app, c.db, runner=c.runner) as view:
+        r = view.unit(code)
     return m.UnitReportOut(
-        unit=code, name=name, as_of=now, findings=len(rows),
-        open=len(rows) - len(closed),
-        overdue=sum(1 for r in rows if r["status"] == "rectifying" and r["deadline"] is not None
-                    and r["deadline"] < today),
-        closed=len(closed), closed_on_time=len(on_time),
-        on_time_rate=round(len(on_time) / len(closed), 4) if closed else None,
-        escalations=m.EscalationCounts(**counts),
-        interviews=sum(1 for r in rows if r["rung"] and rung_of(r["rung"]) >= rung_of("interview")),
-        public_notices=sum(1 for r in rows if r["rung"] == "public_notice"
-                           or (r["rung"] == "accountability" and r["severity"] != "major")),
-        accountability=counts["accountability"],
+        unit=code, name=name, as_of=r["as_of"], findings=r["findings"], open=r["open"],
+        overdue=r["overdue"], closed=r["closed"], closed_on_time=r["closed_on_time"],
+        on_time_rate=r["on_time_rate"], escalations=m.EscalationCounts(**r["escalations"]),
+        interviews=r["interviews"], public_notices=r["public_notices"],
+        accountability=r["accountability"],
     )
 
 
@@ -618,4 +604,8 @@ def create_api(c: Components, lifecycle: Lifecycle | None = None) -> FastAPI:
         return api.openapi_schema
 
     api.openapi = openapi  # type: ignore[method-assign]
+    # The web pages (server-rendered, same tokens and roles, signed in by cookie).
+    from adapters.web import web_router
+
+    api.include_router(web_router(c.app, c.db, c.tokens.lookup, c.runner))
     return api

@@ -281,11 +281,11 @@ class HistoryOut(BaseModel):
 
 
 class EscalationCounts(BaseModel):
-    reminder: int = Field(0, description="当前最高级别为预警的问题数")
-    supervise: int = Field(0, description="当前最高级别为督办的问题数")
-    interview: int = Field(0, description="当前最高级别为约谈的问题数")
-    public_notice: int = Field(0, description="当前最高级别为通报的问题数")
-    accountability: int = Field(0, description="当前最高级别为问责的问题数")
+    reminder: int = Field(0, description="预警次数（升级事件数）")
+    supervise: int = Field(0, description="督办次数（升级事件数）")
+    interview: int = Field(0, description="约谈次数（升级事件数）")
+    public_notice: int = Field(0, description="通报次数（升级事件数）")
+    accountability: int = Field(0, description="问责次数（升级事件数）")
 
 
 class UnitReportOut(BaseModel):
@@ -296,11 +296,11 @@ class UnitReportOut(BaseModel):
     as_of: datetime = Field(..., description="报告时点")
     findings: int = Field(..., description="问题总数")
     open: int = Field(..., description="未销号的问题数")
-    overdue: int = Field(..., description="已逾期（期限已过仍未销号、且无待复查报告）的问题数")
+    overdue: int = Field(..., description="逾期：未销号、已下达整改、整改期限当天已过（北京时间）的问题数")
     closed: int = Field(..., description="已销号的问题数")
-    closed_on_time: int = Field(..., description="在期限内销号的问题数")
-    on_time_rate: float | None = Field(None, description="按期销号率（按期销号数 / 已销号数），无销号时为 null")
-    escalations: EscalationCounts = Field(..., description="按升级级别统计的问题数（每条问题计其迄今最高级别）")
-    interviews: int = Field(..., description="升级到约谈及以上的问题数")
-    public_notices: int = Field(..., description="被通报的问题数")
-    accountability: int = Field(..., description="移交问责的问题数")
+    closed_on_time: int = Field(..., description="按期销号：复查通过的那份整改报告不晚于整改期限（督办期限不算）")
+    on_time_rate: float | None = Field(None, description="按期整改率 = 按期销号 ÷（已销号 + 逾期未整改），无可评价问题时为 null")
+    escalations: EscalationCounts = Field(..., description="各级升级的次数")
+    interviews: int = Field(..., description="已举行的约谈次数")
+    public_notices: int = Field(..., description="升级到通报的问题数")
+    accountability: int = Field(..., description="升级到问责的问题数")

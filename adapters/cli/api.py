@@ -45,7 +45,7 @@ def token_create(app: Dudao, actor: str, role: str, unit_code: str | None,
               help="监听端口（0 表示任选一个空闲端口）")
 @click.option("--sweep-interval", default=60.0, show_default=True,
               type=click.FloatRange(min=1.0), metavar="SECONDS",
-              help="升级巡检的间隔秒数")
+              help="升级巡检的间隔秒数（交给 dudao serve 的后台巡检任务）")
 @click.pass_obj
 def serve_command(ctx: Context, host: str, port: int, sweep_interval: float) -> None:
     """运行 HTTP API（/api/v1），SIGTERM 或 Ctrl-C 时干净地停止。"""

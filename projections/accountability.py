@@ -1,0 +1,275 @@
+"""The accountability read model: what the reports and the bulletin are computed from.
+
+Four tables, kept by one projection:
+
+- ``acc_units``: every registered unit (code, name, parent, principal);
+- ``acc_findings``: one row per finding with the facts the figures need: the
+  deadline in force (set by an order, a failed review or an extension; a 督办
+  due date is not one, see ``projections/reports.py``), the last report and
+  whether the review that closed the finding passed a report submitted on or
+  before that deadline;
+- ``acc_escalations``: one row per escalation event;
+- the timeline of each finding (its events, for the reports) is a JSON column
+  of its ``acc_findings`` row.
+
+The projection writes a whole page of events at once (``apply_many``): it
+reads the rows of the findings the page touches in one query, applies the
+events to them in memory and writes them back with executemany, which is
+what lets a replay keep up with the budget (bench/replay.py).
+
+``as_of`` makes it ignore every event recorded after that moment: a runner
+over a scratch database with such a projection answers "what the system knew
+then" without touching the live read models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    select,
+)
+from sqlalchemy.engine import Connection
+
+from domain.findings import rung_of
+from domain.time import SHANGHAI
+from projections.bulk import Bulk
+from projections.runner import metadata
+
+units = Table(
+    "acc_units",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("parent", String(64)),
+    Column("principal", String(100)),
+    Column("kind", String(20), nullable=False),
+    Column("position", Integer, nullable=False),
+)
+
+FINDING_COLUMNS = (
+    "finding_id", "unit", "severity", "status", "on", "text", "inspector", "task",
+    "ordered_on", "deadline", "current_deadline", "last_report_on", "closed_on",
+    "closed_on_time", "reports", "strikes", "extensions", "interviews", "rung",
+    "recorded_at", "position", "timeline",
+)
+
+findings = Table(
+    "acc_findings",
+    metadata,
+    Column("finding_id", String(36), primary_key=True),
+    Column("unit", String(64), nullable=False),
+    Column("severity", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("on", Date, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("inspector", String(100), nullable=False),
+    Column("task", String(100)),
+    Column("ordered_on", Date),
+    # the deadline in force: order, failed review (new deadline), extension
+    Column("deadline", Date),
+    # what the unit must meet now: the deadline in force or a later 督办 due date
+    Column("current_deadline", Date),
+    Column("last_report_on", Date),
+    Column("closed_on", Date),
+    Column("closed_on_time", Boolean),
+    Column("reports", Integer, nullable=False),
+    Column("strikes", Integer, nullable=False),
+    Column("extensions", Integer, nullable=False),
+    Column("interviews", Integer, nullable=False),
+    Column("rung", String(20)),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("position", Integer, nullable=False),
+    # the finding's events, oldest first, as JSON: [[position, kind, on, recorded_at,
+    # actor, [the event's TIMELINE_ARGS]], ...] (one column rather than a row per
+    # event: a replay writes a row per finding per page instead of one per event)
+    Column("timeline", Text, nullable=False),
+    Index("ix_acc_findings_unit", "unit"),
+)
+
+escalations = Table(
+    "acc_escalations",
+    metadata,
+    Column("position", Integer, primary_key=True),
+    Column("finding_id", String(36), nullable=False),
+    Column("unit", String(64), nullable=False),
+    Column("code", String(20), nullable=False),
+    Column("rung", Integer, nullable=False),
+    Column("rule", String(100), nullable=False),
+    Column("policy", String(100), nullable=False),
+    Column("policy_version", Integer, nullable=False),
+    Column("threshold", Date, nullable=False),
+    Column("due", Date),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Index("ix_acc_escalations_unit", "unit"),
+)
+
+CHUNK = 500
+_KINDS: dict[type, str] = {}
+BULK_UNITS = Bulk(units)
+BULK_FINDINGS = Bulk(findings, key="finding_id")
+BULK_ESCALATIONS = Bulk(escalations)
+
+
+def local(moment: datetime) -> datetime:
+    """Times are stored as Asia/Shanghai (SQLite keeps no offset; read back with ``aware``)."""
+    return moment.astimezone(SHANGHAI)
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=SHANGHAI)
+    return moment.astimezone(SHANGHAI)
+
+
+# What a timeline entry keeps of each event (reports.describe words it in Chinese).
+TIMELINE_ARGS: dict[str, tuple[str, ...]] = {
+    "Recorded": ("inspector", "text"),
+    "RectificationOrdered": ("within", "calendar_days", "deadline"),
+    "ReportSubmitted": ("text",),
+    "ReviewPassed": ("note",),
+    "ReviewFailed": ("deadline", "note"),
+    "ExtensionGranted": ("previous", "to", "reason"),
+    "InterviewHeld": ("interviewee", "minutes"),
+    "EscalationRaised": ("code", "rule", "policy", "policy_version", "due"),
+}
+
+
+class AccountabilityProjection:
+    """Keeps ``acc_*`` from Unit and Finding events."""
+
+    tables = (units, findings, escalations)
+
+    def __init__(self, as_of: datetime | None = None, name: str = "accountability") -> None:
+        self.as_of = as_of
+        self.name = name
+
+    def apply(self, conn: Connection, position: int, event: Any) -> None:
+        self.apply_many(conn, [(position, event)])
+
+    def apply_many(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
+        as_of = self.as_of
+        unit_rows: list[dict[str, Any]] = []
+        new: dict[str, dict[str, Any]] = {}
+        touched: set[str] = set()
+        work: list[tuple[int, str, str, Any]] = []
+        kinds = _KINDS
+        for position, event in batch:
+            cls = type(event)
+            kind = kinds.get(cls)
+            if kind is None:
+                kind = kinds[cls] = cls.__qualname__
+            if kind[:8] != "Finding.":
+                if kind != "Unit.Registered":
+                    continue
+                if as_of is None or event.recorded_at <= as_of:
+                    unit_rows.append({
+                        "code": event.code, "name": event.name, "parent": event.parent,
+                        "principal": event.principal, "kind": event.kind,
+                        "position": position,
+                    })
+                continue
+            if as_of is not None and event.recorded_at > as_of:
+                continue
+            kind = kind[8:]
+            fid = str(event.originator_id)
+            if kind != "Recorded":
+                touched.add(fid)
+            work.append((position, fid, kind, event))
+
+        rows = self._load(conn, touched)
+        lines: dict[str, list[list[Any]]] = {}
+        esc_rows: list[dict[str, Any]] = []
+        for position, fid, kind, e in work:
+            if kind == "Recorded":
+                row = {
+                    "finding_id": fid, "unit": e.unit, "severity": e.severity,
+                    "status": "recorded", "on": e.on, "text": e.text, "inspector": e.inspector,
+                    "task": e.task, "ordered_on": None, "deadline": None,
+                    "current_deadline": None, "last_report_on": None, "closed_on": None,
+                    "closed_on_time": None, "reports": 0, "strikes": 0, "extensions": 0,
+                    "interviews": 0, "rung": None, "recorded_at": local(e.recorded_at),
+                    "position": position, "timeline": "[]",
+                }
+                new[fid] = row
+            else:
+                row = new.get(fid) or rows.get(fid)  # type: ignore[assignment]
+                if row is None:
+                    continue  # a finding recorded after as_of cannot have later events before it
+                row["position"] = position
+                if kind == "RectificationOrdered":
+                    row.update(status="rectifying", ordered_on=e.on, deadline=e.deadline,
+                               current_deadline=e.deadline)
+                elif kind == "ReportSubmitted":
+                    row["status"] = "under_review"
+                    row["last_report_on"] = e.on
+                    row["reports"] += 1
+                elif kind == "ReviewPassed":
+                    row["status"] = "closed"
+                    row["closed_on"] = e.on
+                    row["closed_on_time"] = (
+                        row["last_report_on"] is not None and row["deadline"] is not None
+                        and row["last_report_on"] <= row["deadline"]
+                    )
+                elif kind == "ReviewFailed":
+                    row["status"] = "rectifying"
+                    row["strikes"] += 1
+                    row["deadline"] = row["current_deadline"] = e.deadline
+                elif kind == "ExtensionGranted":
+                    row["extensions"] += 1
+                    row["deadline"] = e.to
+                    row["current_deadline"] = max(e.to, row["current_deadline"] or e.to)
+                elif kind == "InterviewHeld":
+                    row["interviews"] += 1
+                elif kind == "EscalationRaised":
+                    if row["rung"] is None or rung_of(e.code) > rung_of(row["rung"]):
+                        row["rung"] = e.code
+                    if e.code == "supervise" and e.due is not None:
+                        row["current_deadline"] = e.due
+                    esc_rows.append({
+                        "position": position, "finding_id": fid, "unit": row["unit"],
+                        "code": e.code, "rung": e.rung, "rule": e.rule, "policy": e.policy,
+                        "policy_version": e.policy_version, "threshold": e.threshold,
+                        "due": e.due, "decided_at": local(e.decided_at),
+                    })
+            line = lines.get(fid)
+            if line is None:
+                line = lines[fid] = []
+            d = e.__dict__
+            line.append([position, kind, d["threshold"] if kind == "EscalationRaised"
+                         else d.get("on"), d["recorded_at"], d.get("actor"),
+                         [d.get(a) for a in TIMELINE_ARGS.get(kind, ())]])
+        for fid, line in lines.items():
+            # append this page's entries to the stored JSON array without re-reading it
+            row = new.get(fid) or rows[fid]
+            old, added = row["timeline"], orjson.dumps(line).decode()
+            row["timeline"] = added if old == "[]" else f"{old[:-1]},{added[1:]}"
+
+        BULK_UNITS.insert(conn, unit_rows)
+        BULK_FINDINGS.insert(conn, list(new.values()))
+        BULK_FINDINGS.update(conn, list(rows.values()))
+        BULK_ESCALATIONS.insert(conn, esc_rows)
+
+    @staticmethod
+    def _load(conn: Connection, ids: set[str]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        id_list = sorted(ids)
+        for i in range(0, len(id_list), CHUNK):
+            chunk = id_list[i:i + CHUNK]
+            for r in conn.execute(select(findings).where(findings.c.finding_id.in_(chunk))):
+                out[r.finding_id] = dict(r._mapping)
+        return out

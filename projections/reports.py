@@ -1,0 +1,374 @@
+"""The figures of the accountability reports, computed from the ``acc_*`` read model.
+
+Definitions (README "问责报告" states them for users; tests/test_reports.py
+counts them by hand):
+
+- **deadline in force** (整改期限): set by the rectification order, replaced by
+  the new deadline of a failed review, moved by an extension. A 督办's due
+  date is not a deadline in force: it is the remedy for having missed one.
+- **open**: not closed (销号). **closed**: closed by a passed review.
+- **overdue** (逾期): open, ordered, and the deadline in force has passed at
+  ``now`` (its whole day, Asia/Shanghai, is over). A finding under review
+  still counts: it is not rectified until signed off.
+- **closed on time** (按期销号): the review that closed it passed a report
+  submitted on or before the deadline in force when the review passed. The
+  review itself may come later: review time is the inspector's, not the unit's.
+- **late** (逾期未整改): overdue, and not awaiting review of a report submitted
+  on or before the deadline in force (such a finding may still close on time).
+- **on-time rate** (按期整改率) = closed on time / (closed + late): the share
+  of findings whose timeliness is settled that were rectified on time; null
+  when none is settled.
+- **escalations**: escalation events per code (预警 counted once per deadline),
+  **public_notices** / **accountability**: findings escalated to 通报 / 问责,
+  **interviews**: interviews held (约谈).
+- **peers**: the units with the same parent unit (top-level units are peers
+  of each other); rank by on-time rate among those that have one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from statistics import mean
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from domain.findings import RUNGS, SEVERITIES, STATUSES
+from domain.time import SHANGHAI, local_date
+from projections.accountability import escalations, findings, units
+
+CODES = list(RUNGS)
+TIMELINE_LABELS = {
+    "Recorded": "登记问题",
+    "RectificationOrdered": "限期整改",
+    "ReportSubmitted": "整改报告",
+    "ReviewPassed": "复查通过",
+    "ReviewFailed": "复查未通过",
+    "ExtensionGranted": "延期",
+    "InterviewHeld": "约谈",
+    "EscalationRaised": "升级",
+}
+
+
+@dataclass
+class ReadModel:
+    """Everything the reports read, loaded in three queries."""
+
+    units: dict[str, dict[str, Any]]
+    findings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    escalations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def load(conn: Connection, unit: str | None = None) -> ReadModel:
+    unit_rows = {r.code: dict(r._mapping) for r in conn.execute(select(units))}
+    by_unit: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    q = select(findings).order_by(findings.c.on, findings.c.recorded_at, findings.c.finding_id)
+    for r in conn.execute(q):
+        by_unit[r.unit].append(dict(r._mapping))
+    esc: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in conn.execute(select(escalations).order_by(escalations.c.position)):
+        esc[r.unit].append(dict(r._mapping))
+    return ReadModel(unit_rows, dict(by_unit), dict(esc))
+
+
+def describe(kind: str, args: list[Any]) -> str:
+    """A timeline entry in Chinese."""
+    if kind == "Recorded":
+        return f"{args[0]}登记问题：{args[1]}"
+    if kind == "RectificationOrdered":
+        return f"下达整改通知，{args[0]}{'自然日' if args[1] else '个工作日'}内整改，期限{args[2]}"
+    if kind == "ReportSubmitted":
+        return f"提交整改报告：{args[0]}"
+    if kind == "ReviewPassed":
+        return "复查通过，销号" + (f"（{args[0]}）" if args[0] else "")
+    if kind == "ReviewFailed":
+        return f"复查未通过，重新限期至{args[0]}" + (f"（{args[1]}）" if args[1] else "")
+    if kind == "ExtensionGranted":
+        return f"延期：{args[0]} → {args[1]}（{args[2]}）"
+    if kind == "InterviewHeld":
+        return f"约谈{args[0]}：{args[1]}"
+    if kind == "EscalationRaised":
+        code, rule, policy, version, due = args
+        label = RUNGS[code][1] if code in RUNGS else code
+        return f"升级：{label}（规则 {rule}，{policy} v{version}" + (f"，期限{due}）" if due else "）")
+    return kind
+
+
+def timelines(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The events of these findings, oldest first, from their rows' timeline column."""
+    return {
+        f["finding_id"]: [
+            {"on": date.fromisoformat(on) if on else None, "kind": kind,
+             "label": TIMELINE_LABELS.get(kind, kind), "detail": describe(kind, args),
+             "actor": actor, "recorded_at": datetime.fromisoformat(recorded_at).astimezone(SHANGHAI)}
+            for _position, kind, on, recorded_at, actor, args in orjson.loads(f["timeline"])
+        ]
+        for f in rows
+    }
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def finding_state(f: dict[str, Any], today: date) -> tuple[bool, bool]:
+    """(overdue, late) of one finding on ``today``."""
+    if f["status"] == "closed" or f["deadline"] is None or today <= f["deadline"]:
+        return False, False
+    awaiting_on_time = (f["status"] == "under_review" and f["last_report_on"] is not None
+                        and f["last_report_on"] <= f["deadline"])
+    return True, not awaiting_on_time
+
+
+def figures(rows: list[dict[str, Any]], esc_rows: list[dict[str, Any]],
+            today: date) -> dict[str, Any]:
+    """The headline figures of a set of findings and their escalations."""
+    by_severity = dict.fromkeys(SEVERITIES, 0)
+    by_status = dict.fromkeys(STATUSES, 0)
+    overdue = late = closed = on_time = interviews = 0
+    for f in rows:
+        by_severity[f["severity"]] += 1
+        by_status[f["status"]] += 1
+        interviews += f["interviews"]
+        if f["status"] == "closed":
+            closed += 1
+            on_time += bool(f["closed_on_time"])
+        else:
+            is_overdue, is_late = finding_state(f, today)
+            overdue += is_overdue
+            late += is_late
+    esc = dict.fromkeys(CODES, 0)
+    for e in esc_rows:
+        esc[e["code"]] = esc.get(e["code"], 0) + 1
+    return {
+        "findings": len(rows),
+        "open": len(rows) - closed,
+        "overdue": overdue,
+        "late": late,
+        "closed": closed,
+        "closed_on_time": on_time,
+        "on_time_rate": rate(on_time, closed + late),
+        "by_severity": by_severity,
+        "by_status": by_status,
+        "escalations": esc,
+        "interviews": interviews,
+        "public_notices": esc["public_notice"],
+        "accountability": esc["accountability"],
+    }
+
+
+def monthly(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Closures per month of closing, and how many were on time."""
+    months: dict[str, list[int]] = {}
+    for f in rows:
+        if f["status"] == "closed" and f["closed_on"] is not None:
+            m = months.setdefault(f["closed_on"].strftime("%Y-%m"), [0, 0])
+            m[0] += 1
+            m[1] += bool(f["closed_on_time"])
+    return [{"month": k, "closed": v[0], "closed_on_time": v[1], "on_time_rate": rate(v[1], v[0])}
+            for k, v in sorted(months.items())]
+
+
+def by_rung(esc: dict[str, int]) -> list[dict[str, Any]]:
+    return [{"rung": RUNGS[c][0], "code": c, "label": RUNGS[c][1], "count": esc.get(c, 0)}
+            for c in CODES]
+
+
+def rank_key(item: dict[str, Any]) -> tuple[Any, ...]:
+    """Higher on-time rate first, then fewer late, fewer overdue, more closed, code."""
+    return (-(item["on_time_rate"] or 0.0), item["late"], item["overdue"], -item["closed"],
+            item["unit"])
+
+
+def ranking(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rank the units that have an on-time rate; equal figures share a rank."""
+    ranked = sorted((i for i in items if i["on_time_rate"] is not None), key=rank_key)
+    out: list[dict[str, Any]] = []
+    previous: tuple[Any, ...] | None = None
+    for n, item in enumerate(ranked, 1):
+        key = rank_key(item)[:-1]
+        rank = out[-1]["rank"] if previous == key else n
+        previous = key
+        out.append({**item, "rank": rank})
+    return out
+
+
+def for_period(model: ReadModel, since: date) -> ReadModel:
+    """The findings on the table from ``since`` on: still open, or closed on or after it;
+    and the escalations whose threshold is on or after it."""
+    return ReadModel(
+        model.units,
+        {u: [f for f in rows if f["status"] != "closed" or f["closed_on"] >= since]
+         for u, rows in model.findings.items()},
+        {u: [e for e in rows if e["threshold"] >= since] for u, rows in model.escalations.items()},
+    )
+
+
+class Reports:
+    """Reports over one loaded read model at one moment."""
+
+    def __init__(self, model: ReadModel, now: datetime, since: date | None = None) -> None:
+        self.since = since
+        self.model = model if since is None else for_period(model, since)
+        model = self.model
+        self.now = now
+        self.today = local_date(now)
+        self.summary: dict[str, dict[str, Any]] = {}
+        self._groups: dict[str | None, dict[str, Any]] = {}
+        for code, u in model.units.items():
+            if u["kind"] != "unit":
+                continue
+            fig = figures(model.findings.get(code, []), model.escalations.get(code, []),
+                          self.today)
+            self.summary[code] = {"unit": code, "name": u["name"], **fig}
+
+    PEER_TABLE = 10
+    """A peer table lists the first ten of the group, and the unit itself."""
+
+    def _group(self, parent: str | None) -> dict[str, Any]:
+        group = self._groups.get(parent)
+        if group is None:
+            members = [s for c, s in self.summary.items() if self.model.units[c]["parent"] == parent]
+            ranked = ranking(members)
+            rank_of = {r["unit"]: r["rank"] for r in ranked}
+            rates = [m["on_time_rate"] for m in members if m["on_time_rate"] is not None]
+            ordered = sorted(members, key=lambda m: (m["on_time_rate"] is None, *rank_key(m)))
+            rows = [{k: m[k] for k in ("unit", "name", "findings", "open", "overdue", "closed",
+                                       "closed_on_time", "on_time_rate")}
+                    | {"rank": rank_of.get(m["unit"])} for m in ordered]
+            name = self.model.units.get(parent or "", {}).get("name") if parent else None
+            group = self._groups[parent] = {
+                "parent": parent,
+                "group": name or "全部一级单位",
+                "units": len(members),
+                "ranked": len(ranked),
+                "average_on_time_rate": round(mean(rates), 4) if rates else None,
+                "average_overdue": (round(mean(m["overdue"] for m in members), 2)
+                                    if members else None),
+                "rank_of": rank_of,
+                "rows": rows,
+            }
+        return group
+
+    def peers(self, code: str) -> dict[str, Any]:
+        group = self._group(self.model.units[code]["parent"])
+        table = group["rows"][:self.PEER_TABLE]
+        if all(r["unit"] != code for r in table):
+            table = table + [r for r in group["rows"] if r["unit"] == code]
+        return {k: v for k, v in group.items() if k not in ("rank_of", "rows")} | {
+            "rank": group["rank_of"].get(code), "table": table}
+
+    def unit(self, code: str, lines: dict[str, list[dict[str, Any]]] | None = None,
+             conn: Connection | None = None) -> dict[str, Any]:
+        """The accountability report of one unit (INTERFACE.md fields and more)."""
+        u = self.model.units[code]
+        rows = self.model.findings.get(code, [])
+        esc_rows = self.model.escalations.get(code, [])
+        fig = self.summary.get(code) or {"unit": code, "name": u["name"],
+                                         **figures(rows, esc_rows, self.today)}
+        open_rows = [f for f in rows if f["status"] != "closed"]
+        if lines is None:
+            lines = timelines(open_rows)
+        esc_by_finding: dict[str, list[str]] = defaultdict(list)
+        for e in esc_rows:
+            esc_by_finding[e["finding_id"]].append(e["code"])
+
+        def brief(f: dict[str, Any]) -> dict[str, Any]:
+            overdue, late = finding_state(f, self.today)
+            return {
+                "finding_id": f["finding_id"], "text": f["text"], "severity": f["severity"],
+                "severity_label": SEVERITIES[f["severity"]], "status": f["status"],
+                "status_label": STATUSES[f["status"]], "on": f["on"],
+                "deadline": f["deadline"], "current_deadline": f["current_deadline"],
+                "overdue": overdue, "late": late,
+                "days_overdue": (self.today - f["deadline"]).days if overdue else 0,
+                "rung": f["rung"], "rung_label": RUNGS[f["rung"]][1] if f["rung"] else None,
+                "escalations": esc_by_finding.get(f["finding_id"], []),
+                "closed_on": f["closed_on"], "closed_on_time": f["closed_on_time"],
+                "strikes": f["strikes"], "extensions": f["extensions"],
+            }
+
+        return {
+            "report": "unit",
+            "as_of": self.now,
+            "since": self.since,
+            "unit": code,
+            "name": u["name"],
+            "principal": u["principal"],
+            "parent": u["parent"],
+            **{k: v for k, v in fig.items() if k not in ("unit", "name")},
+            "escalations_by_rung": by_rung(fig["escalations"]),
+            "monthly": monthly(rows),
+            "open_findings": [brief(f) | {"timeline": lines.get(f["finding_id"], [])}
+                              for f in open_rows],
+            "closed_findings": [brief(f) for f in rows if f["status"] == "closed"],
+            "peers": self.peers(code) if code in self.summary else None,
+        }
+
+    def all_units(self, conn: Connection) -> dict[str, dict[str, Any]]:
+        """Every unit's report, reading all open findings' timelines in one pass."""
+        lines = timelines([f for rows in self.model.findings.values() for f in rows
+                           if f["status"] != "closed"])
+        return {code: self.unit(code, lines) for code in self.summary}
+
+    def bulletin(self) -> dict[str, Any]:
+        """督导通报: ranking, units under public notice and accountability, units commended."""
+        all_rows = [f for rows in self.model.findings.values() for f in rows]
+        all_esc = [e for rows in self.model.escalations.values() for e in rows]
+        overall = figures(all_rows, all_esc, self.today)
+        items = list(self.summary.values())
+        ranked = ranking(items)
+        ranked_codes = {r["unit"] for r in ranked}
+
+        def named(code_: str) -> list[dict[str, Any]]:
+            out = []
+            rows_by_id = {f["finding_id"]: f for rows in self.model.findings.values()
+                          for f in rows}
+            for unit_code in sorted(self.summary):
+                hits = [e for e in self.model.escalations.get(unit_code, [])
+                        if e["code"] == code_]
+                if not hits:
+                    continue
+                fs = []
+                for e in hits:
+                    f = rows_by_id[e["finding_id"]]
+                    fs.append({"finding_id": f["finding_id"], "text": f["text"],
+                               "severity": f["severity"],
+                               "severity_label": SEVERITIES[f["severity"]],
+                               "status": f["status"], "status_label": STATUSES[f["status"]],
+                               "deadline": f["deadline"], "threshold": e["threshold"]})
+                out.append({"unit": unit_code, "name": self.summary[unit_code]["name"],
+                            "principal": self.model.units[unit_code]["principal"],
+                            "findings": fs})
+            return out
+
+        commended = [
+            {"unit": s["unit"], "name": s["name"], "closed": s["closed"]}
+            for s in sorted(items, key=lambda s: (-s["closed"], s["unit"]))
+            if s["closed"] > 0 and s["closed_on_time"] == s["closed"] and s["overdue"] == 0
+            and s["escalations"]["supervise"] == 0
+        ]
+        return {
+            "report": "bulletin",
+            "title": "督导通报",
+            "as_of": self.now,
+            "since": self.since,
+            "overall": {"units": len(items), **overall,
+                        "escalations_by_rung": by_rung(overall["escalations"]),
+                        "monthly": monthly(all_rows)},
+            "ranking": [{k: r[k] for k in ("rank", "unit", "name", "findings", "open", "overdue",
+                                           "late", "closed", "closed_on_time", "on_time_rate",
+                                           "public_notices", "accountability")}
+                        for r in ranked],
+            "unranked": [{"unit": s["unit"], "name": s["name"], "findings": s["findings"],
+                          "open": s["open"]}
+                         for s in sorted(items, key=lambda s: s["unit"])
+                         if s["unit"] not in ranked_codes],
+            "public_notice": named("public_notice"),
+            "accountability": named("accountability"),
+            "commended": commended,
+        }

@@ -1,0 +1,45 @@
+"""The fast decoder gives exactly what eventsourcing's mapper gives, for every event."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from adapters.service import Dudao
+from projections.decode import FastDecoder
+from tests.conftest import Clock
+from tests.test_reports import scenario
+
+
+def test_fast_decoder_equals_the_mapper(app: Dudao, clock: Clock) -> None:
+    f = scenario(app, clock)
+    app.record_escalation(f["f7"], code="supervise", rule="r", policy="default",
+                          policy_version=1, threshold=date(2024, 11, 1), due=None,
+                          facts={"deadline": date(2024, 10, 21), "nested": [{"on": date(2024, 1, 2)}],
+                                 "n": 1.5, "s": "文字"})
+    decode = FastDecoder(app.decode)
+    notes = list(app.all_notifications(100))
+    kinds = set()
+    for n in notes:
+        fast, slow = decode(n), app.mapper.to_domain_event(n)
+        assert type(fast) is type(slow)
+        assert fast.__dict__ == slow.__dict__
+        assert {k: type(v) for k, v in fast.__dict__.items()} == {
+            k: type(v) for k, v in slow.__dict__.items()}
+        kinds.add(type(fast).__qualname__)
+    assert {"Unit.Registered", "Finding.Recorded", "Finding.RectificationOrdered",
+            "Finding.ReportSubmitted", "Finding.ReviewPassed", "Finding.ReviewFailed",
+            "Finding.ExtensionGranted", "Finding.InterviewHeld",
+            "Finding.EscalationRaised"} <= kinds
+
+
+def test_unknown_transcoding_falls_back_to_the_mapper() -> None:
+    class Note:
+        state = b'{"x":{"_type_":"something_new","_data_":"1"}}'
+        topic = "domain.findings:Finding.Recorded"
+        originator_id = "id"
+        originator_version = 1
+
+    calls: list[Any] = []
+    decode = FastDecoder(lambda n: calls.append(n) or "mapped")
+    assert decode(Note()) == "mapped" and len(calls) == 1
