@@ -22,6 +22,7 @@ from domain.ids import keyed_id, unit_id
 from domain.plan_text import ParsedPlan, decode_plan, normalise_text, parse_plan
 from domain.plans import (
     COMPARATOR_TEXT,
+    INDICATOR_STATES,
     ROLES,
     TASK_STATUSES,
     ActionPlan,
@@ -346,8 +347,6 @@ def ledger_text(data: dict[str, Any]) -> str:
             lines.append(f"  {r['task']}  {r['number']} {r['title']}  期限 {r['deadline'] or '—'}")
     return "\n".join(lines)
 
-
-INDICATOR_STATES = {"met": "达标", "unmet": "未达标", "no_report": "待填报", "overdue": "逾期未达标"}
 
 
 # ------------------------------------------------------------------- lagging

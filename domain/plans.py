@@ -36,6 +36,7 @@ from domain.errors import InvalidInput, Refused
 from domain.time import local_date
 
 TASK_STATUSES = {"on_track": "推进中", "overdue": "逾期", "closed": "已销号"}
+INDICATOR_STATES = {"met": "达标", "unmet": "未达标", "no_report": "待填报", "overdue": "逾期未达标"}
 ROLES = {"lead": "牵头单位", "responsible": "责任单位"}
 COMPARATOR_TEXT = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "=": "="}
 
@@ -380,6 +381,8 @@ def indicator_rows(t: TaskRules, today: date, unit: str | None = None) -> list[d
             "reported_on": latest["on"] if latest else None,
             "reported_by": latest["unit"] if latest else None,
             "status": state,
+            "target_text": target_text(ind),
+            "status_label": INDICATOR_STATES[state],
         })
     return rows
 
@@ -396,6 +399,8 @@ def task_row(t: Task | TaskView, today: date, unit: str | None = None) -> dict[s
         "lead": t.lead, "responsible": t.responsible,
         "deadline": t.deadline, "deadline_source": t.deadline_source,
         "status": t.status(today, unit), "closed_on": t.closed_on, "closed_by": t.closed_by,
+        "status_label": TASK_STATUSES[t.status(today, unit)],
+        "role_label": ROLES.get(t.role_of(unit) or "") if unit else None,
         "lagging_since": lag.threshold if lag and not t.closed_by_day(today) else None,
         "indicators": indicator_rows(t, today, unit),
     }

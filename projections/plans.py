@@ -7,10 +7,10 @@ same statuses as the ledger, computed by the same rules (``domain.plans``).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Date, Index, Integer, String, Table, Text, select
+from sqlalchemy import JSON, Column, Date, Index, Integer, String, Table, Text, inspect, select
 from sqlalchemy.engine import Connection
 
 from domain.plans import TaskView, task_row
@@ -70,13 +70,24 @@ def _indicators(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class PlansProjection:
-    """Applies Task events to the three plan tables."""
+    """Applies Task events to the three plan tables.
 
-    name = "plans"
+    ``as_of`` makes it ignore every event recorded after that moment (a scratch
+    replay for a report as of then).
+    """
+
     tables = (plan_tasks, plan_task_units, plan_task_reports)
+
+    def __init__(self, as_of: datetime | None = None, name: str = "plans") -> None:
+        self.as_of = as_of
+        self.name = name
 
     def apply(self, conn: Connection, position: int, event: Any) -> None:
         kind = type(event).__qualname__
+        if not kind.startswith("Task."):
+            return
+        if self.as_of is not None and event.recorded_at > self.as_of:
+            return
         if kind == "Task.Created":
             conn.execute(plan_tasks.insert().values(
                 task=event.code, task_id=str(event.originator_id), plan=event.plan, ordinal=event.ordinal, number=event.number,
@@ -127,7 +138,11 @@ def task_views(conn: Connection, codes: list[str]) -> list[TaskView]:
 
 
 def unit_tasks(conn: Connection, unit: str, today: date) -> list[dict[str, Any]]:
-    """A unit's tasks in every plan, with their status on ``today`` (the ledger's rows)."""
+    """A unit's tasks in every plan, with their status on ``today`` (the ledger's rows).
+
+    Empty when the database has no plan tables (a runner without this projection)."""
+    if not inspect(conn).has_table(plan_task_units.name):
+        return []
     codes = [c for (c,) in conn.execute(
         select(plan_task_units.c.task).where(plan_task_units.c.unit == unit))]
     return [task_row(t, today, unit) for t in task_views(conn, codes)]

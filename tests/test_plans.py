@@ -220,4 +220,9 @@ def test_demo_imports_the_sample_plans_first(tmp_path: Path) -> None:
     run_demo(tmp_path / "out", lines.append)
     assert lines[0].startswith("实施方案：XZ-2023 任务13 单位9 指标5；HZ-2023 任务28 单位22 指标21；"
                                "JGDQ-2023 任务16 单位11 指标25；工作滞后 4 条")
-    assert "市委组织部" in lines[-1] and "工作滞后" in lines[-1]
+    text = "\n".join(lines)
+    assert any("市委组织部" in line and "工作滞后" in line for line in text.splitlines())
+    reports = tmp_path / "out" / "reports" / "units"
+    if reports.is_dir():  # the unit reports list the unit's plan tasks
+        md = (reports / "SWZZB.md").read_text(encoding="utf-8")
+        assert "实施方案任务（工作台账）" in md and "HZ-2023-1 推进中小学校党建创优行动" in md
