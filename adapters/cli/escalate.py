@@ -35,8 +35,9 @@ def escalate(ctx: Context, policy: str | None, dry_run: bool) -> None:
     def human() -> str:
         head = (f"{now:%Y-%m-%d %H:%M} 按“{sweep.policy.title}”（{sweep.policy.label()}）"
                 f"{'试判定' if dry_run else '扫描'}：")
-        lines = [f"  工作滞后：{r['task']}  {r['unit']}  自 {r['threshold']} 起，整改期限 {r['deadline']}"
-                 for r in sweep.lagged]
+        lines = [f"  新登记工作滞后问题 {len(sweep.lagged)} 条："] if sweep.lagged else []
+        lines += [f"    {r['task']}  {r['unit']}  滞后自 {r['threshold']}，整改期限 {r['deadline']}"
+                  for r in sweep.lagged]
         if not decisions:
             return "\n".join([head + "没有新的升级", *lines])
         lines = [head + f"{len(decisions)} 项升级", *lines]
