@@ -59,6 +59,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "finding.extend": frozenset({"inspector"}),
     "finding.interview": frozenset({"inspector"}),
     "finding.report": frozenset({"unit"}),
+    "plan.import": frozenset({"policy", "admin"}),
+    "plan.read": READERS,
+    "task.progress": frozenset({"unit", "inspector"}),
+    "task.close": frozenset({"inspector"}),
     "audit.read": frozenset({"auditor", "admin"}),
 }
 
@@ -74,6 +78,10 @@ ACTION_NAMES = {
     "finding.extend": "批准延期",
     "finding.interview": "登记约谈",
     "finding.report": "提交整改报告",
+    "plan.import": "导入实施方案",
+    "plan.read": "查看工作台账",
+    "task.progress": "填报任务进度",
+    "task.close": "任务销号",
     "audit.read": "查看审计轨迹与校验",
 }
 

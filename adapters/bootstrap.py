@@ -19,6 +19,7 @@ from domain.time import SHANGHAI, Clock
 from projections.accountability import AccountabilityProjection
 from projections.decode import FastDecoder
 from projections.findings import FindingsProjection
+from projections.plans import PlansProjection
 from projections.runner import Projection, Runner
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ def read_models(app: Dudao, db: str, projections: list[Projection] | None = None
 
 def default_projections() -> list[Projection]:
     """Every live read model."""
-    return [FindingsProjection(), AccountabilityProjection()]
+    return [FindingsProjection(), AccountabilityProjection(), PlansProjection()]
 
 
 def sweeper(app: Dudao, db: str, policy: str | None = None) -> Sweeper:

@@ -19,9 +19,11 @@ from uuid import UUID, uuid5
 from adapters.bootstrap import load_calendar
 from adapters.demo_api import api_demo
 from adapters.escalation import Sweeper
+from adapters.plans import lag_key, units_by_name
 from adapters.service import Dudao
 from adapters.store import engine_for, store_env
 from domain.findings import RUNGS, SEVERITIES, STATUSES, Finding
+from domain.ids import keyed_id
 from domain.time import SHANGHAI
 
 UNITS = [
@@ -39,6 +41,15 @@ UNITS = [
 ]
 
 DEMO_IDS = UUID("6f1d0a52-4d7e-4c1b-9a51-2f0c7e1d2024")
+
+# The sample plans, imported first (their units are the ones the findings use).
+SAMPLE_PLANS = Path(__file__).resolve().parent / "sample_plans"
+PLANS = [
+    ("XZ-2023", "county-high-schools-2023-2025.txt"),
+    ("HZ-2023", "hanzhong-education-quality-2023-2025.txt"),
+    ("JGDQ-2023", "jiagedaqi-compulsory-education-balance-2023.txt"),
+]
+
 INSPECTOR = "张督学"
 UNIT_ACTOR = "单位填报"
 
@@ -117,12 +128,17 @@ def script(app: Dudao, clock: SimClock,
 
         at(day, action)
 
+    # A 工作滞后 finding (recorded when the plans were imported): 市人社局 catches up.
+    lag = keyed_id("finding", lag_key("HZ-2023-1", "SRSJ"))
+    report(lag, "2024-01-12", "已配合完成中小学校党组织标准化建设，覆盖率达到100%")
+    review(lag, "2024-01-15", True, note="抽查台账，已达标")
+
     f = record("2024-03-01", "SJYJ", "部分学校食堂食品安全管理台账不全，未落实陪餐制度", "serious")
     order(f, "2024-03-05", 10)
     report(f, "2024-03-15", "已逐校补齐食堂管理台账，落实校领导陪餐制度")
     review(f, "2024-03-20", True, note="抽查5所学校，台账齐全")
 
-    f = record("2024-04-02", "SCZJ", "县中生均公用经费未足额拨付到校", "major")
+    f = record("2024-04-02", "SCZJ", "县中生均公用经费未足额拨付到校", "major", task="XZ-2023-10")
     order(f, "2024-04-08", 15)
 
     f = record("2024-05-06", "HTQ", "中心城区义务教育学位紧张，大班额未消除", "serious")
@@ -147,12 +163,14 @@ def script(app: Dudao, clock: SimClock,
 
     record("2024-10-10", "SRSJ", "中小学教师职称评聘政策落实滞后")
 
-    f = record("2024-07-01", "SZJJ", "城镇居住区配套教育设施未同步建设", "serious")
+    f = record("2024-07-01", "SZJJ", "城镇居住区配套教育设施未同步建设", "serious",
+               task="HZ-2023-3")
     order(f, "2024-07-01", 30, calendar_days=True)
     report(f, "2024-07-25", "已督促开发企业签订配套学校移交协议")
     review(f, "2024-08-02", True)
 
-    f = record("2024-08-05", "SZRZYJ", "义务教育学校预留用地被挤占改变用途", "major")
+    f = record("2024-08-05", "SZRZYJ", "义务教育学校预留用地被挤占改变用途", "major",
+               task="HZ-2023-3")
     order(f, "2024-08-05", 10)
     report(f, "2024-08-19", "已发函要求相关单位腾退")
     review(f, "2024-08-23", False, within=10, note="用地尚未腾退")
@@ -160,7 +178,7 @@ def script(app: Dudao, clock: SimClock,
     f = record("2024-10-21", "JGDQ", "学校网点调整未按法定程序报批", "serious")
     order(f, "2024-10-21", 10)
 
-    f = record("2024-11-04", "SJYJ", "课后服务收费项目不规范")
+    f = record("2024-11-04", "SJYJ", "课后服务收费项目不规范", task="HZ-2023-27")
     order(f, "2024-11-04", 5)
     report(f, "2024-11-08", "已清退违规收费并公示收费项目")
     review(f, "2024-11-12", True)
@@ -175,6 +193,27 @@ def script(app: Dudao, clock: SimClock,
         current = day
         action()
     return findings
+
+
+def import_plans(app: Dudao, clock: SimClock, echo: Callable[[str], None]) -> list[UUID]:
+    """Import the sample plans, keep their ledger a little, and record lagging tasks."""
+    clock.at(d("2024-01-02"), 9)
+    figures = []
+    for code, file in PLANS:
+        r = app.import_plan((SAMPLE_PLANS / file).read_bytes(), source=file, code=code,
+                            actor="督导室")
+        figures.append(f"{code} 任务{r['tasks']} 单位{r['units']} 指标{r['indicators']}")
+    # 汉中 task 1: coverage 100% was due 2023-12-31; only 市教育局 reported it on time.
+    app.report_progress("HZ-2023-1", indicator=1, value="100", on=d("2023-12-28"),
+                        unit="SJYJ", note="全市中小学校标准化党组织全覆盖", actor=UNIT_ACTOR)
+    # 汉中 task 7 (due 2023-12-31) was signed off on time.
+    app.close_task("HZ-2023-7", on=d("2023-12-29"), inspector=INSPECTOR,
+                   note="11个县区均达到创建标准", actor=INSPECTOR)
+    app.report_progress("XZ-2023-4", indicator=1, value="52", on=d("2024-01-02"),
+                        unit="GXSRMZF", actor=UNIT_ACTOR)
+    lagging = app.record_lagging(actor="督导室")
+    echo("实施方案：" + "；".join(figures) + f"；工作滞后 {len(lagging)} 条")
+    return [UUID(r["finding_id"]) for r in lagging]
 
 
 def display_width(text: str) -> int:
@@ -242,9 +281,11 @@ def run_demo(out: Path, echo: Callable[[str], None], holidays: str | None = None
     clock = SimClock(datetime(2024, 1, 2, 9, tzinfo=SHANGHAI))
     app = Dudao(clock=clock, calendar=load_calendar(holidays), env=store_env(str(db)))
     try:
+        lagging = import_plans(app, clock, echo)
         clock.at(d("2024-01-02"))
         for code, name, parent, principal in UNITS:
-            app.add_unit(code, name, parent=parent, principal=principal, actor="管理员")
+            if app.find_unit(code) is None:  # the plans registered the others already
+                app.add_unit(code, name, parent=parent, principal=principal, actor="管理员")
         sweep = Sweeper(app, engine_for(str(db)))
         month_ends = [date(2024, m + 1, 1) - timedelta(days=1) for m in range(1, 12)]
         month_ends.append(date(2024, 12, 31))
@@ -262,13 +303,13 @@ def run_demo(out: Path, echo: Callable[[str], None], holidays: str | None = None
                     echo(f"    {app.get_unit(e.unit).name}  {RUNGS[e.code][1]}"
                          f"（自 {e.threshold} 起{due}）  {e.notice}")
 
-        findings = script(app, clock, sweep_until)
+        findings = lagging + script(app, clock, sweep_until)
         sweep_until(date(2024, 12, 2))
         findings += api_demo(str(db), clock, echo, holidays)
         sweep_until(date(2025, 1, 1))
         clock.at(d("2024-12-31"), 21)
         echo("")
-        echo(f"演示数据：{len(UNITS)} 个责任单位，{len(findings)} 条问题，"
+        echo(f"演示数据：{len(units_by_name(app))} 个责任单位，{len(findings)} 条问题，"
              f"{app.event_count()} 个事件，截至 {clock.moment:%Y-%m-%d %H:%M}")
         echo(f"事件库：{os.path.relpath(db)}\n")
         echo(table([finding_row(app, app.get_finding(f)) for f in findings], HEADER))

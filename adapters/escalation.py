@@ -91,6 +91,7 @@ class Sweeper:
         self.projection = EscalationProjection(self.policy, app.calendar)
         self.runner = Runner(app, engine, [self.projection])
         self.ruleset = compiled(self.policy)
+        self.lagged: list[dict[str, Any]] = []  # the last run's 工作滞后 findings
 
     def due(self, today: date) -> list[dict[str, Any]]:
         """The states of the open findings whose next threshold is on or before today."""
@@ -145,6 +146,9 @@ class Sweeper:
     def run(self, now: datetime | None = None) -> list[Decision]:
         """Decide at ``now`` (default: the application's clock) and record every decision."""
         moment = now or self.app.now()
+        # 工作滞后: lagging plan tasks become findings first, then climb the same ladder.
+        self.lagged = self.app.record_lagging(policy=self.policy.lagging.rule(),
+                                              today=local_date(moment), actor=RULES_ACTOR)
         # Catching up may replay many events; the collector pauses only for the sweep's
         # own work (the catch-up in ``decide`` then finds nothing new).
         self.runner.catch_up()

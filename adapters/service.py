@@ -417,6 +417,58 @@ class Dudao(Application[UUID]):
         self.commit(finding)
         return finding
 
+    # ---------------------------------------------------- action plans (实施方案)
+
+    def import_plan(self, raw: bytes, *, source: str, code: str | None = None,
+                    actor: str) -> dict[str, Any]:
+        """Import a plan's text: its units, the plan and its tasks, in one transaction."""
+        from adapters import plans
+
+        return plans.import_plan(self, raw, source=source, code=code, actor=actor)
+
+    def get_plan(self, code: str) -> Any:
+        from adapters import plans
+
+        return plans.get_plan(self, code)
+
+    def get_task(self, code: str) -> Any:
+        from adapters import plans
+
+        return plans.get_task(self, code)
+
+    def report_progress(self, task: str, *, indicator: int, value: str, on: date,
+                        unit: str | None = None, note: str | None = None, actor: str) -> Any:
+        """A unit's reported value of one indicator of a task."""
+        from adapters import plans
+
+        return plans.report_progress(self, task, indicator=indicator, value=value, on=on,
+                                     unit=unit, note=note, actor=actor)
+
+    def close_task(self, task: str, *, on: date | None = None, inspector: str | None = None,
+                   note: str | None = None, actor: str) -> Any:
+        """销号: an inspector signs a task off."""
+        from adapters import plans
+
+        return plans.close_task(self, task, on=on, inspector=inspector, note=note, actor=actor)
+
+    def plan_ledger(self, code: str) -> dict[str, Any]:
+        from adapters import plans
+
+        return plans.ledger(self, code)
+
+    def unit_tasks(self, unit: str, *, as_of: date | None = None) -> list[dict[str, Any]]:
+        """The plan tasks naming a unit, with their status (for the unit report)."""
+        from adapters import plans
+
+        return plans.unit_tasks(self, unit, as_of=as_of)
+
+    def record_lagging(self, *, policy: Any = None, today: date | None = None,
+                       actor: str = "dudao:rules") -> list[dict[str, Any]]:
+        """工作滞后: a finding against each unit of each lagging task (idempotent)."""
+        from adapters import plans
+
+        return plans.record_lagging(self, policy=policy or plans.LAG_POLICY, today=today,
+                                    actor=actor)
     def record_escalations(
         self, decisions: list[dict[str, Any]], *, decided_at: datetime | None = None,
         actor: str = "dudao:rules", batch: int = 2000,

@@ -40,6 +40,7 @@ from sqlalchemy.engine import Connection
 from domain.findings import RUNGS, SEVERITIES, STATUSES
 from domain.time import SHANGHAI, local_date
 from projections.accountability import escalations, findings, units
+from projections.plans import unit_tasks as plan_unit_tasks
 
 CODES = list(RUNGS)
 TIMELINE_LABELS = {
@@ -307,13 +308,15 @@ class Reports:
                               for f in open_rows],
             "closed_findings": [brief(f) for f in rows if f["status"] == "closed"],
             "peers": self.peers(code) if code in self.summary else None,
+            # 工作台账: the unit's tasks in the action plans (projections/plans.py)
+            "tasks": plan_unit_tasks(conn, code, self.today) if conn is not None else [],
         }
 
     def all_units(self, conn: Connection) -> dict[str, dict[str, Any]]:
         """Every unit's report, reading all open findings' timelines in one pass."""
         lines = timelines([f for rows in self.model.findings.values() for f in rows
                            if f["status"] != "closed"])
-        return {code: self.unit(code, lines) for code in self.summary}
+        return {code: self.unit(code, lines, conn) for code in self.summary}
 
     def bulletin(self) -> dict[str, Any]:
         """督导通报: ranking, units under public notice and accountability, units commended."""

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from domain.errors import InvalidInput
 from domain.findings import RUNGS, SEVERITIES
+from domain.plans import LagPolicy
 
 POLICY_DIR = Path(__file__).parent / "policies"
 DEFAULT_POLICY = "default"
@@ -57,6 +58,34 @@ class Rung(BaseModel):
         return self
 
 
+LAG_PLACEHOLDERS = {"plan", "number", "title", "reason", "deadline"}
+
+
+class Lagging(BaseModel):
+    """工作滞后: when a plan's task lags, and the finding it records (domain.plans.LagPolicy)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(default="工作滞后", min_length=1)
+    after: int = Field(default=0, ge=0, le=3650)
+    days: Literal["working", "calendar"] = "working"
+    within: int = Field(default=10, ge=1, le=3650)
+    severity: Literal["general", "serious", "major"] = "serious"
+    inspector: str = Field(default="督导室（任务滞后规则）", min_length=1)
+    text: str = Field(default="工作滞后：{plan}任务{number}“{title}”{reason}，截至{deadline}未完成",
+                      min_length=1)
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> Lagging:
+        bad = {m.group(1) for m in re.finditer(r"\{(\w*)\}", self.text)} - LAG_PLACEHOLDERS
+        if bad:
+            raise ValueError(f"text 里有未知占位符 {sorted(bad)} (unknown placeholders)")
+        return self
+
+    def rule(self) -> LagPolicy:
+        return LagPolicy(**self.model_dump())
+
+
 class Policy(BaseModel):
     """A whole policy version."""
 
@@ -66,6 +95,7 @@ class Policy(BaseModel):
     version: int = Field(ge=1)
     title: str = Field(min_length=1)
     rungs: dict[str, Rung]
+    lagging: Lagging = Lagging()
 
     @model_validator(mode="after")
     def _ladder(self) -> Policy:
@@ -232,5 +262,5 @@ def render_notice(policy: Policy, code: str, **values: Any) -> str:
     return rung.notice.format(**{k: ("" if v is None else v) for k, v in fields.items()})
 
 
-__all__ = ["DEFAULT_POLICY", "SEVERITIES", "Policy", "PolicyError", "Rung", "load_policy",
+__all__ = ["DEFAULT_POLICY", "SEVERITIES", "Lagging", "Policy", "PolicyError", "Rung", "load_policy",
            "parse_policy", "render_notice"]

@@ -21,6 +21,9 @@ from adapters.cli import cli
 from adapters.cli.base import run
 from domain.findings import RUNGS
 
+# 工作滞后.feature's steps (pytest-bdd finds steps among this module's names).
+from tests.steps_plans import *  # noqa: F403
+
 FEATURES = Path(__file__).resolve().parent.parent / "features"
 scenarios(str(FEATURES))
 

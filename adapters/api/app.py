@@ -593,6 +593,11 @@ def create_api(c: Components, lifecycle: Lifecycle | None = None) -> FastAPI:
 
         return write(request, who, idempotency_key, body, 201, run)
 
+    # Action plans (实施方案): import, ledger, progress, sign-off.
+    from adapters.api.plans import plan_routes
+
+    plan_routes(api, c, write, PREFIX)
+
     def openapi() -> dict[str, Any]:
         if api.openapi_schema is None:
             schema = get_openapi(title=api.title, version=api.version,

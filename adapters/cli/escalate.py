@@ -35,14 +35,17 @@ def escalate(ctx: Context, policy: str | None, dry_run: bool) -> None:
     def human() -> str:
         head = (f"{now:%Y-%m-%d %H:%M} 按“{sweep.policy.title}”（{sweep.policy.label()}）"
                 f"{'试判定' if dry_run else '扫描'}：")
+        lines = [f"  新登记工作滞后问题 {len(sweep.lagged)} 条："] if sweep.lagged else []
+        lines += [f"    {r['task']}  {r['unit']}  滞后自 {r['threshold']}，整改期限 {r['deadline']}"
+                  for r in sweep.lagged]
         if not decisions:
-            return head + "没有新的升级"
-        lines = [head + f"{len(decisions)} 项升级"]
+            return "\n".join([head + "没有新的升级", *lines])
+        lines = [head + f"{len(decisions)} 项升级", *lines]
         for d in decisions:
             due = f"，期限 {d.due}" if d.due else ""
             lines.append(f"  {d.finding_id[:8]}  {d.unit}  {RUNGS[d.code][1]}"
                          f"（自 {d.threshold} 起{due}）  {d.rule}")
         return "\n".join(lines)
 
-    emit({"escalations": rows, "policy": sweep.policy.policy,
+    emit({"escalations": rows, "lagging": sweep.lagged, "policy": sweep.policy.policy,
           "policy_version": sweep.policy.version, "dry_run": dry_run}, human)

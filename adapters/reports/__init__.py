@@ -22,6 +22,7 @@ from adapters.service import Dudao
 from domain.errors import NotFound
 from projections.accountability import AccountabilityProjection
 from projections.decode import FastDecoder
+from projections.plans import PlansProjection
 from projections.reports import Reports, load
 from projections.runner import Runner
 
@@ -81,7 +82,8 @@ def scratch_runner(app: Dudao, moment: datetime) -> Runner:
     """A runner into a fresh in-memory SQLite database over the events recorded up to ``moment``."""
     engine = create_engine("sqlite://", poolclass=StaticPool,
                            connect_args={"check_same_thread": False})
-    return Runner(app, engine, [AccountabilityProjection(as_of=moment)],
+    return Runner(app, engine, [AccountabilityProjection(as_of=moment),
+                                PlansProjection(as_of=moment)],
                   decoder=FastDecoder(app.decode))
 
 

@@ -1,0 +1,406 @@
+"""Action plans (实施方案) and their tasks (任务), as events; the ledger's rules.
+
+An ``ActionPlan`` is recorded once, by importing its text; each of its tasks is
+a ``Task`` aggregate of its own, because units report progress on tasks and
+inspectors sign tasks off (销号) one at a time.
+
+Status of a task on a day (the ledger, 工作台账):
+
+* ``closed`` (已销号): an inspector signed it off;
+* ``overdue`` (逾期): not signed off, and its deadline has passed, or an
+  indicator's own deadline has passed with the indicator unmet;
+* ``on_track`` (推进中): otherwise.
+
+Lagging (工作滞后): a task lags for a unit from the day after a deadline that
+passed unmet -- the task's deadline without a sign-off on or before it, or an
+indicator's deadline with the indicator not met by a value the unit (or the
+task as a whole) reported on or before that deadline. Only values reported
+with a business date up to the deadline count, so a late sweep decides what a
+punctual one would have. A task without indicators lags when its deadline
+passes without a sign-off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.calendar import WorkCalendar
+from domain.errors import InvalidInput, Refused
+from domain.time import local_date
+
+TASK_STATUSES = {"on_track": "推进中", "overdue": "逾期", "closed": "已销号"}
+INDICATOR_STATES = {"met": "达标", "unmet": "未达标", "no_report": "待填报", "overdue": "逾期未达标"}
+ROLES = {"lead": "牵头单位", "responsible": "责任单位"}
+COMPARATOR_TEXT = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "=": "="}
+
+
+def check_value(value: str | int | float | Decimal, field: str = "value") -> str:
+    """A reported value: a finite decimal number, returned as its canonical text."""
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        number = Decimal("NaN")
+    if not number.is_finite():
+        raise InvalidInput(
+            f"数值 {value!r} 无效，应为数字，如 96 或 4.5",
+            f"invalid value {value!r}: expected a number such as 96 or 4.5",
+            field=field,
+        )
+    text = format(number.normalize(), "f")
+    return text
+
+
+def meets(value: str, comparator: str, target: str) -> bool:
+    v, t = Decimal(value), Decimal(target)
+    return {
+        ">=": v >= t, "<=": v <= t, ">": v > t, "<": v < t, "=": v == t,
+    }[comparator]
+
+
+def target_text(ind: dict[str, Any]) -> str:
+    return f"{COMPARATOR_TEXT.get(ind['comparator'], ind['comparator'])}{ind['value']}{ind['unit']}"
+
+
+class ActionPlan(Aggregate):
+    """A plan as imported: its title, goals, stages, tasks (by code) and units."""
+
+    @event("Imported")
+    def __init__(
+        self,
+        id: UUID,
+        code: str,
+        title: str | None,
+        source: str,
+        digest: str,
+        period: list[int] | None,
+        end: date | None,
+        goals: list[dict[str, Any]],
+        stages: list[dict[str, Any]],
+        tasks: list[str],
+        units: list[dict[str, Any]],
+        indicators: int,
+        warnings: list[str],
+        actor: str,
+        recorded_at: datetime,
+    ) -> None:
+        self.code = code
+        self.title = title
+        self.source = source
+        self.digest = digest
+        self.period = period
+        self.end = end
+        self.goals = goals
+        self.stages = stages
+        self.tasks = tasks
+        self.units = units
+        self.indicators = indicators
+        self.warnings = warnings
+        self.imported_by = actor
+        self.imported_at = recorded_at
+
+
+@dataclass(frozen=True)
+class LagPolicy:
+    """The lagging rule's parameters (工作滞后): when a task lags and what it records.
+
+    ``after`` days (``days``: working or calendar) after a deadline pass before
+    the task counts as lagging, from the next day; the finding is ordered
+    rectified within ``within`` working days of that first day.
+    """
+
+    name: str = "工作滞后"
+    after: int = 0
+    days: str = "working"
+    within: int = 10
+    severity: str = "serious"
+    inspector: str = "督导室（任务滞后规则）"
+    text: str = "工作滞后：{plan}任务{number}“{title}”{reason}，截至{deadline}未完成"
+
+    def threshold_of(self, calendar: WorkCalendar) -> Callable[[date], date]:
+        def threshold(deadline: date) -> date:
+            if self.after <= 0:
+                return deadline + timedelta(days=1)
+            last = calendar.add_days(deadline, self.after, calendar_days=self.days == "calendar")
+            return last + timedelta(days=1)
+        return threshold
+
+
+def day_after(deadline: date) -> date:
+    return deadline + timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Lag:
+    """Why a task lags for one unit, and from which day."""
+
+    unit: str
+    threshold: date  # the first day the task counts as lagging
+    deadline: date  # the deadline that passed
+    unmet: tuple[int, ...]  # the indicators unmet at that deadline (empty: no sign-off)
+
+
+class TaskRules:
+    """The ledger's rules over a task's data: shared by the aggregate and the read model."""
+
+    code: str
+    lead: list[str]
+    responsible: list[str]
+    indicators: list[dict[str, Any]]
+    deadline: date | None
+    reports: list[dict[str, Any]]
+    closed_on: date | None
+
+    @property
+    def units(self) -> list[str]:
+        return [*self.lead, *(u for u in self.responsible if u not in self.lead)]
+
+    def role_of(self, unit: str) -> str | None:
+        if unit in self.lead:
+            return "lead"
+        if unit in self.responsible:
+            return "responsible"
+        return None
+
+    def indicator(self, n: int) -> dict[str, Any]:
+        for ind in self.indicators:
+            if ind["n"] == n:
+                return ind
+        raise InvalidInput(
+            f"任务 {self.code} 没有第 {n} 项指标（共 {len(self.indicators)} 项）",
+            f"task {self.code} has no indicator {n} (it has {len(self.indicators)})",
+            field="indicator",
+        )
+
+    def latest(self, n: int, *, unit: str | None = None,
+               as_of: date | None = None) -> dict[str, Any] | None:
+        """The latest report of indicator n: the unit's own, else one for the whole task."""
+        def pick(reports: list[dict[str, Any]]) -> dict[str, Any] | None:
+            chosen = None
+            for r in reports:  # in recorded order; later business dates win
+                if as_of is not None and r["on"] > as_of:
+                    continue
+                if chosen is None or r["on"] >= chosen["on"]:
+                    chosen = r
+            return chosen
+        mine = [r for r in self.reports if r["indicator"] == n]
+        if unit is not None:
+            own = pick([r for r in mine if r["unit"] == unit])
+            if own is not None:
+                return own
+        return pick([r for r in mine if r["unit"] is None])
+
+    def met(self, n: int, *, unit: str | None = None, as_of: date | None = None) -> bool | None:
+        """True/False by the latest value; None when nothing was reported."""
+        report = self.latest(n, unit=unit, as_of=as_of)
+        if report is None:
+            return None
+        ind = self.indicator(n)
+        return meets(report["value"], ind["comparator"], ind["value"])
+
+    def closed_by_day(self, day: date) -> bool:
+        return self.closed_on is not None and self.closed_on <= day
+
+    def status(self, today: date, unit: str | None = None) -> str:
+        if self.closed_by_day(today):
+            return "closed"
+        if self.lags(today, unit):
+            return "overdue"
+        return "on_track"
+
+    def lags(self, today: date, unit: str | None = None,
+             threshold_of: Callable[[date], date] = day_after) -> Lag | None:
+        """The earliest unmet deadline whose threshold has come by ``today`` (module doc).
+
+        ``threshold_of(deadline)`` is the first day a missed deadline counts as
+        lagging (by default the next day).
+        """
+        found: Lag | None = None
+        candidates: list[tuple[date, tuple[int, ...]]] = []
+        for ind in self.indicators:
+            due = ind.get("deadline") or self.deadline
+            if due is None:
+                continue
+            if self.met(ind["n"], unit=unit, as_of=due) is not True:
+                candidates.append((due, (ind["n"],)))
+        if self.deadline is not None:
+            unmet = tuple(i["n"] for i in self.indicators
+                          if self.met(i["n"], unit=unit, as_of=self.deadline) is not True)
+            if unmet or not self.indicators:
+                candidates.append((self.deadline, unmet))
+        for due, unmet in sorted(candidates):
+            if self.closed_by_day(due) or today <= due:
+                continue
+            threshold = threshold_of(due)
+            if today < threshold:
+                continue
+            if found is None:
+                found = Lag(unit=unit or "", threshold=threshold, deadline=due, unmet=unmet)
+            elif due == found.deadline:
+                found = Lag(found.unit, found.threshold, due,
+                            tuple(sorted(set(found.unmet) | set(unmet))))
+        return found
+
+
+
+@dataclass
+class TaskView(TaskRules):
+    """A task as a read model holds it (for reports as of any moment)."""
+
+    code: str
+    plan: str
+    number: str
+    title: str
+    category: str | None
+    lead: list[str]
+    responsible: list[str]
+    indicators: list[dict[str, Any]]
+    deadline: date | None
+    deadline_source: str
+    reports: list[dict[str, Any]]
+    closed_on: date | None
+    closed_by: str | None
+
+
+class Task(TaskRules, Aggregate):
+    """One task of a plan: its units, indicators and deadline; progress and sign-off."""
+
+    @event("Created")
+    def __init__(
+        self,
+        id: UUID,
+        code: str,
+        plan: str,
+        ordinal: int,
+        number: str,
+        title: str,
+        text: str,
+        category: str | None,
+        lead: list[str],
+        responsible: list[str],
+        indicators: list[dict[str, Any]],
+        deadline: date | None,
+        deadline_source: str,
+        line: int,
+        actor: str,
+        recorded_at: datetime,
+    ) -> None:
+        self.code = code
+        self.plan = plan
+        self.ordinal = ordinal
+        self.number = number
+        self.title = title
+        self.text = text
+        self.category = category
+        self.lead = lead
+        self.responsible = responsible
+        self.indicators = indicators
+        self.deadline = deadline
+        self.deadline_source = deadline_source
+        self.line = line
+        self.reports: list[dict[str, Any]] = []
+        self.closed_on: date | None = None
+        self.closed_by: str | None = None
+
+    # ----------------------------------------------------------- commands
+
+    def _refuse_if_closed(self, zh: str, en: str) -> None:
+        if self.closed_on is not None:
+            raise Refused(
+                f"任务 {self.code} 已于{self.closed_on}销号，不能{zh}",
+                f"task {self.code} was signed off on {self.closed_on}; cannot {en}",
+                field="TASK",
+            )
+
+    @staticmethod
+    def _not_in_future(on: date, recorded_at: datetime) -> None:
+        today = local_date(recorded_at)
+        if on > today:
+            raise InvalidInput(f"日期 on={on} 晚于今天（{today}）",
+                               f"on={on} is after today ({today})", field="on")
+
+    def report_progress(self, *, indicator: int, value: str, on: date, unit: str | None,
+                        note: str | None, actor: str, recorded_at: datetime) -> None:
+        """A unit reports the value an indicator has reached."""
+        self._refuse_if_closed("填报进度", "report progress")
+        self.indicator(indicator)
+        value = check_value(value)
+        if unit is not None and unit not in self.units:
+            raise InvalidInput(
+                f"单位 {unit} 不是任务 {self.code} 的牵头或责任单位",
+                f"unit {unit} is not a lead or responsible unit of task {self.code}",
+                field="unit",
+            )
+        self._not_in_future(on, recorded_at)
+        self._progress(indicator=indicator, value=value, on=on, unit=unit, note=note,
+                       actor=actor, recorded_at=recorded_at)
+
+    @event("ProgressReported")
+    def _progress(self, indicator: int, value: str, on: date, unit: str | None,
+                  note: str | None, actor: str, recorded_at: datetime) -> None:
+        self.reports.append({"indicator": indicator, "value": value, "on": on, "unit": unit,
+                             "note": note, "actor": actor})
+
+    def close(self, *, on: date, inspector: str, note: str | None, actor: str,
+              recorded_at: datetime) -> None:
+        """销号: an inspector signs the task off."""
+        self._refuse_if_closed("再次销号", "sign it off again")
+        self._not_in_future(on, recorded_at)
+        self._closed(on=on, inspector=inspector, note=note, actor=actor,
+                     recorded_at=recorded_at)
+
+    @event("Closed")
+    def _closed(self, on: date, inspector: str, note: str | None, actor: str,
+                recorded_at: datetime) -> None:
+        self.closed_on = on
+        self.closed_by = inspector
+
+
+# ------------------------------------------------------------- the ledger
+
+
+def indicator_rows(t: TaskRules, today: date, unit: str | None = None) -> list[dict[str, Any]]:
+    rows = []
+    for ind in t.indicators:
+        latest = t.latest(ind["n"], unit=unit)
+        met = t.met(ind["n"], unit=unit)
+        due = ind.get("deadline") or t.deadline
+        state = "met" if met else ("unmet" if met is False else "no_report")
+        if state != "met" and due is not None and has_passed_day(due, today):
+            state = "overdue"
+        rows.append({
+            "n": ind["n"], "name": ind["name"], "comparator": ind["comparator"],
+            "target": ind["value"], "unit": ind["unit"], "deadline": due,
+            "value": latest["value"] if latest else None,
+            "reported_on": latest["on"] if latest else None,
+            "reported_by": latest["unit"] if latest else None,
+            "status": state,
+            "target_text": target_text(ind),
+            "status_label": INDICATOR_STATES[state],
+        })
+    return rows
+
+
+def has_passed_day(deadline: date, today: date) -> bool:
+    return today > deadline
+
+
+def task_row(t: Task | TaskView, today: date, unit: str | None = None) -> dict[str, Any]:
+    lag = t.lags(today, unit)
+    return {
+        "task": t.code, "plan": t.plan, "number": t.number, "title": t.title,
+        "category": t.category, "role": t.role_of(unit) if unit else None,
+        "lead": t.lead, "responsible": t.responsible,
+        "deadline": t.deadline, "deadline_source": t.deadline_source,
+        "status": t.status(today, unit), "closed_on": t.closed_on, "closed_by": t.closed_by,
+        "status_label": TASK_STATUSES[t.status(today, unit)],
+        "role_label": ROLES.get(t.role_of(unit) or "") if unit else None,
+        "lagging_since": lag.threshold if lag and not t.closed_by_day(today) else None,
+        "indicators": indicator_rows(t, today, unit),
+    }

@@ -1,0 +1,148 @@
+"""The plan tasks read model: each task, its units, and the values units reported.
+
+For reports as of any moment (``audit replay --as-of`` rebuilds it from the
+events recorded up to then): :func:`unit_tasks` gives a unit's tasks with the
+same statuses as the ledger, computed by the same rules (``domain.plans``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Date, Index, Integer, String, Table, Text, inspect, select
+from sqlalchemy.engine import Connection
+
+from domain.plans import TaskView, task_row
+from projections.runner import metadata
+
+plan_tasks = Table(
+    "plan_tasks_view",
+    metadata,
+    Column("task", String(120), primary_key=True),
+    Column("task_id", String(36), nullable=False, unique=True),
+    Column("plan", String(64), nullable=False),
+    Column("ordinal", Integer, nullable=False),
+    Column("number", String(40), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("category", Text),
+    Column("lead", JSON, nullable=False),
+    Column("responsible", JSON, nullable=False),
+    Column("indicators", JSON, nullable=False),
+    Column("deadline", Date),
+    Column("deadline_source", String(10), nullable=False),
+    Column("closed_on", Date),
+    Column("closed_by", String(100)),
+    Column("position", Integer, nullable=False),
+    Index("ix_plan_tasks_view_plan", "plan", "ordinal"),
+)
+
+plan_task_units = Table(
+    "plan_task_units_view",
+    metadata,
+    Column("task", String(120), primary_key=True),
+    Column("unit", String(64), primary_key=True),
+    Column("role", String(20), nullable=False),
+    Index("ix_plan_task_units_view_unit", "unit"),
+)
+
+plan_task_reports = Table(
+    "plan_task_reports_view",
+    metadata,
+    Column("position", Integer, primary_key=True),
+    Column("task", String(120), nullable=False),
+    Column("indicator", Integer, nullable=False),
+    Column("unit", String(64)),
+    Column("value", String(40), nullable=False),
+    Column("on", Date, nullable=False),
+    Index("ix_plan_task_reports_view_task", "task"),
+)
+
+
+def _json_indicators(indicators: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**i, "deadline": i["deadline"].isoformat() if i.get("deadline") else None}
+            for i in indicators]
+
+
+def _indicators(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**i, "deadline": date.fromisoformat(i["deadline"]) if i.get("deadline") else None}
+            for i in data]
+
+
+class PlansProjection:
+    """Applies Task events to the three plan tables.
+
+    ``as_of`` makes it ignore every event recorded after that moment (a scratch
+    replay for a report as of then).
+    """
+
+    tables = (plan_tasks, plan_task_units, plan_task_reports)
+
+    def __init__(self, as_of: datetime | None = None, name: str = "plans") -> None:
+        self.as_of = as_of
+        self.name = name
+
+    def apply(self, conn: Connection, position: int, event: Any) -> None:
+        kind = type(event).__qualname__
+        if not kind.startswith("Task."):
+            return
+        if self.as_of is not None and event.recorded_at > self.as_of:
+            return
+        if kind == "Task.Created":
+            conn.execute(plan_tasks.insert().values(
+                task=event.code, task_id=str(event.originator_id), plan=event.plan, ordinal=event.ordinal, number=event.number,
+                title=event.title, category=event.category, lead=list(event.lead),
+                responsible=list(event.responsible),
+                indicators=_json_indicators(event.indicators), deadline=event.deadline,
+                deadline_source=event.deadline_source, position=position,
+            ))
+            roles = {u: "responsible" for u in event.responsible}
+            roles.update({u: "lead" for u in event.lead})
+            if roles:
+                conn.execute(plan_task_units.insert(), [
+                    {"task": event.code, "unit": u, "role": r} for u, r in roles.items()])
+        elif kind == "Task.ProgressReported":
+            conn.execute(plan_task_reports.insert().values(
+                position=position, task=_code(conn, event), indicator=event.indicator,
+                unit=event.unit, value=event.value, on=event.on,
+            ))
+        elif kind == "Task.Closed":
+            conn.execute(plan_tasks.update().where(plan_tasks.c.task == _code(conn, event))
+                         .values(closed_on=event.on, closed_by=event.inspector))
+
+
+def _code(conn: Connection, event: Any) -> str:
+    """A task's code from its id (events after Created do not repeat the code)."""
+    code: str = conn.execute(select(plan_tasks.c.task)
+                             .where(plan_tasks.c.task_id == str(event.originator_id))).scalar_one()
+    return code
+
+
+def task_views(conn: Connection, codes: list[str]) -> list[TaskView]:
+    if not codes:
+        return []
+    rows = conn.execute(select(plan_tasks).where(plan_tasks.c.task.in_(codes))
+                        .order_by(plan_tasks.c.plan, plan_tasks.c.ordinal)).all()
+    reports: dict[str, list[dict[str, Any]]] = {c: [] for c in codes}
+    for r in conn.execute(select(plan_task_reports).where(plan_task_reports.c.task.in_(codes))
+                          .order_by(plan_task_reports.c.position)):
+        reports[r.task].append({"indicator": r.indicator, "value": r.value, "on": r.on,
+                                "unit": r.unit})
+    return [TaskView(
+        code=r.task, plan=r.plan, number=r.number, title=r.title, category=r.category,
+        lead=list(r.lead), responsible=list(r.responsible),
+        indicators=_indicators(r.indicators), deadline=r.deadline,
+        deadline_source=r.deadline_source, reports=reports[r.task], closed_on=r.closed_on,
+        closed_by=r.closed_by,
+    ) for r in rows]
+
+
+def unit_tasks(conn: Connection, unit: str, today: date) -> list[dict[str, Any]]:
+    """A unit's tasks in every plan, with their status on ``today`` (the ledger's rows).
+
+    Empty when the database has no plan tables (a runner without this projection)."""
+    if not inspect(conn).has_table(plan_task_units.name):
+        return []
+    codes = [c for (c,) in conn.execute(
+        select(plan_task_units.c.task).where(plan_task_units.c.unit == unit))]
+    return [task_row(t, today, unit) for t in task_views(conn, codes)]
