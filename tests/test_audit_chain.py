@@ -26,7 +26,6 @@ from psycopg import sql
 from adapters.bootstrap import load_calendar
 from adapters.chain import GENESIS, Checkpoint, event_hash, link, seal, verify_rows
 from adapters.chained_store import ChainBroken
-from adapters.demo import UNITS, SimClock, script
 from adapters.service import Dudao
 from adapters.store import prepare, store_env
 from domain.errors import Conflict, InvalidInput, Refused
@@ -46,29 +45,47 @@ def open_app(db: str, clock: Any = None) -> Dudao:
 
 
 def build_history(db: str) -> int:
-    """The demo's history plus escalations: every kind of event. Returns the event count."""
-    clock = SimClock(datetime(2024, 1, 2, 9, tzinfo=SHANGHAI))
-    app = open_app(db, clock)
+    """The demo's year of supervision (plans, findings, sweeps, escalations, interviews),
+    run on SQLite and then copied event for event, seals included, into ``db``.
+    Returns the event count."""
+    import tempfile
+
+    from adapters.demo import run_demo
+
+    with tempfile.TemporaryDirectory() as tmp:
+        demo = run_demo(Path(tmp), lambda line: None)
+        source = open_app(str(demo))
+        target = open_app(db)
+        try:
+            recorder: Any = source.recorder
+            with recorder.snapshot() as snap:
+                events = [(r[0], r[1], r[2], r[3], bytes(r[4]))
+                          for r in recorder.read_events(snap)]
+                seals = [(r[0], bytes(r[1]), bytes(r[2])) for r in recorder.read_chain(snap)]
+            if "://" in db:
+                copy_rows(target, events, seals)
+            else:
+                target.recorder.copy_rows(events, seals)  # type: ignore[attr-defined]
+        finally:
+            source.close()
+            target.close()
+    app = open_app(db)
     try:
-        clock.at(date(2024, 1, 2))
-        for code, name, parent, principal in UNITS:
-            app.add_unit(code, name, parent=parent, principal=principal, actor="管理员")
-        findings = script(app, clock)
-        clock.at(date(2024, 10, 15), 9)
-        cgx = findings[4]  # ordered 2024-09-25 within 10 working days: deadline 2024-10-14
-        app.record_escalation(cgx, code="supervise", rule="supervise_after_deadline",
-                              policy="default", policy_version=1, threshold=date(2024, 10, 15),
-                              due=date(2024, 10, 28), facts={"deadline": "2024-10-14"})
-        clock.at(date(2024, 10, 29), 9)
-        app.record_escalation(cgx, code="interview", rule="interview_after_supervise",
-                              policy="default", policy_version=1, threshold=date(2024, 10, 29),
-                              due=date(2024, 11, 4), facts={"supervise_due": "2024-10-28"})
-        clock.at(date(2024, 11, 1))
-        app.hold_interview(cgx, on=date(2024, 11, 1), interviewee="杨帆", minutes="限期整改",
-                           actor="张督学")
         return app.event_count()
     finally:
         app.close()
+
+
+def copy_rows(app: Dudao, events: list[Any], seals: list[Any]) -> None:
+    """Insert stored events at their positions, and their seals, into a PostgreSQL store."""
+    recorder: Any = app.recorder
+    with recorder.datastore.transaction(commit=True) as curs:
+        curs.executemany(sql.SQL("INSERT INTO {} (notification_id, originator_id, "
+                                 "originator_version, topic, state) VALUES (%s, %s, %s, %s, %s)")
+                         .format(recorder.q_events),
+                         [(p, uuid.UUID(o), v, t, st) for p, o, v, t, st in events])
+        curs.executemany(sql.SQL("INSERT INTO {} VALUES (%s, %s, %s)").format(recorder.q_chain),
+                         seals)
 
 
 # ------------------------------------------------------------------ stores
