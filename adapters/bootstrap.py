@@ -112,8 +112,10 @@ def read_models(app: Dudao, db: str, projections: list[Projection] | None = None
 
 
 def default_projections() -> list[Projection]:
-    """Every live read model."""
-    return [FindingsProjection(), AccountabilityProjection()]
+    """Every live read model. ``findings_view`` follows the accountability projection:
+    both are worked out in one pass over each page of events."""
+    accountability = AccountabilityProjection()
+    return [accountability, FindingsProjection(follow=accountability)]
 
 
 def sweeper(app: Dudao, db: str, policy: str | None = None) -> Sweeper:
