@@ -19,6 +19,7 @@ from domain.time import SHANGHAI, Clock
 from projections.accountability import AccountabilityProjection
 from projections.decode import FastDecoder
 from projections.findings import FindingsProjection
+from projections.read import fast_reader
 from projections.runner import Projection, Runner
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ def bootstrap(settings: Settings) -> Dudao:
 def read_models(app: Dudao, db: str, projections: list[Projection] | None = None) -> Runner:
     """The projection runner over the read models, in the same database as the events."""
     return Runner(app, engine_for(db), projections or default_projections(),
-                  decoder=FastDecoder(app.decode))
+                  decoder=FastDecoder(app.decode), reader=fast_reader(app))
 
 
 def default_projections() -> list[Projection]:

@@ -58,9 +58,11 @@ class Runner:
     """Runs projections over the log, tracking each one's position in its own writes."""
 
     def __init__(self, source: EventSource, engine: Engine, projections: Iterable[Projection],
-                 *, decoder: Callable[[Any], Any] | None = None):
+                 *, decoder: Callable[[Any], Any] | None = None,
+                 reader: Callable[[int, int], Sequence[Any]] | None = None):
         self.source = source
         self.decode = decoder or source.decode
+        self.read_log = reader or source.read_log  # (start, limit) -> notifications
         self.engine = engine
         self.projections = list(projections)
         tables = [positions, *(t for p in self.projections for t in p.tables)]
@@ -85,7 +87,7 @@ class Runner:
         end = self.source.last_position() if stop_at is None else stop_at
         done = 0
         while start <= end:
-            page = self.source.read_log(start, batch)
+            page = self.read_log(start, batch)
             page = [n for n in page if n.id <= end]
             if not page:
                 break
