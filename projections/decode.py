@@ -60,7 +60,7 @@ class FastDecoder:
         if state[:1] != b"{":
             return self.fallback(notification)  # compressed or enciphered
         topic = notification.topic
-        cls = self._classes.get(topic)
+        cls: Any = self._classes.get(topic)
         if cls is None:
             cls = resolve_topic(topic)
             if getattr(cls, "class_version", 1) != 1:
