@@ -178,6 +178,7 @@ class AccountabilityProjection:
         unit_rows: list[dict[str, Any]] = []
         new: dict[str, dict[str, Any]] = {}
         touched: set[str] = set()
+        recorded: set[str] = set()
         work: list[tuple[int, str, str, Any]] = []
         kinds = _KINDS
         for position, event in batch:
@@ -199,8 +200,10 @@ class AccountabilityProjection:
                 continue
             kind = kind[8:]
             fid = str(event.originator_id)
-            if kind != "Recorded":
-                touched.add(fid)
+            if kind == "Recorded":
+                recorded.add(fid)
+            elif fid not in recorded:
+                touched.add(fid)  # recorded on an earlier page: its row is read first
             work.append((position, fid, kind, event))
 
         rows = self._load(conn, touched)

@@ -75,14 +75,17 @@ class FindingsProjection:
         new: dict[str, dict[str, Any]] = {}
         work: list[tuple[int, str, str, Any]] = []
         touched: set[str] = set()
+        recorded: set[str] = set()
         for position, event in batch:
             kind = type(event).__qualname__
             if not kind.startswith("Finding."):
                 continue
             kind = kind[8:]
             fid = str(event.originator_id)
-            if kind != "Recorded":
-                touched.add(fid)
+            if kind == "Recorded":
+                recorded.add(fid)
+            elif fid not in recorded:
+                touched.add(fid)  # recorded on an earlier page: its row is read first
             work.append((position, fid, kind, event))
         rows = load(conn, touched)
         for position, fid, kind, e in work:
