@@ -56,6 +56,7 @@ def fast_reader(app: Any) -> Reader | None:
     sql = (f"SELECT rowid, originator_id, originator_version, topic, state "
            f"FROM {recorder.events_table_name} WHERE rowid>=? ORDER BY rowid LIMIT ?")
     note = StoredNote
+    make = tuple.__new__  # the named tuple without its Python-level __new__
 
     def read(start: int, limit: int) -> list[StoredNote]:
         try:
@@ -64,6 +65,14 @@ def fast_reader(app: Any) -> Reader | None:
                 rows = c.fetchall()
         except sqlite3.Error:
             return list(app.read_log(start, limit))  # the application reports it its way
-        return [note(r[0], uuid_of(r[1]), r[2], r[3], r[4]) for r in rows]
+        ids: dict[str, UUID] = {}  # one UUID object per aggregate in a page
+        out = []
+        for r in rows:
+            text = r[1]
+            oid = ids.get(text)
+            if oid is None:
+                oid = ids[text] = uuid_of(text)
+            out.append(make(note, (r[0], oid, r[2], r[3], r[4])))
+        return out
 
     return read
