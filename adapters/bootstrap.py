@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from adapters.service import Dudao, StoreUnavailable
 from adapters.store import DEFAULT_DB, engine_for, prepare, store_env
@@ -126,3 +126,17 @@ def sweeper(app: Dudao, db: str, policy: str | None = None) -> Sweeper:
 
     name = policy or os.environ.get("DUDAO_POLICY") or "default"
     return Sweeper(app, engine_for(db), name)
+
+
+def nats_server(value: str | None = None) -> str:
+    """The NATS server of the notices: ``DUDAO_NATS``, default nats://127.0.0.1:4222."""
+    from adapters.outbox import DEFAULT_NATS
+
+    return value or os.environ.get("DUDAO_NATS") or DEFAULT_NATS
+
+
+def notice_publisher(app: Dudao, db: str, server: str | None = None, **options: Any) -> Any:
+    """The notices outbox publisher (adapters.outbox.NoticePublisher) on the same database."""
+    from adapters.outbox import NoticePublisher
+
+    return NoticePublisher(app, engine_for(db), nats_server(server), **options)

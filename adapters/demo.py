@@ -272,6 +272,28 @@ def run_demo(out: Path, echo: Callable[[str], None], holidays: str | None = None
         echo(f"事件库：{os.path.relpath(db)}\n")
         echo(table([finding_row(app, app.get_finding(f)) for f in findings], HEADER))
         write_reports(app, str(db), out, echo)
+        publish_notices(app, db, echo)
     finally:
         app.close()
     return db
+
+
+def publish_notices(app: Dudao, db: Path, echo: Callable[[str], None]) -> None:
+    """Publish the demo's escalation notices to NATS, or say how many are waiting."""
+    from adapters.bootstrap import notice_publisher
+    from adapters.outbox import NatsUnavailable, publish_all
+
+    publisher = notice_publisher(app, str(db))
+    try:
+        result = publish_all(publisher)
+    except NatsUnavailable:
+        echo(f"\nNATS（{publisher.server}）不可达：{publisher.pending()} 条升级通知等待发布，"
+             "已保留在事件日志中；NATS 可用后运行\n"
+             f"  .venv/bin/dudao --db {os.path.relpath(db)} notices publish")
+        return
+    finally:
+        publisher.engine.dispose()
+    again = f"（另 {result.duplicates} 条此前已发布过，由 JetStream 去重）" if result.duplicates else ""
+    echo(f"\n升级通知：已发布 {result.published} 条到 NATS（{publisher.server}，"
+         f"主题 dudao.notice.<级别>.<单位>）{again}；"
+         "接收：.venv/bin/dudao notices follow [--unit 单位代码]")

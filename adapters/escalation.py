@@ -15,11 +15,14 @@ decides exactly what punctual ones would have, and a second sweep at the same
 
 from __future__ import annotations
 
-import json
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 
 from adapters.service import Dudao
@@ -56,6 +59,24 @@ class Decision:
         return data
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the length of a sweep, as it was after.
+
+    A sweep allocates hundreds of thousands of small containers (states, facts, events,
+    aggregates) that reference counting frees on its own; with the collector on, it
+    scans them every few hundred allocations (some 700 collections and about a fifth
+    of the sweep's time over 10,000 due findings). Whatever cycles the sweep leaves are
+    collected by the next collection after it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _days(state: dict[str, Any]) -> dict[str, tuple[int, str, bool]]:
     return {code: (s.get("n") or date.fromisoformat(s["day"]).toordinal(), s["via"], s["fired"])
             for code, s in (state.get("steps") or {}).items()}
@@ -79,7 +100,7 @@ class Sweeper:
                 select(t.c.state).where(t.c.next_at <= today).order_by(t.c.next_at,
                                                                        t.c.finding_id)
             ).all()
-        return [json.loads(r[0]) for r in rows]
+        return [orjson.loads(r[0]) for r in rows]
 
     def decide(self, now: datetime) -> list[Decision]:
         """What the ruleset decides at ``now`` (nothing is recorded)."""
@@ -124,6 +145,13 @@ class Sweeper:
     def run(self, now: datetime | None = None) -> list[Decision]:
         """Decide at ``now`` (default: the application's clock) and record every decision."""
         moment = now or self.app.now()
+        # Catching up may replay many events; the collector pauses only for the sweep's
+        # own work (the catch-up in ``decide`` then finds nothing new).
+        self.runner.catch_up()
+        with _gc_paused():
+            return self._run(moment)
+
+    def _run(self, moment: datetime) -> list[Decision]:
         decisions = self.decide(moment)
         if decisions:
             recorded = set(self.app.record_escalations(

@@ -164,6 +164,7 @@ def serve(settings: Settings, options: ServeOptions,
     app = open_service(settings.db, clock_for(settings), load_calendar(settings.holidays))
     c = build_components(app, settings.db)
     lifecycle = Lifecycle()
+    import adapters.background  # noqa: F401 - registers the escalation sweep and the notices publisher
     for factory in BACKGROUND:
         factory(options, lifecycle)
     sock = bind(options.host, options.port)

@@ -418,51 +418,54 @@ class Dudao(Application[UUID]):
 
     def record_escalations(
         self, decisions: list[dict[str, Any]], *, decided_at: datetime | None = None,
-        actor: str = "dudao:rules", batch: int = 500,
+        actor: str = "dudao:rules", batch: int = 2000,
     ) -> list[tuple[str, str]]:
         """Record many escalations (a sweep's decisions), each finding loaded once, saved
-        in batches. Each dict holds the arguments of :meth:`record_escalation`; a finding's
-        decisions are applied in the order given. A decision the finding refuses (say it
-        was closed since the sweep looked) is left out with the rest of that finding's.
-        Returns the (finding_id, code) pairs recorded."""
+        a page at a time. Each dict holds the arguments of :meth:`record_escalation`; a
+        finding's decisions are applied in the order given. A decision the finding refuses
+        (say it was closed since the sweep looked) is left out with the rest of that
+        finding's. Returns the (finding_id, code) pairs recorded.
+
+        A page is ``batch`` findings: their events are read in a few queries, each finding
+        is rebuilt from its events and raises its escalations (the aggregate checks every
+        one), and the new events of the page are saved in one transaction."""
         now = self.now()
         moment = decided_at or now
         by_finding: dict[str, list[dict[str, Any]]] = {}
         for d in decisions:
             by_finding.setdefault(str(d["finding_id"]), []).append(d)
-        pending: list[Finding] = []
         recorded: list[tuple[str, str]] = []
-        loaded = self._load_many([UUID(fid) for fid in by_finding])
-        for fid, items in by_finding.items():
-            finding = loaded.get(UUID(fid)) or self.find_finding(UUID(fid))
-            if finding is None:
-                continue
-            raised = 0
-            for d in items:
-                try:
-                    finding.raise_escalation(
-                        code=d["code"], rule=d["rule"], policy=d["policy"],
-                        policy_version=d["policy_version"], threshold=d["threshold"],
-                        due=d["due"], facts=d["facts"], decided_at=moment, actor=actor,
-                        recorded_at=now,
-                    )
-                except Refused:
-                    break
-                recorded.append((fid, d["code"]))
-                raised += 1
-            if not raised:
-                continue
-            pending.append(finding)
-            if len(pending) >= batch:
+        ids = {fid: UUID(fid) for fid in by_finding}
+        pages = list(by_finding)
+        for start in range(0, len(pages), batch):
+            page = pages[start:start + batch]
+            loaded = self._load_many([ids[fid] for fid in page])
+            pending: list[Any] = []
+            for fid in page:
+                finding = loaded.get(ids[fid]) or self.find_finding(ids[fid])
+                if finding is None:
+                    continue
+                for d in by_finding[fid]:
+                    try:
+                        finding.raise_escalation(
+                            code=d["code"], rule=d["rule"], policy=d["policy"],
+                            policy_version=d["policy_version"], threshold=d["threshold"],
+                            due=d["due"], facts=d["facts"], decided_at=moment, actor=actor,
+                            recorded_at=now,
+                        )
+                    except Refused:
+                        break
+                    recorded.append((fid, d["code"]))
+                pending.extend(finding.collect_events())
+            if pending:
                 self.commit(*pending)
-                pending = []
-        if pending:
-            self.commit(*pending)
         return recorded
 
     def _load_many(self, ids: list[UUID], chunk: int = 500) -> dict[UUID, Any]:
         """Many aggregates at once: one query per chunk on SQLite (the embedded store);
-        elsewhere, the repository one by one."""
+        elsewhere, the repository one by one. Each stored event is decoded as the mapper
+        would (orjson, :class:`projections.decode.FastDecoder`, falling back to the mapper
+        for anything unusual) and the aggregate is replayed from its events in order."""
         recorder = self.recorder
         found: dict[UUID, Any] = {}
         if not isinstance(recorder, SQLiteAggregateRecorder):
@@ -470,26 +473,28 @@ class Dudao(Application[UUID]):
                 with contextlib.suppress(AggregateNotFoundError):
                     found[aggregate_id] = self._get(aggregate_id)
             return found
+        from projections.decode import FastDecoder
+
+        decode = FastDecoder(self.mapper.to_domain_event)
         table = recorder.events_table_name
         for start in range(0, len(ids), chunk):
             part = ids[start:start + chunk]
-            statement = (f"SELECT * FROM {table} WHERE originator_id IN "
-                         f"({','.join('?' * len(part))}) ORDER BY originator_id, originator_version")
+            by_key = {i.hex: i for i in part}
+            statement = (f"SELECT originator_id, originator_version, topic, state FROM {table} "
+                         f"WHERE originator_id IN ({','.join('?' * len(part))}) "
+                         f"ORDER BY originator_id, originator_version")
             try:
                 with recorder.datastore.transaction(commit=False) as c:
-                    c.execute(statement, [i.hex for i in part])
+                    c.execute(statement, list(by_key))
                     rows = c.fetchall()
             except OperationalError as e:
                 raise _unavailable(e) from e
             events: dict[Any, list[Any]] = {}
-            for row in rows:
-                stored = StoredEvent(
-                    originator_id=recorder.convert_originator_id(row["originator_id"]),
-                    originator_version=row["originator_version"],
-                    topic=row["topic"], state=row["state"],
-                )
-                events.setdefault(stored.originator_id, []).append(
-                    self.mapper.to_domain_event(stored))
+            for key, version, topic, state in rows:
+                originator_id = by_key.get(key) or recorder.convert_originator_id(key)
+                events.setdefault(originator_id, []).append(decode(StoredEvent(
+                    originator_id=originator_id, originator_version=version,
+                    topic=topic, state=state)))
             for aggregate_id, domain_events in events.items():
                 found[UUID(str(aggregate_id))] = _project(None, domain_events)
         return found

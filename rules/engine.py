@@ -184,22 +184,37 @@ class CompiledPolicy:
         _host.delete_state(self.name, sid)
 
     def decide(self, facts: Iterable[dict[str, Any]], sid: str = "sweep") -> list[Fired]:
-        """Assert each fact; return what the rules fired, in order."""
+        """Assert the facts, a chunk at a time; return what the rules fired.
+
+        A chunk goes to durable_rules in one call. When some fact of it matches no rule,
+        durable_rules reports the chunk as not handled and runs the actions of the facts
+        that did match at the next assertion on the session: the end-of-batch marker that
+        ``_clear`` asserts (always handled) before it empties the session. So every rule
+        that fired has run by the time a chunk is cleared; the order of the ``Fired``
+        within a chunk is durable_rules' own."""
         with _lock:
             out: list[Fired] = []
             _sinks[sid] = out
             try:
-                for i, fact in enumerate(facts, start=1):
+                chunk: list[dict[str, Any]] = []
+                for fact in facts:
                     fact["sid"] = sid
-                    # No rule matching is no error: nothing is due for this finding.
-                    with contextlib.suppress(durable_engine.MessageNotHandledException):
-                        _host.assert_fact(self.name, fact)
-                    if i % CHUNK == 0:
-                        self._clear(sid)
+                    chunk.append(fact)
+                    if len(chunk) == CHUNK:
+                        self._assert_chunk(chunk, sid)
+                        chunk = []
+                if chunk:
+                    self._assert_chunk(chunk, sid)
             finally:
                 self._clear(sid)
                 del _sinks[sid]
         return out
+
+    def _assert_chunk(self, chunk: list[dict[str, Any]], sid: str) -> None:
+        # No rule matching is no error: nothing is due for some finding of the chunk.
+        with contextlib.suppress(durable_engine.MessageNotHandledException):
+            _host.assert_facts(self.name, chunk)
+        self._clear(sid)
 
 
 def _ignore(c: Any) -> None:
@@ -208,7 +223,8 @@ def _ignore(c: Any) -> None:
 
 def _consequent(name: str, code: str, threshold_of: str) -> Any:
     def consequent(c: Any) -> None:
-        _sinks[c.m.sid].append(Fired(c.m.finding, code, name, threshold_of))
+        m = c.m  # durable_rules wraps the fact anew at each access
+        _sinks[m.sid].append(Fired(m.finding, code, name, threshold_of))
 
     consequent.__name__ = name.replace(".", "__")
     return consequent

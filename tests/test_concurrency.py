@@ -19,7 +19,7 @@ def writer(db: str, fid: str, to: str, barrier: Any, results: Any) -> None:
     commit = app.commit
 
     def commit_together(*aggregates: Any) -> None:
-        barrier.wait(timeout=30)  # both have loaded and decided; now both save
+        barrier.wait(timeout=120)  # both have loaded and decided; now both save
         commit(*aggregates)
 
     app.commit = commit_together  # type: ignore[method-assign]
@@ -50,7 +50,7 @@ def test_two_processes_one_wins_one_conflicts(pg_db: str) -> None:
              for to in ("2024-10-31", "2024-11-15")]
     for p in procs:
         p.start()
-    outcomes = sorted(results.get(timeout=60) for _ in procs)
+    outcomes = sorted(results.get(timeout=180) for _ in procs)
     for p in procs:
         p.join(timeout=30)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 # Command groups: importing a module registers its commands on `cli`.
-from adapters.cli import api, audit, core, demo, escalate, report  # noqa: F401
+from adapters.cli import api, audit, core, demo, escalate, notices, report  # noqa: F401
 from adapters.cli.base import cli, run
 
 __all__ = ["cli", "main"]

