@@ -105,3 +105,22 @@ def test_findings_view_worked_out_with_the_accountability_projection_equals_its_
     alone.rebuild()
     assert snapshot(alone) == followed and len(followed) == 7
     assert {r["status"] for r in followed} == {"closed", "rectifying"}
+
+
+def test_rebuild_makes_the_indexes_and_a_runner_makes_missing_ones(app: Dudao, db: str) -> None:
+    from sqlalchemy import inspect, text
+
+    seed(app, 3)
+    runner = read_models(app, db)
+    wanted = {"ix_findings_view_unit_status", "ix_findings_view_status_deadline"}
+
+    def indexes() -> set[str]:
+        return {i["name"] for i in inspect(runner.engine).get_indexes("findings_view")}
+
+    assert runner.rebuild() == app.event_count()
+    assert wanted <= indexes()
+    with runner.engine.begin() as conn:  # as if a rebuild had been killed before the end
+        conn.execute(text("DROP INDEX ix_findings_view_unit_status"))
+    assert not wanted <= indexes()
+    read_models(app, db)
+    assert wanted <= indexes()
