@@ -20,6 +20,7 @@ from projections.accountability import AccountabilityProjection
 from projections.decode import FastDecoder
 from projections.findings import FindingsProjection
 from projections.plans import PlansProjection
+from projections.read import fast_reader
 from projections.runner import Projection, Runner
 
 if TYPE_CHECKING:
@@ -109,12 +110,14 @@ def bootstrap(settings: Settings) -> Dudao:
 def read_models(app: Dudao, db: str, projections: list[Projection] | None = None) -> Runner:
     """The projection runner over the read models, in the same database as the events."""
     return Runner(app, engine_for(db), projections or default_projections(),
-                  decoder=FastDecoder(app.decode))
+                  decoder=FastDecoder(app.decode), reader=fast_reader(app))
 
 
 def default_projections() -> list[Projection]:
-    """Every live read model."""
-    return [FindingsProjection(), AccountabilityProjection(), PlansProjection()]
+    """Every live read model. ``findings_view`` follows the accountability projection:
+    both are worked out in one pass over each page of events."""
+    accountability = AccountabilityProjection()
+    return [accountability, FindingsProjection(follow=accountability), PlansProjection()]
 
 
 def sweeper(app: Dudao, db: str, policy: str | None = None) -> Sweeper:

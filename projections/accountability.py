@@ -46,6 +46,8 @@ from sqlalchemy.engine import Connection
 from domain.findings import rung_of
 from domain.time import SHANGHAI
 from projections.bulk import Bulk
+from projections.findings import apply_event as _view_event
+from projections.findings import load as _view_load
 from projections.runner import metadata
 
 units = Table(
@@ -150,22 +152,33 @@ TIMELINE_ARGS: dict[str, tuple[str, ...]] = {
 
 
 class AccountabilityProjection:
-    """Keeps ``acc_*`` from Unit and Finding events."""
+    """Keeps ``acc_*`` from Unit and Finding events.
+
+    A live one (no ``as_of``) followed by a ``FindingsProjection(follow=...)`` also
+    works out that projection's ``findings_view`` rows in the same pass over the page
+    (one dispatch per event instead of two); the follower, called next with the same
+    page in the same transaction, only writes them.
+    """
 
     tables = (units, findings, escalations)
 
     def __init__(self, as_of: datetime | None = None, name: str = "accountability") -> None:
         self.as_of = as_of
         self.name = name
+        self.view: Any = None  # the FindingsProjection that follows this one, if any
+        self.page: tuple[Any, ...] | None = None  # (batch, conn, new rows, changed rows)
 
     def apply(self, conn: Connection, position: int, event: Any) -> None:
         self.apply_many(conn, [(position, event)])
 
     def apply_many(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
         as_of = self.as_of
+        view = self.view is not None and as_of is None
+        self.page = None
         unit_rows: list[dict[str, Any]] = []
         new: dict[str, dict[str, Any]] = {}
         touched: set[str] = set()
+        recorded: set[str] = set()
         work: list[tuple[int, str, str, Any]] = []
         kinds = _KINDS
         for position, event in batch:
@@ -187,40 +200,62 @@ class AccountabilityProjection:
                 continue
             kind = kind[8:]
             fid = str(event.originator_id)
-            if kind != "Recorded":
-                touched.add(fid)
+            if kind == "Recorded":
+                recorded.add(fid)
+            elif fid not in recorded:
+                touched.add(fid)  # recorded on an earlier page: its row is read first
             work.append((position, fid, kind, event))
 
         rows = self._load(conn, touched)
+        vnew: dict[str, dict[str, Any]] = {}
+        vrows: dict[str, dict[str, Any]] = _view_load(conn, touched) if view else {}
         lines: dict[str, list[list[Any]]] = {}
         esc_rows: list[dict[str, Any]] = []
+        timeline_args = TIMELINE_ARGS
         for position, fid, kind, e in work:
+            d = e.__dict__
+            recorded_at = d["recorded_at"]
             if kind == "Recorded":
                 row = {
-                    "finding_id": fid, "unit": e.unit, "severity": e.severity,
-                    "status": "recorded", "on": e.on, "text": e.text, "inspector": e.inspector,
-                    "task": e.task, "ordered_on": None, "deadline": None,
-                    "current_deadline": None, "last_report_on": None, "closed_on": None,
-                    "closed_on_time": None, "reports": 0, "strikes": 0, "extensions": 0,
-                    "interviews": 0, "rung": None, "recorded_at": local(e.recorded_at),
-                    "position": position, "timeline": "[]",
+                    "finding_id": fid, "unit": d["unit"], "severity": d["severity"],
+                    "status": "recorded", "on": d["on"], "text": d["text"],
+                    "inspector": d["inspector"], "task": d["task"], "ordered_on": None,
+                    "deadline": None, "current_deadline": None, "last_report_on": None,
+                    "closed_on": None, "closed_on_time": None, "reports": 0, "strikes": 0,
+                    "extensions": 0, "interviews": 0, "rung": None,
+                    "recorded_at": local(recorded_at), "position": position, "timeline": "[]",
                 }
                 new[fid] = row
+                if view:
+                    vnew[fid] = {
+                        "finding_id": fid, "unit": d["unit"], "status": "recorded",
+                        "severity": d["severity"], "on": d["on"], "inspector": d["inspector"],
+                        "text": d["text"], "task": d["task"], "ordered_on": None,
+                        "deadline": None, "rung": None, "strikes": 0, "reports": 0,
+                        "closed_on": None, "recorded_at": recorded_at,
+                        "updated_at": recorded_at, "version": d["originator_version"],
+                        "position": position,
+                    }
             else:
+                if view:
+                    v = vnew.get(fid) or vrows.get(fid)
+                    if v is not None:
+                        _view_event(v, kind, d, position)
                 row = new.get(fid) or rows.get(fid)  # type: ignore[assignment]
                 if row is None:
                     continue  # a finding recorded after as_of cannot have later events before it
                 row["position"] = position
                 if kind == "RectificationOrdered":
-                    row.update(status="rectifying", ordered_on=e.on, deadline=e.deadline,
-                               current_deadline=e.deadline)
+                    row["status"] = "rectifying"
+                    row["ordered_on"] = d["on"]
+                    row["deadline"] = row["current_deadline"] = d["deadline"]
                 elif kind == "ReportSubmitted":
                     row["status"] = "under_review"
-                    row["last_report_on"] = e.on
+                    row["last_report_on"] = d["on"]
                     row["reports"] += 1
                 elif kind == "ReviewPassed":
                     row["status"] = "closed"
-                    row["closed_on"] = e.on
+                    row["closed_on"] = d["on"]
                     row["closed_on_time"] = (
                         row["last_report_on"] is not None and row["deadline"] is not None
                         and row["last_report_on"] <= row["deadline"]
@@ -228,31 +263,33 @@ class AccountabilityProjection:
                 elif kind == "ReviewFailed":
                     row["status"] = "rectifying"
                     row["strikes"] += 1
-                    row["deadline"] = row["current_deadline"] = e.deadline
+                    row["deadline"] = row["current_deadline"] = d["deadline"]
                 elif kind == "ExtensionGranted":
+                    to = d["to"]
                     row["extensions"] += 1
-                    row["deadline"] = e.to
-                    row["current_deadline"] = max(e.to, row["current_deadline"] or e.to)
+                    row["deadline"] = to
+                    row["current_deadline"] = max(to, row["current_deadline"] or to)
                 elif kind == "InterviewHeld":
                     row["interviews"] += 1
                 elif kind == "EscalationRaised":
-                    if row["rung"] is None or rung_of(e.code) > rung_of(row["rung"]):
-                        row["rung"] = e.code
-                    if e.code == "supervise" and e.due is not None:
-                        row["current_deadline"] = e.due
+                    code = d["code"]
+                    if row["rung"] is None or rung_of(code) > rung_of(row["rung"]):
+                        row["rung"] = code
+                    if code == "supervise" and d["due"] is not None:
+                        row["current_deadline"] = d["due"]
                     esc_rows.append({
                         "position": position, "finding_id": fid, "unit": row["unit"],
-                        "code": e.code, "rung": e.rung, "rule": e.rule, "policy": e.policy,
-                        "policy_version": e.policy_version, "threshold": e.threshold,
-                        "due": e.due, "decided_at": local(e.decided_at),
+                        "code": code, "rung": d["rung"], "rule": d["rule"],
+                        "policy": d["policy"], "policy_version": d["policy_version"],
+                        "threshold": d["threshold"], "due": d["due"],
+                        "decided_at": local(d["decided_at"]),
                     })
             line = lines.get(fid)
             if line is None:
                 line = lines[fid] = []
-            d = e.__dict__
             line.append([position, kind, d["threshold"] if kind == "EscalationRaised"
-                         else d.get("on"), d["recorded_at"], d.get("actor"),
-                         [d.get(a) for a in TIMELINE_ARGS.get(kind, ())]])
+                         else d.get("on"), recorded_at, d.get("actor"),
+                         [d.get(a) for a in timeline_args.get(kind, ())]])
         for fid, line in lines.items():
             # append this page's entries to the stored JSON array without re-reading it
             row = new.get(fid) or rows[fid]
@@ -263,6 +300,8 @@ class AccountabilityProjection:
         BULK_FINDINGS.insert(conn, list(new.values()))
         BULK_FINDINGS.update(conn, list(rows.values()))
         BULK_ESCALATIONS.insert(conn, esc_rows)
+        if view:
+            self.page = (batch, conn, list(vnew.values()), list(vrows.values()))
 
     @staticmethod
     def _load(conn: Connection, ids: set[str]) -> dict[str, dict[str, Any]]:

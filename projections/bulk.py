@@ -9,12 +9,21 @@ send, several times faster.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from functools import partial
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Boolean, Table
 from sqlalchemy.engine import Connection
+
+# sqlite3 stores a date or a datetime through its default adapters, Python functions
+# (``val.isoformat()``, ``val.isoformat(" ")``). These give the same text from C, without
+# a Python call per value (and without Python 3.12's warning about the default adapters).
+sqlite3.register_adapter(date, date.isoformat)
+sqlite3.register_adapter(datetime, partial(datetime.isoformat, sep=" "))
 
 
 class Bulk:
@@ -41,7 +50,9 @@ class Bulk:
                                  if c != self.key)
                 update = f"UPDATE {table} SET {sets} WHERE {prep.quote(self.key)} = {mark}"
             procs: list[Callable[[Any], Any] | None] = [
-                c.type.bind_processor(conn.dialect) for c in self.table.columns]
+                # sqlite3 stores True and False as 1 and 0, what SQLAlchemy's processor gives
+                None if name == "sqlite" and isinstance(c.type, Boolean)
+                else c.type.bind_processor(conn.dialect) for c in self.table.columns]
             self._cache[name] = (insert, update, procs)
         return self._cache[name]
 

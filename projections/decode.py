@@ -53,21 +53,37 @@ class FastDecoder:
 
     def __init__(self, fallback: Callable[[Any], Any]) -> None:
         self.fallback = fallback
-        self._classes: dict[str, Any] = {}
+        self._classes: dict[str, Any] = {}  # topic: class, or False
 
     def __call__(self, notification: Any) -> Any:
         state = notification.state
         if state[:1] != b"{":
             return self.fallback(notification)  # compressed or enciphered
-        cls = self._classes.get(notification.topic)
+        topic = notification.topic
+        cls: Any = self._classes.get(topic)
         if cls is None:
-            cls = self._classes[notification.topic] = resolve_topic(notification.topic)
-        if getattr(cls, "class_version", 1) != 1:
-            return self.fallback(notification)  # may need upcasting
+            cls = resolve_topic(topic)
+            if getattr(cls, "class_version", 1) != 1:
+                cls = False  # may need upcasting: always the mapper's
+            self._classes[topic] = cls
+        if cls is False:
+            return self.fallback(notification)
+        decoders = _DECODERS
         try:
             data = orjson.loads(state)
             for key, value in data.items():
-                if type(value) is dict or type(value) is list:
+                kind = type(value)
+                if kind is dict:
+                    # most values that are not plain JSON are one transcoded date or time
+                    tag = value.get("_type_")
+                    if tag is not None and len(value) == 2 and "_data_" in value:
+                        decoder = decoders.get(tag)
+                        if decoder is None:
+                            raise _Unknown(tag)
+                        data[key] = decoder(value["_data_"])
+                    else:
+                        data[key] = _value(value)
+                elif kind is list:
                     data[key] = _value(value)
         except (_Unknown, ValueError, TypeError):
             return self.fallback(notification)

@@ -44,28 +44,50 @@ class FindingsProjection:
     A page of events is applied at once (``apply_many``): the rows of the
     findings it touches are read in one query, changed in memory and written
     back with the driver's executemany (projections/bulk.py).
+
+    ``FindingsProjection(follow=accountability)`` (the live read models, see
+    ``adapters.bootstrap.default_projections``) lets that projection, run just
+    before it, work out the rows in its own pass over the page: given the same
+    page in the same transaction, this one only writes them; otherwise (it is
+    behind, or runs alone) it works them out itself.
     """
 
     name = "findings"
     tables: Sequence[Table] = (findings,)
+    follow: Any = None
+
+    def __init__(self, follow: Any = None) -> None:
+        if follow is not None and getattr(follow, "as_of", None) is None:
+            self.follow = follow
+            follow.view = self
 
     def apply(self, conn: Connection, position: int, event: Any) -> None:
         self.apply_many(conn, [(position, event)])
 
     def apply_many(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
+        leader = self.follow
+        if leader is not None:
+            page, leader.page = leader.page, None
+            if page is not None and page[0] is batch and page[1] is conn:
+                BULK.insert(conn, page[2])
+                BULK.update(conn, page[3])
+                return
         new: dict[str, dict[str, Any]] = {}
         work: list[tuple[int, str, str, Any]] = []
         touched: set[str] = set()
+        recorded: set[str] = set()
         for position, event in batch:
             kind = type(event).__qualname__
             if not kind.startswith("Finding."):
                 continue
             kind = kind[8:]
             fid = str(event.originator_id)
-            if kind != "Recorded":
-                touched.add(fid)
+            if kind == "Recorded":
+                recorded.add(fid)
+            elif fid not in recorded:
+                touched.add(fid)  # recorded on an earlier page: its row is read first
             work.append((position, fid, kind, event))
-        rows = _load(conn, touched)
+        rows = load(conn, touched)
         for position, fid, kind, e in work:
             if kind == "Recorded":
                 new[fid] = {
@@ -80,33 +102,46 @@ class FindingsProjection:
             row = new.get(fid) or rows.get(fid)
             if row is None:
                 continue
-            row.update(updated_at=e.recorded_at, version=e.originator_version,
-                       position=position)
-            if kind == "RectificationOrdered":
-                row.update(status="rectifying", ordered_on=e.on, deadline=e.deadline)
-            elif kind == "ReportSubmitted":
-                row["status"] = "under_review"
-                row["reports"] += 1
-            elif kind == "ReviewPassed":
-                row.update(status="closed", closed_on=e.on)
-            elif kind == "ReviewFailed":
-                row.update(status="rectifying", deadline=e.deadline)
-                row["strikes"] += 1
-            elif kind == "ExtensionGranted":
-                row["deadline"] = e.to
-            elif kind == "EscalationRaised":
-                if row["rung"] is None or rung_of(e.code) > rung_of(row["rung"]):
-                    row["rung"] = e.code
-                if e.code == "supervise" and e.due is not None:
-                    row["deadline"] = e.due
+            apply_event(row, kind, e.__dict__, position)
         BULK.insert(conn, list(new.values()))
         BULK.update(conn, list(rows.values()))
+
+
+def apply_event(row: dict[str, Any], kind: str, d: dict[str, Any], position: int) -> None:
+    """Change a ``findings_view`` row by a Finding event other than ``Recorded``
+    (``d``: the event's attributes)."""
+    row["updated_at"] = d["recorded_at"]
+    row["version"] = d["originator_version"]
+    row["position"] = position
+    if kind == "RectificationOrdered":
+        row["status"] = "rectifying"
+        row["ordered_on"] = d["on"]
+        row["deadline"] = d["deadline"]
+    elif kind == "ReportSubmitted":
+        row["status"] = "under_review"
+        row["reports"] += 1
+    elif kind == "ReviewPassed":
+        row["status"] = "closed"
+        row["closed_on"] = d["on"]
+    elif kind == "ReviewFailed":
+        row["status"] = "rectifying"
+        row["deadline"] = d["deadline"]
+        row["strikes"] += 1
+    elif kind == "ExtensionGranted":
+        row["deadline"] = d["to"]
+    elif kind == "EscalationRaised":
+        code = d["code"]
+        if row["rung"] is None or rung_of(code) > rung_of(row["rung"]):
+            row["rung"] = code
+        if code == "supervise" and d["due"] is not None:
+            row["deadline"] = d["due"]
 
 
 BULK = Bulk(findings, key="finding_id")
 
 
-def _load(conn: Connection, ids: set[str]) -> dict[str, dict[str, Any]]:
+def load(conn: Connection, ids: set[str]) -> dict[str, dict[str, Any]]:
+    """The rows of these findings, by id."""
     out: dict[str, dict[str, Any]] = {}
     id_list = sorted(ids)
     for i in range(0, len(id_list), 500):

@@ -10,12 +10,15 @@ resumes there.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import gc
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.schema import CreateTable
 
 metadata = MetaData()
 
@@ -57,9 +60,11 @@ class Runner:
     """Runs projections over the log, tracking each one's position in its own writes."""
 
     def __init__(self, source: EventSource, engine: Engine, projections: Iterable[Projection],
-                 *, decoder: Callable[[Any], Any] | None = None):
+                 *, decoder: Callable[[Any], Any] | None = None,
+                 reader: Callable[[int, int], Sequence[Any]] | None = None):
         self.source = source
         self.decode = decoder or source.decode
+        self.read_log = reader or source.read_log  # (start, limit) -> notifications
         self.engine = engine
         self.projections = list(projections)
         tables = [positions, *(t for p in self.projections for t in p.tables)]
@@ -67,6 +72,7 @@ class Runner:
         with engine.begin() as conn:
             for table in tables:
                 table.create(conn, checkfirst=True)
+            _create_indexes(conn, tables)  # a rebuild interrupted before it made them
         self._names = metadata_tables
 
     def positions(self) -> dict[str, int]:
@@ -78,12 +84,16 @@ class Runner:
     def catch_up(self, *, batch: int = 2000, progress: Progress | None = None,
                  stop_at: int | None = None) -> int:
         """Apply every event not yet applied; returns how many events were read."""
+        with _collector_paused():
+            return self._catch_up(batch, progress, stop_at)
+
+    def _catch_up(self, batch: int, progress: Progress | None, stop_at: int | None) -> int:
         current = self.positions()
         start = min(current.values(), default=0) + 1
         end = self.source.last_position() if stop_at is None else stop_at
         done = 0
         while start <= end:
-            page = self.source.read_log(start, batch)
+            page = self.read_log(start, batch)
             page = [n for n in page if n.id <= end]
             if not page:
                 break
@@ -102,14 +112,18 @@ class Runner:
 
     def apply_many(self, page: Sequence[Any], current: dict[str, int]) -> None:
         """Apply one page of notifications to every projection in one transaction."""
-        decoded = [(n.id, self.decode(n)) for n in page]
-        last = page[-1].id
+        decode = self.decode
+        decoded = [(n.id, decode(n)) for n in page]
+        first, last = page[0].id, page[-1].id
         with self.engine.begin() as conn:
             for projection in self.projections:
                 seen = current[projection.name]
                 if seen >= last:
                     continue
-                todo = [(position, event) for position, event in decoded if position > seen]
+                if seen < first:
+                    todo = decoded  # the same list for every projection that needs all of it
+                else:
+                    todo = [(position, event) for position, event in decoded if position > seen]
                 apply_many = getattr(projection, "apply_many", None)
                 if apply_many is not None:
                     # A projection may take the whole page at once (fewer round trips).
@@ -134,15 +148,50 @@ class Runner:
                 raise ConcurrentRunner(name)
             conn.execute(positions.insert().values(name=name, position=last))
 
-    def rebuild(self, *, progress: Progress | None = None, batch: int = 5000) -> int:
-        """Drop every projection's tables and positions, and apply the log from the start."""
+    def rebuild(self, *, progress: Progress | None = None, batch: int = 20000) -> int:
+        """Drop every projection's tables and positions, and apply the log from the start.
+
+        The tables are filled without their secondary indexes, which are made at the end
+        (one sort each instead of an index insert per row); a rebuild interrupted before
+        that leaves them to the next runner's start. Pages are bigger than a catch-up's:
+        fewer commits, each rewriting fewer times the same index pages (keyed by random
+        UUIDs) — at 1,000,000 events a seventh faster than pages of 5,000."""
+        tables = [t for p in self.projections for t in p.tables]
         with self.engine.begin() as conn:
             for projection in self.projections:
                 for table in reversed(list(projection.tables)):
                     table.drop(conn, checkfirst=True)
-                    table.create(conn)
+                    conn.execute(CreateTable(table))
                 conn.execute(positions.delete().where(positions.c.name == projection.name))
-        return self.catch_up(progress=progress, batch=batch)
+        try:
+            return self.catch_up(progress=progress, batch=batch)
+        finally:
+            with self.engine.begin() as conn:
+                _create_indexes(conn, tables)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while pages are applied.
+
+    A page makes and drops hundreds of thousands of objects (events, rows), all freed
+    by reference counting; the collector, triggered by that many allocations, would
+    scan every live object again and again for nothing (about a third of a replay's
+    own time). The few cycles made meanwhile are collected once it resumes."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _create_indexes(conn: Connection, tables: Iterable[Table]) -> None:
+    for table in tables:
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
 
 
 class ConcurrentRunner(Exception):

@@ -43,3 +43,25 @@ def test_unknown_transcoding_falls_back_to_the_mapper() -> None:
     calls: list[Any] = []
     decode = FastDecoder(lambda n: calls.append(n) or "mapped")
     assert decode(Note()) == "mapped" and len(calls) == 1
+
+
+def test_fast_reader_reads_what_the_recorder_reads(app: Dudao, db: str, clock: Clock) -> None:
+    from uuid import UUID
+
+    from projections.read import fast_reader, uuid_of
+
+    scenario(app, clock)
+    read = fast_reader(app)
+    if db.startswith("postgresql"):
+        assert read is None  # the recorder's own reading is used there
+        return
+    assert read is not None
+    for start, limit in ((1, 1000), (5, 7), (app.event_count(), 10), (app.event_count() + 1, 10)):
+        slow = app.read_log(start, limit)
+        fast = read(start, limit)
+        assert [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in slow] == [
+            tuple(n) for n in fast]
+        assert all(type(n.originator_id) is UUID for n in fast)
+    u = UUID("a6c84814-ceba-5f21-8fb0-ee769bfb06ac")
+    assert uuid_of(u.hex) == u and uuid_of(str(u)) == u and hash(uuid_of(u.hex)) == hash(u)
+    assert uuid_of(u.hex).is_safe == u.is_safe

@@ -88,3 +88,39 @@ def test_killed_mid_batch_resumes_without_double_counting(app: Dudao, db: str) -
     fresh = read_models(app, db, [FindingsProjection()])
     fresh.rebuild()
     assert snapshot(fresh) == rows
+
+
+def test_findings_view_worked_out_with_the_accountability_projection_equals_its_own(
+        app: Dudao, db: str) -> None:
+    ids = seed(app, 7)
+    app.submit_report(ids[0], on=date(2024, 10, 8), text="已整改", actor="t")
+    app.review(ids[0], on=date(2024, 10, 9), passed=True, actor="t")
+    app.submit_report(ids[1], on=date(2024, 10, 8), text="部分整改", actor="t")
+    app.review(ids[1], on=date(2024, 10, 9), passed=False, within=5, actor="t")
+    live = read_models(app, db)  # findings_view follows the accountability projection
+    assert any(getattr(p, "follow", None) is not None for p in live.projections)
+    live.catch_up(batch=4)
+    followed = snapshot(live)
+    alone = read_models(app, db, [FindingsProjection()])
+    alone.rebuild()
+    assert snapshot(alone) == followed and len(followed) == 7
+    assert {r["status"] for r in followed} == {"closed", "rectifying"}
+
+
+def test_rebuild_makes_the_indexes_and_a_runner_makes_missing_ones(app: Dudao, db: str) -> None:
+    from sqlalchemy import inspect, text
+
+    seed(app, 3)
+    runner = read_models(app, db)
+    wanted = {"ix_findings_view_unit_status", "ix_findings_view_status_deadline"}
+
+    def indexes() -> set[str]:
+        return {i["name"] for i in inspect(runner.engine).get_indexes("findings_view")}
+
+    assert runner.rebuild() == app.event_count()
+    assert wanted <= indexes()
+    with runner.engine.begin() as conn:  # as if a rebuild had been killed before the end
+        conn.execute(text("DROP INDEX ix_findings_view_unit_status"))
+    assert not wanted <= indexes()
+    read_models(app, db)
+    assert wanted <= indexes()
