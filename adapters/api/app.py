@@ -323,6 +323,10 @@ def create_api(c: Components, lifecycle: Lifecycle | None = None) -> FastAPI:
         docs_url=None,  # the Swagger UI loads from a CDN: government intranets have none
         redoc_url=None,
         lifespan=lifespan,
+        # FastAPI's built-in OpenTelemetry hooks ask for configured providers on every
+        # request; dudao configures none (no collector on an intranet): switched off.
+        telemetry={"tracing": False, "metrics": False, "logs": False,
+                   "operation_spans": False},
     )
 
     api.state.components = c
