@@ -18,11 +18,16 @@ from typing import Any
 
 
 class _Save:
+    """One request's save. ``done`` is a lock taken at birth and released by the
+    leader once the save has its outcome: acquiring it waits for that (a bare lock
+    costs much less than a ``threading.Event``, its condition and its waiter list)."""
+
     __slots__ = ("done", "error", "events")
 
     def __init__(self, events: list[Any]) -> None:
         self.events = events
-        self.done = threading.Event()
+        self.done = threading.Lock()
+        self.done.acquire()
         self.error: BaseException | None = None
 
 
@@ -68,7 +73,7 @@ class GroupCommitter:
                 self._leading = True
         if lead:
             self._lead()
-        mine.done.wait()
+        mine.done.acquire()  # released by the leader (maybe this thread) when written
         if mine.error is not None:
             raise mine.error
 
@@ -102,4 +107,4 @@ class GroupCommitter:
             batch[0].error = e
         finally:
             for s in batch:
-                s.done.set()
+                s.done.release()
