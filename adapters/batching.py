@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 
-
 class _Save:
     """One request's save. ``done`` is a lock taken at birth and released by the
     leader once the save has its outcome: acquiring it waits for that (a bare lock

@@ -628,7 +628,7 @@ def create_api(c: Components, lifecycle: Lifecycle | None = None) -> FastAPI:
     # path it is still the first partial match, so every request is routed as before;
     # the OpenAPI document keeps the declared order.
     hot = next(r for r in api.router.routes if isinstance(r, APIRoute)
-               and r.path == f"{PREFIX}/findings" and "POST" in r.methods)
+               and r.path == f"{PREFIX}/findings" and "POST" in (r.methods or ()))
     hot_declared_at = api.router.routes.index(hot)
     api.router.routes.insert(0, api.router.routes.pop(hot_declared_at))
     return api
