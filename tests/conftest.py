@@ -6,10 +6,12 @@ reason when not; with CI=true a missing service is a failure, never a skip.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, time
+from typing import Any
 
 import psycopg
 import pytest
@@ -132,3 +134,35 @@ def _no_shared_nats(monkeypatch):  # type: ignore[no-untyped-def]
     start their own server (``nats_server``) and pass its URL."""
     if not os.environ.get("DUDAO_NATS"):
         monkeypatch.setenv("DUDAO_NATS", "nats://127.0.0.1:1")
+
+
+CLI_NOW = "2024-12-31T18:00"
+
+
+class Cli:
+    """The command line run in-process on one store, as a test types it."""
+
+    def __init__(self, db: str, capsys: pytest.CaptureFixture[str]) -> None:
+        self.db = db
+        self.capsys = capsys
+
+    def __call__(self, *args: str, now: str = CLI_NOW) -> tuple[int, str, str]:
+        from adapters.cli import cli
+        from adapters.cli.base import run
+
+        self.capsys.readouterr()
+        code = run(cli, ["--db", self.db, "--now", now, *args])
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def json(self, *args: str, now: str = CLI_NOW) -> Any:
+        code, out, err = self("--json", *args, now=now)
+        assert code == 0, err
+        return json.loads(out)
+
+    def events(self) -> int:
+        application = Dudao(clock=Clock(), calendar=load_calendar(None), env=store_env(self.db))
+        try:
+            return application.event_count()
+        finally:
+            application.close()

@@ -17,34 +17,13 @@ import pytest
 
 from adapters.audit import STREAM, SUBJECT
 from adapters.bootstrap import load_calendar, read_models
-from adapters.cli import cli
-from adapters.cli.base import run
 from adapters.reports import live as reports_live
 from adapters.reports.render import render
 from adapters.service import Dudao
 from adapters.store import store_env
 from domain.time import SHANGHAI
 from projections.findings import list_findings
-from tests.conftest import Clock, need
-
-NOW = "2024-12-31T18:00"
-
-
-class Cli:
-    def __init__(self, db: str, capsys: pytest.CaptureFixture[str]) -> None:
-        self.db = db
-        self.capsys = capsys
-
-    def __call__(self, *args: str, now: str = NOW) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        code = run(cli, ["--db", self.db, "--now", now, *args])
-        out, err = self.capsys.readouterr()
-        return code, out, err
-
-    def json(self, *args: str, now: str = NOW) -> Any:
-        code, out, err = self("--json", *args, now=now)
-        assert code == 0, err
-        return json.loads(out)
+from tests.conftest import Cli, Clock, need
 
 
 def history(app: Dudao, clock: Clock) -> list[Any]:

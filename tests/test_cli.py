@@ -10,38 +10,10 @@ from typing import Any
 
 import pytest
 
-from adapters.bootstrap import load_calendar
 from adapters.cli import cli
 from adapters.cli.base import run
-from adapters.service import Dudao
-from adapters.store import store_env
-from tests.conftest import Clock
-
-NOW = "2024-12-31T18:00"
-
-
-class Cli:
-    def __init__(self, db: str, capsys: pytest.CaptureFixture[str]) -> None:
-        self.db = db
-        self.capsys = capsys
-
-    def __call__(self, *args: str, now: str = NOW) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        code = run(cli, ["--db", self.db, "--now", now, *args])
-        out, err = self.capsys.readouterr()
-        return code, out, err
-
-    def json(self, *args: str, now: str = NOW) -> Any:
-        code, out, err = self("--json", *args, now=now)
-        assert code == 0, err
-        return json.loads(out)
-
-    def events(self) -> int:
-        app = Dudao(clock=Clock(), calendar=load_calendar(None), env=store_env(self.db))
-        try:
-            return app.event_count()
-        finally:
-            app.close()
+from tests.conftest import CLI_NOW as NOW
+from tests.conftest import Cli
 
 
 @pytest.fixture
