@@ -12,7 +12,9 @@ import hashlib
 import json
 import secrets
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,13 +31,15 @@ from sqlalchemy import (
     delete,
     insert,
     select,
+    text,
     update,
 )
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from adapters.service import StoreUnavailable
-from domain.errors import Conflict, InvalidInput
+from domain.errors import Conflict, InvalidInput, NotFound
 
 ROLES = {
     "inspector": "督学",
@@ -99,6 +103,8 @@ api_tokens = Table(
     Column("name", String(100)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_by", String(200), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),  # set by ``dudao token revoke``; row kept
+    Column("last_used_at", DateTime(timezone=True)),
 )
 
 idempotency_keys = Table(
@@ -124,12 +130,26 @@ def create_tables(engine: Engine) -> None:
     for attempt in (1, 2):
         try:
             api_metadata.create_all(engine, checkfirst=True)
+            _add_missing_columns(engine)
             return
         except OperationalError as e:
             raise _unavailable(e) from e
         except (IntegrityError, ProgrammingError):
             if attempt == 2:
                 raise
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Tables made before revocation lack its columns: add them (nullable, rows kept)."""
+    have = {c["name"] for c in sa_inspect(engine).get_columns("api_tokens")}
+    for col in ("revoked_at", "last_used_at"):
+        if col not in have:
+            try:
+                with engine.begin() as conn:
+                    conn.execute(text(
+                        f"ALTER TABLE api_tokens ADD COLUMN {col} TIMESTAMP WITH TIME ZONE"))
+            except (IntegrityError, ProgrammingError, OperationalError):
+                pass  # another process added it meanwhile
 
 
 @dataclass(frozen=True)
@@ -155,11 +175,15 @@ class Principal:
 
 
 class TokenStore:
-    """Tokens in the database, looked up by hash (and remembered by this process)."""
+    """Tokens in the database, looked up by hash. A process remembers a lookup for at
+    most ``TTL`` seconds (monotonic clock), so a revoked token is refused within ~1 s."""
 
-    def __init__(self, engine: Engine) -> None:
+    TTL = 1.0
+
+    def __init__(self, engine: Engine, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.engine = engine
-        self._cache: dict[str, Principal] = {}
+        self._monotonic = monotonic
+        self._cache: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
         create_tables(engine)
 
@@ -196,28 +220,73 @@ class TokenStore:
     def cached(self, token: str) -> Principal | None:
         """The principal of a token this process has already seen, without touching the DB."""
         with self._lock:
-            return self._cache.get(hash_token(token))
+            hit = self._cache.get(hash_token(token))
+        if hit is None or self._monotonic() - hit[0] > self.TTL:
+            return None
+        return hit[1]
 
     def lookup(self, token: str) -> Principal | None:
         digest = hash_token(token)
-        with self._lock:
-            known = self._cache.get(digest)
+        known = self.cached(token)
         if known is not None:
             return known
         try:
             with self.engine.connect() as conn:
                 row = conn.execute(
                     select(api_tokens.c.token_id, api_tokens.c.role, api_tokens.c.unit,
-                           api_tokens.c.name).where(api_tokens.c.token_hash == digest)
+                           api_tokens.c.name).where(api_tokens.c.token_hash == digest,
+                                                    api_tokens.c.revoked_at.is_(None))
                 ).first()
         except OperationalError as e:
             raise _unavailable(e) from e
         if row is None:
+            with self._lock:
+                self._cache.pop(digest, None)
             return None
         principal = Principal(token_id=row.token_id, role=row.role, unit=row.unit, name=row.name)
         with self._lock:
-            self._cache[digest] = principal
+            if len(self._cache) > 10000:
+                self._cache.clear()
+            self._cache[digest] = (self._monotonic(), principal)
         return principal
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every token (revoked ones too), oldest first; never the token or its hash."""
+        t = api_tokens
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(select(
+                    t.c.token_id, t.c.role, t.c.unit, t.c.name, t.c.created_at,
+                    t.c.created_by, t.c.revoked_at, t.c.last_used_at,
+                ).order_by(t.c.created_at, t.c.token_id)).all()
+        except OperationalError as e:
+            raise _unavailable(e) from e
+        return [{"id": r.token_id, "role": r.role, "unit": r.unit, "name": r.name,
+                 "created_at": r.created_at, "created_by": r.created_by,
+                 "last_used_at": r.last_used_at, "revoked_at": r.revoked_at} for r in rows]
+
+    def revoke(self, ident: str, *, now: datetime) -> dict[str, Any]:
+        """Revoke the token whose id is ``ident`` or starts with it (a unique prefix)."""
+        ident = (ident or "").strip().lower()
+        matches = [r for r in self.list() if ident and r["id"].startswith(ident)]
+        if not matches:
+            raise NotFound(f"令牌 {ident} 不存在", f"unknown token {ident!r}", field="ID")
+        if len(matches) > 1:
+            raise InvalidInput(f"令牌编号前缀 {ident} 对应多个令牌，请写长一些",
+                               f"token id prefix {ident!r} is ambiguous", field="ID")
+        row = matches[0]
+        if row["revoked_at"] is not None:
+            raise Conflict(f"令牌 {row['id'][:8]} 已于 {row['revoked_at']} 吊销",
+                           f"token {row['id'][:8]} is already revoked", field="ID")
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(update(api_tokens).where(api_tokens.c.token_id == row["id"])
+                             .values(revoked_at=now))
+        except OperationalError as e:
+            raise _unavailable(e) from e
+        with self._lock:
+            self._cache.clear()
+        return row | {"revoked_at": now}
 
 
 # ------------------------------------------------------------------ idempotency

@@ -57,8 +57,13 @@ class CloseIn(BaseModel):
 def plan_routes(api: FastAPI, c: Any, write: Write, prefix: str) -> None:
     """Add the plan and task routes to the API (called by ``create_api``)."""
     def visible_task(who: Principal, code: str) -> Any:
-        t = c.app.get_task(code)
-        if who.role == "unit" and who.unit not in t.units:
+        """The task, or for a unit token not naming it the very 404 of a missing task
+        (same body: a unit cannot tell "not yours" from "does not exist")."""
+        try:
+            t = c.app.get_task(code)
+        except NotFound:
+            t = None
+        if t is None or (who.role == "unit" and who.unit not in t.units):
             raise NotFound(f"任务 {code} 不存在", f"unknown task {code!r}", field="task")
         return t
 
@@ -83,6 +88,12 @@ def plan_routes(api: FastAPI, c: Any, write: Write, prefix: str) -> None:
         if who.role == "unit":
             ledger["units"] = [u for u in ledger["units"] if u["unit"] == who.unit]
             ledger["unassigned"] = []
+            # plan-level figures only over the unit's own tasks
+            rows = [r for u in ledger["units"] for r in u["tasks"]]
+            ledger["tasks"] = len(rows)
+            ledger["indicators"] = sum(len(r["indicators"]) for r in rows)
+            ledger["counts"] = {s: sum(1 for r in rows if r["status"] == s)
+                                for s in ledger["counts"]}
         return JSONResponse(jsonable_encoder(ledger))
 
     @api.get(f"{prefix}/tasks/{{task}}", tags=["实施方案"],
@@ -91,7 +102,10 @@ def plan_routes(api: FastAPI, c: Any, write: Write, prefix: str) -> None:
         forbid(who, "plan.read")
         t = visible_task(who, task)
         row = task_row(t, local_date(c.app.now()), who.unit if who.role == "unit" else None)
-        return JSONResponse(jsonable_encoder(row | {"text": t.text, "reports": t.reports}))
+        reports = t.reports
+        if who.role == "unit":
+            reports = [r for r in reports if r.get("unit") == who.unit]
+        return JSONResponse(jsonable_encoder(row | {"text": t.text, "reports": reports}))
 
     @api.post(f"{prefix}/tasks/{{task}}/progress", status_code=201, tags=["实施方案"],
               summary="填报指标达到的数值（责任单位）", responses=ERRORS)

@@ -53,3 +53,49 @@ def serve_command(ctx: Context, host: str, port: int, sweep_interval: float) -> 
 
     serve(ctx.settings, ServeOptions(host=host, port=port, sweep_interval=sweep_interval),
           announce=click.echo)
+
+
+@token.command("list")
+@pass_app
+def token_list(app: Dudao, actor: str) -> None:
+    """列出令牌（编号前缀、角色、单位、名称、创建与吊销时间）；从不显示令牌本身。"""
+    ctx: Context = click.get_current_context().find_object(Context)  # type: ignore[assignment]
+    engine = engine_for(ctx.settings.db)
+    try:
+        rows = TokenStore(engine).list()
+    finally:
+        engine.dispose()
+    data = [{"id": r["id"][:8], "role": r["role"], "unit": r["unit"], "name": r["name"],
+             "created_at": r["created_at"], "last_used_at": r["last_used_at"],
+             "revoked_at": r["revoked_at"]} for r in rows]
+
+    def text() -> str:
+        if not data:
+            return "（还没有令牌）"
+        lines = []
+        for r in data:
+            state = f"已吊销 {r['revoked_at']:%Y-%m-%d %H:%M}" if r["revoked_at"] else "有效"
+            used = f"{r['last_used_at']:%Y-%m-%d %H:%M}" if r["last_used_at"] else "—"
+            lines.append(f"{r['id']}  {ROLES[r['role']]}  {r['unit'] or '—'}  "
+                         f"{r['name'] or '—'}  创建 {r['created_at']:%Y-%m-%d %H:%M}  "
+                         f"最近使用 {used}  {state}")
+        return "\n".join(lines)
+
+    emit(data, text)
+
+
+@token.command("revoke")
+@click.argument("ident", metavar="ID")
+@pass_app
+def token_revoke(app: Dudao, actor: str, ident: str) -> None:
+    """吊销一个令牌（编号或唯一前缀）：运行中的服务两秒内即拒绝它；记录保留。"""
+    ctx: Context = click.get_current_context().find_object(Context)  # type: ignore[assignment]
+    engine = engine_for(ctx.settings.db)
+    try:
+        row = TokenStore(engine).revoke(ident, now=app.now())
+    finally:
+        engine.dispose()
+    emit({"id": row["id"][:8], "role": row["role"], "unit": row["unit"],
+          "revoked_at": row["revoked_at"]},
+         lambda: f"已吊销令牌 {row['id'][:8]}（{ROLES[row['role']]}"
+                 f"{'，' + row['unit'] if row['unit'] else ''}）")
