@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.apiserver import ApiServer
@@ -76,3 +78,37 @@ def test_revoked_token_is_refused_by_a_running_server(api: ApiServer, clock: Clo
         assert next(r for r in cli.json("token", "list") if r["name"] == "审计")["revoked_at"]
         code, out, err = cli("token", "revoke", "zzzzzz")
         assert code != 0 and "不存在" in (out + err)
+
+
+def _csrf(client: httpx.Client) -> str:
+    page = client.get("/login").text
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+
+def test_web_session_logout_origin_and_cookie_flags(api: ApiServer, clock: Clock) -> None:
+    secret = api.token("auditor", name="审计")
+    base = f"http://127.0.0.1:{api.port}"
+    with httpx.Client(base_url=base, timeout=30) as client:
+        r = client.post("/login", data={"token": secret, "next": "/", "csrf": _csrf(client)},
+                        follow_redirects=False)
+        assert r.status_code == 303, r.text
+        cookie = r.headers["set-cookie"]
+        assert secret not in cookie and "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
+        assert "Secure" not in cookie
+        sid = client.cookies["dudao_session"]
+        assert client.get("/", follow_redirects=False).status_code == 200
+        assert client.post("/logout", follow_redirects=False).status_code == 303
+    with httpx.Client(base_url=base, timeout=30, cookies={"dudao_session": sid}) as old:
+        r = old.get("/", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    with httpx.Client(base_url=base, timeout=30) as client:
+        value = _csrf(client)
+        r = client.post("/login", data={"token": secret, "next": "/", "csrf": value},
+                        headers={"Origin": "https://evil.example"}, follow_redirects=False)
+        assert r.status_code == 403 and "dudao_session" not in r.headers.get("set-cookie", "")
+        r = client.post("/login", data={"token": secret, "next": "/", "csrf": "forged"},
+                        follow_redirects=False)
+        assert r.status_code == 403
+        r = client.post("/login", data={"token": secret, "next": "/", "csrf": _csrf(client)},
+                        headers={"X-Forwarded-Proto": "https"}, follow_redirects=False)
+        assert r.status_code == 303 and "Secure" in r.headers["set-cookie"]

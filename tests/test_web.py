@@ -57,9 +57,16 @@ def _close_pools() -> Iterator[None]:
     yield
     gc.collect()
 
+def login_csrf(client: Any) -> str:
+    """The login form's CSRF value (its cookie is kept by the client)."""
+    page = client.get("/login").text
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+
 def login(client: Any, token: str) -> None:
     client.cookies.clear()
-    r = client.post("/login", data={"token": token, "next": "/"}, follow_redirects=False)
+    r = client.post("/login", data={"token": token, "next": "/", "csrf": login_csrf(client)},
+                    follow_redirects=False)
     assert r.status_code == 303
 
 
@@ -68,7 +75,8 @@ def test_roles_and_forms_over_http(served: tuple[ApiServer, dict[str, Any], dict
     app = server.app
     client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30)
     assert client.get("/", follow_redirects=False).headers["location"] == "/login?next=/"
-    assert client.post("/login", data={"token": "nope"}).status_code == 401
+    assert client.post("/login", data={"token": "nope", "csrf": login_csrf(client)}
+                       ).status_code == 401
     login(client, tokens["tok-u1"])
     assert client.get("/", follow_redirects=False).headers["location"] == "/units/U1"
     assert client.get("/units/U1").status_code == 200  # on PostgreSQL too: same events table

@@ -621,7 +621,7 @@ def create_api(c: Components, lifecycle: Lifecycle | None = None) -> FastAPI:
     # The web pages (server-rendered, same tokens and roles, signed in by cookie).
     from adapters.web import web_router
 
-    api.include_router(web_router(c.app, c.db, c.tokens.lookup, c.runner))
+    api.include_router(web_router(c.app, c.db, c.tokens.lookup, c.runner, sessions=c.tokens))
 
     # Routing tries the routes in turn: recording a finding, the busiest request by far,
     # goes first. No route before it matched its path, and for another method on the same

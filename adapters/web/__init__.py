@@ -4,7 +4,7 @@ An APIRouter for the HTTP service: an overview (open, overdue, escalations by
 rung, the ranking), a unit page (its accountability report), a finding page
 (its timeline) and forms for an inspector to record a finding and order
 rectification. Pages use the same roles as the API: the visitor signs in with
-an API token (kept in an HttpOnly, SameSite=Strict cookie), a ``unit`` token
+an API token (the cookie then holds a random session id, HttpOnly, SameSite=Lax), a ``unit`` token
 sees its own unit's pages only (another unit's pages answer 404, as the API
 does), and only an inspector may use the forms. Every form carries a token
 derived from the session (double submit), so another site cannot post one.
@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from functools import cache
 from typing import Any, Protocol
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -42,7 +43,8 @@ from projections.accountability import findings as acc_findings
 from projections.reports import finding_state, timelines
 from projections.runner import Runner
 
-COOKIE = "dudao_token"
+COOKIE = "dudao_session"  # a random session id, stored hashed (never the API token)
+LOGIN_CSRF = "dudao_login_csrf"
 
 
 class WebPrincipal(Protocol):
@@ -82,7 +84,8 @@ def csrf_token(token: str) -> str:
     return hmac.new(token.encode(), b"dudao-web-form", hashlib.sha256).hexdigest()[:32]
 
 
-def web_router(app: Dudao, db: str, lookup: Lookup, runner: Runner | None = None) -> APIRouter:
+def web_router(app: Dudao, db: str, lookup: Lookup, runner: Runner | None = None,
+               sessions: Any = None) -> APIRouter:
     """The pages over ``app``; ``runner`` keeps the read models (one is made if not given)."""
     router = APIRouter(include_in_schema=False)
     runners: list[Runner] = [runner] if runner is not None else []
@@ -95,11 +98,26 @@ def web_router(app: Dudao, db: str, lookup: Lookup, runner: Runner | None = None
             yield v
 
     def principal(request: Request) -> tuple[WebPrincipal, str]:
-        token = request.cookies.get(COOKIE)
-        who = lookup(token) if token else None
-        if who is None or token is None:
+        """The cookie holds a session id (never the API token); checked on every request."""
+        sid = request.cookies.get(COOKIE)
+        if sessions is not None:
+            who = sessions.session(sid) if sid else None
+        else:
+            who = lookup(sid) if sid else None
+        if who is None or sid is None:
             raise NotSignedIn
-        return who, token
+        return who, sid
+
+    def https(request: Request) -> bool:
+        return (request.url.scheme == "https"
+                or request.headers.get("x-forwarded-proto", "").lower() == "https")
+
+    def foreign_origin(request: Request) -> bool:
+        origin = request.headers.get("origin")
+        if not origin:
+            return False
+        host = request.headers.get("x-forwarded-host") or request.headers.get("host", "")
+        return origin in ("null", "") or urlsplit(origin).netloc.lower() != host.lower()
 
     def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = environment().get_template(name).render(**context)
@@ -131,7 +149,11 @@ def web_router(app: Dudao, db: str, lookup: Lookup, runner: Runner | None = None
 
     @router.get("/login", response_class=HTMLResponse)
     def login_form(request: Request, next: str = "/") -> HTMLResponse:
-        return page("login.html.j2", next=next, error=None, who=None)
+        value = secrets.token_urlsafe(24)
+        response = page("login.html.j2", next=next, error=None, who=None, csrf=value)
+        response.set_cookie(LOGIN_CSRF, value, httponly=True, samesite="lax", path="/login",
+                            secure=https(request))
+        return response
 
     @router.post("/login")
     async def login(request: Request) -> Response:
@@ -140,15 +162,31 @@ def web_router(app: Dudao, db: str, lookup: Lookup, runner: Runner | None = None
         target = data.get("next") or "/"
         if not target.startswith("/") or target.startswith("//"):
             target = "/"
-        if not token or lookup(token) is None:
-            return page("login.html.j2", 401, next=target, who=None,
-                        error="令牌无效，请向管理员索取（dudao token create）")
+        expected = request.cookies.get(LOGIN_CSRF, "")
+        if foreign_origin(request) or not expected or not hmac.compare_digest(
+                data.get("csrf", ""), expected):
+            return page("message.html.j2", 403, title="登录被拒绝", who=None,
+                        message="登录请求来自其他网站或表单已过期，请从本站登录页重新登录。")
+        sid = (sessions.open_session(token) if sessions is not None else
+               (token if lookup(token) is not None else None)) if token else None
+        if sid is None:
+            value = secrets.token_urlsafe(24)
+            response: Response = page("login.html.j2", 401, next=target, who=None, csrf=value,
+                                      error="令牌无效，请向管理员索取（dudao token create）")
+            response.set_cookie(LOGIN_CSRF, value, httponly=True, samesite="lax",
+                                path="/login", secure=https(request))
+            return response
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
+        response.set_cookie(COOKIE, sid, httponly=True, samesite="lax", path="/",
+                            secure=https(request))
+        response.delete_cookie(LOGIN_CSRF, path="/login")
         return response
 
     @router.post("/logout")
-    def logout() -> Response:
+    def logout(request: Request) -> Response:
+        sid = request.cookies.get(COOKIE)
+        if sid and sessions is not None:
+            sessions.close_session(sid)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
