@@ -187,8 +187,10 @@ class TokenStore:
 
     TTL = 1.0
 
-    def __init__(self, engine: Engine, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, engine: Engine, monotonic: Callable[[], float] = time.monotonic,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.engine = engine
+        self._clock = clock  # when given, a lookup from the DB records ``last_used_at``
         self._monotonic = monotonic
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
@@ -251,6 +253,13 @@ class TokenStore:
                 self._cache.pop(digest, None)
             return None
         principal = Principal(token_id=row.token_id, role=row.role, unit=row.unit, name=row.name)
+        if self._clock is not None:  # at most once a TTL per token and process
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(update(api_tokens).where(api_tokens.c.token_id == row.token_id)
+                                 .values(last_used_at=self._clock()))
+            except OperationalError:
+                pass  # only a statistic
         with self._lock:
             if len(self._cache) > 10000:
                 self._cache.clear()

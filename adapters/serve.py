@@ -109,7 +109,7 @@ def build_components(app: Dudao, db: str) -> Components:
     engine = engine_for(db)
     return Components(
         app=app, db=db, engine=engine, runner=read_models(app, db),
-        tokens=TokenStore(engine), idempotency=IdempotencyStore(engine), wall=wall_seconds,
+        tokens=TokenStore(engine, clock=app.now), idempotency=IdempotencyStore(engine), wall=wall_seconds,
     )
 
 

@@ -69,6 +69,7 @@ def test_revoked_token_is_refused_by_a_running_server(api: ApiServer, clock: Clo
         listed = cli.json("token", "list")
         assert secret not in str(listed)
         mine = next(r for r in listed if r["name"] == "审计")
+        assert mine["last_used_at"] and len(mine["id"]) == 8
         code, out, err = cli("token", "revoke", mine["id"][:6])
         assert code == 0, err
         deadline = time.monotonic() + 10
