@@ -42,3 +42,16 @@ def test_working_days_into_2027_are_counted_provisionally(
                            "--within", "10", now="2026-12-18T11:00")
     assert code == 0, err
     assert json.loads(out) == {"deadline": "2027-01-04"}
+
+
+def test_a_provisional_deadline_is_recorded_and_shown_as_such(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dudao = Cli(str(tmp_path / "cal.db"), capsys)
+    dudao("unit", "add", "CGX", "--name", "城固县人民政府", now="2026-12-18T09:00")
+    _, fid, _ = dudao("finding", "record", "--unit", "CGX", "--on", "2026-12-18",
+                      "--inspector", "张督学", "--text", "教师全员培训学时未达标",
+                      now="2026-12-18T10:00")
+    code, out, err = dudao("rectify", "order", fid.strip(), "--on", "2026-12-18",
+                           "--within", "10", now="2026-12-18T11:00")
+    assert code == 0, err
+    assert "2027-01-04（暂定）" in out
