@@ -55,3 +55,36 @@ def test_a_provisional_deadline_is_recorded_and_shown_as_such(
                            "--within", "10", now="2026-12-18T11:00")
     assert code == 0, err
     assert "2027-01-04（暂定）" in out
+
+
+def test_one_finding_the_calendar_cannot_count_does_not_stop_the_sweep(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import adapters.bootstrap as boot
+    from domain.calendar import WorkCalendar
+
+    dudao = Cli(str(tmp_path / "cal.db"), capsys)
+    dudao("unit", "add", "CGX", "--name", "城固县人民政府", now="2024-09-25T09:00")
+    dudao("unit", "add", "HZX", "--name", "汉中县人民政府", now="2024-09-25T09:00")
+    _, old, _ = dudao("finding", "record", "--unit", "CGX", "--on", "2024-09-25",
+                      "--inspector", "张督学", "--text", "教师全员培训学时未达标",
+                      now="2024-09-25T10:00")
+    assert dudao("rectify", "order", old.strip(), "--on", "2024-09-25", "--within", "10",
+                 now="2024-09-25T11:00")[0] == 0
+    _, new, _ = dudao("finding", "record", "--unit", "HZX", "--on", "2026-12-18",
+                      "--inspector", "张督学", "--text", "校舍安全隐患未整改",
+                      now="2026-12-18T10:00")
+    assert dudao("rectify", "order", new.strip(), "--on", "2026-12-18", "--within", "10",
+                 now="2026-12-18T11:00")[0] == 0
+    # the sweep runs on a calendar that knows no 2027 (no provisional years)
+    monkeypatch.setattr(boot, "load_calendar", lambda path: WorkCalendar(provisional=False))
+    code, out, err = dudao("--json", "escalate", now="2026-12-20T09:00")
+    assert code == 0, err
+    result = json.loads(out)
+    assert {e["finding_id"] for e in result["escalations"]} == {old.strip()}
+    assert [(s["finding_id"], s["unit"]) for s in result["skipped"]] == [
+        (new.strip(), "汉中县人民政府")]
+    assert "2027" in result["skipped"][0]["reason"]
+    code, out, err = dudao("escalate", now="2026-12-21T09:00")
+    assert code == 0, err
+    assert "跳过的问题" in out and new.strip() in out and "汉中县人民政府" in out
