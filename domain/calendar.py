@@ -35,6 +35,11 @@ PACKAGE_YEARS = _package_years()
 # The solar-term formula below holds for 2001-2100; lunardate ends in 2099.
 PROVISIONAL_FIRST, PROVISIONAL_LAST = 2001, 2099
 
+PACKAGE_NAMES = {"New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节",
+                 "Labour Day": "劳动节", "Dragon Boat Festival": "端午节",
+                 "Mid-autumn Festival": "中秋节", "National Day": "国庆节",
+                 "Anti-Fascist 70th Day": "抗战胜利纪念日"}
+
 Source = str  # 'package' | 'operator' | 'provisional'
 
 
@@ -152,6 +157,24 @@ class WorkCalendar:
         if known is None:
             known = self._provisional[year] = provisional_days_off(year)
         return known
+
+    def year_days(self, year: int) -> tuple[Source, list[tuple[date, bool, str]]]:
+        """The source of ``year`` and its listed days: (day, is_working_day, why)."""
+        source = self.source(year)
+        if source is None:
+            self._check(date(year, 1, 1))
+        if source == "operator":
+            rows = [(d, w, "调休上班" if w else "休息") for d, w in self._extra.items()
+                    if d.year == year]
+        elif source == "package":
+            rows = [(d, False, PACKAGE_NAMES.get(str(name), "休息"))
+                    for d, name in chinese_calendar.holidays.items()
+                    if d.year == year and d.weekday() < 5]
+            rows += [(d, True, "调休上班") for d in chinese_calendar.workdays
+                     if d.year == year and d.weekday() >= 5]
+        else:
+            rows = [(d, False, why) for d, why in self.provisional_days_off(year).items()]
+        return str(source), sorted(rows)
 
     def _check(self, day: date) -> None:
         if day.year not in self.years:

@@ -88,3 +88,17 @@ def test_one_finding_the_calendar_cannot_count_does_not_stop_the_sweep(
     code, out, err = dudao("escalate", now="2026-12-21T09:00")
     assert code == 0, err
     assert "跳过的问题" in out and new.strip() in out and "汉中县人民政府" in out
+
+
+def test_calendar_show_names_the_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dudao = Cli(str(tmp_path / "cal.db"), capsys)
+    shown = dudao.json("calendar", "show", "2027")
+    assert shown["source"] == "provisional"
+    assert {"day": "2027-10-05", "working": False, "note": "补假"} in shown["days"]
+    assert dudao.json("calendar", "show", "2024")["source"] == "package"
+    assert {"day": "2024-10-01", "working": False, "note": "国庆节"} in dudao.json(
+        "calendar", "show", "2024")["days"]
+    assert {"day": "2024-10-12", "working": True, "note": "调休上班"} in dudao.json(
+        "calendar", "show", "2024")["days"]
+    code, out, _ = dudao("calendar", "show", "2027")
+    assert code == 0 and "暂定" in out and "2027-01-01  休息" in out
