@@ -16,6 +16,7 @@ decides exactly what punctual ones would have, and a second sweep at the same
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -34,6 +35,9 @@ from rules.engine import compiled
 from rules.policy import DEFAULT_POLICY, Policy, load_policy, render_notice
 
 RULES_ACTOR = "dudao:rules"
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,13 @@ class Sweeper:
         self.runner = Runner(app, engine, [self.projection])
         self.ruleset = compiled(self.policy)
         self.lagged: list[dict[str, Any]] = []  # the last run's 工作滞后 findings
+        self.skipped: list[dict[str, str]] = []  # the last run's findings it could not decide
+
+    def _unit_name(self, code: str) -> str:
+        try:
+            return self.app.get_unit(code).name
+        except Exception:  # naming a skipped finding must not fail either
+            return code
 
     def due(self, today: date) -> list[dict[str, Any]]:
         """The states of the open findings whose next threshold is on or before today."""
@@ -109,9 +120,21 @@ class Sweeper:
         today = local_date(now)
         states = {s["finding_id"]: s for s in self.due(today)}
         today_no = today.toordinal()
-        fired = self.ruleset.decide(
-            self.ruleset.fact(s, _days(s), today_no, "sweep") for s in states.values()
-        )
+        self.skipped = []
+        facts_in = []
+        for s in list(states.values()):
+            try:
+                if "skip_reason" in s:  # retried: the calendar may know the year now
+                    self.projection.next_at(s)
+                    if "skip_reason" in s:
+                        raise RuntimeError(s["skip_reason"])
+                facts_in.append(self.ruleset.fact(s, _days(s), today_no, "sweep"))
+            except Exception as e:
+                log.warning("sweep skipped finding %s: %s", s["finding_id"], e)
+                self.skipped.append({"finding_id": s["finding_id"],
+                                     "unit": self._unit_name(s["unit"]), "reason": str(e)})
+                del states[s["finding_id"]]
+        fired = self.ruleset.decide(facts_in)
         decisions = []
         for f in fired:
             state = states[f.finding]

@@ -342,6 +342,7 @@ class Dudao(Application[UUID]):
         finding.order_rectification(
             on=on, within=within, calendar_days=calendar_days, deadline=deadline,
             actor=actor, recorded_at=self.now(),
+            provisional=self.calendar.touches_provisional(on, deadline),
         )
         self.commit(finding)
         return deadline
@@ -376,6 +377,7 @@ class Dudao(Application[UUID]):
         finding.fail_review(
             on=on, within=within, calendar_days=calendar_days, deadline=deadline,
             note=note, actor=actor, recorded_at=now,
+            provisional=self.calendar.touches_provisional(on, deadline),
         )
         self.commit(finding)
         return deadline

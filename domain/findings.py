@@ -97,6 +97,7 @@ class Finding(Aggregate):
         self.ordered_on: date | None = None
         self.deadline: date | None = None
         self.deadline_set_on: date | None = None
+        self.deadline_provisional = False  # counted on a provisional calendar year
         self.last_report_on: date | None = None
         self.reports = 0
         self.strikes = 0
@@ -168,8 +169,10 @@ class Finding(Aggregate):
         deadline: date,
         actor: str,
         recorded_at: datetime,
+        provisional: bool = False,
     ) -> None:
-        """限期整改: order rectification by a deadline."""
+        """限期整改: order rectification by a deadline (``provisional``: counted on a
+        provisional calendar year)."""
         self._refuse_if_closed("下达整改通知", "order rectification")
         if self.status != "recorded":
             raise Refused(
@@ -189,18 +192,19 @@ class Finding(Aggregate):
             )
         self._ordered(
             on=on, within=within, calendar_days=calendar_days, deadline=deadline,
-            actor=actor, recorded_at=recorded_at,
+            actor=actor, recorded_at=recorded_at, provisional=provisional,
         )
 
     @event("RectificationOrdered")
     def _ordered(
         self, on: date, within: int, calendar_days: bool, deadline: date,
-        actor: str, recorded_at: datetime,
+        actor: str, recorded_at: datetime, provisional: bool = False,
     ) -> None:
         self.status = "rectifying"
         self.ordered_on = on
         self.deadline = deadline
         self.deadline_set_on = on
+        self.deadline_provisional = provisional
 
     def submit_report(self, *, on: date, text: str, actor: str, recorded_at: datetime) -> None:
         """整改报告: the unit reports what it rectified; escalation pauses for review."""
@@ -262,6 +266,7 @@ class Finding(Aggregate):
         note: str | None,
         actor: str,
         recorded_at: datetime,
+        provisional: bool = False,
     ) -> None:
         """复查未通过: a new deadline, and a strike."""
         self._check_reviewable(on, recorded_at)
@@ -274,18 +279,19 @@ class Finding(Aggregate):
             )
         self._review_failed(
             on=on, within=within, calendar_days=calendar_days, deadline=deadline,
-            note=note, actor=actor, recorded_at=recorded_at,
+            note=note, actor=actor, recorded_at=recorded_at, provisional=provisional,
         )
 
     @event("ReviewFailed")
     def _review_failed(
         self, on: date, within: int, calendar_days: bool, deadline: date,
-        note: str | None, actor: str, recorded_at: datetime,
+        note: str | None, actor: str, recorded_at: datetime, provisional: bool = False,
     ) -> None:
         self.status = "rectifying"
         self.strikes += 1
         self.deadline = deadline
         self.deadline_set_on = on
+        self.deadline_provisional = provisional
 
     def grant_extension(
         self, *, on: date, to: date, reason: str, actor: str, recorded_at: datetime

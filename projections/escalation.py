@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Column, Date, Index, Integer, String, Table, Text, bindparam, select
@@ -142,7 +143,14 @@ class EscalationProjection:
         if state["status"] in ("closed", "recorded"):
             state.pop("steps", None)
             return None
-        steps = plan(state, self.policy, self.calendar)
+        state.pop("skip_reason", None)
+        try:
+            steps = plan(state, self.policy, self.calendar)
+        except Exception as e:
+            # Issue 11: kept due from the first day, so every sweep retries it and names it.
+            state["steps"] = {}
+            state["skip_reason"] = str(e)
+            return date.min
         state["steps"] = {code: {"day": s.day.isoformat(), "n": s.day.toordinal(),
                                  "due": s.due.isoformat() if s.due else None,
                                  "via": s.via, "fired": s.fired}

@@ -9,7 +9,17 @@ from __future__ import annotations
 import sys
 
 # Command groups: importing a module registers its commands on `cli`.
-from adapters.cli import api, audit, core, demo, escalate, notices, plans, report  # noqa: F401
+from adapters.cli import (  # noqa: F401
+    api,
+    audit,
+    calendar,
+    core,
+    demo,
+    escalate,
+    notices,
+    plans,
+    report,
+)
 from adapters.cli.base import cli, run
 
 __all__ = ["cli", "main"]

@@ -116,7 +116,8 @@ def rectify_order(app: Dudao, actor: str, finding_id: str, on: date, within: int
     """下达整改通知，给出期限。"""
     deadline = app.order_rectification(finding_id, on=on, within=within,
                                        calendar_days=calendar_days, actor=actor)
-    emit({"deadline": deadline}, f"整改期限：{deadline}")
+    mark = "（暂定）" if app.calendar.touches_provisional(on, deadline) else ""
+    emit({"deadline": deadline}, f"整改期限：{deadline}{mark}")
 
 
 @rectify.command("report")
@@ -148,8 +149,9 @@ def rectify_review(app: Dudao, actor: str, finding_id: str, on: date, passed: bo
     deadline = app.review(finding_id, on=on, passed=passed, within=within,
                           calendar_days=calendar_days, note=note, actor=actor)
     f = app.get_finding(finding_id)
+    mark = ("（暂定）" if deadline is not None and f.deadline_provisional else "")
     emit({"finding_id": str(f.id), "status": f.status, "deadline": deadline},
-         "复查通过，已销号" if passed else f"复查未通过，新的整改期限：{deadline}")
+         "复查通过，已销号" if passed else f"复查未通过，新的整改期限：{deadline}{mark}")
 
 
 @rectify.command("extend")

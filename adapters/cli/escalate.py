@@ -38,6 +38,8 @@ def escalate(ctx: Context, policy: str | None, dry_run: bool) -> None:
         lines = [f"  新登记工作滞后问题 {len(sweep.lagged)} 条："] if sweep.lagged else []
         lines += [f"    {r['task']}  {r['unit']}  滞后自 {r['threshold']}，整改期限 {r['deadline']}"
                   for r in sweep.lagged]
+        lines += [f"  跳过的问题 {len(sweep.skipped)} 条（下次扫描重试）："] if sweep.skipped else []
+        lines += [f"    {r['finding_id']}  {r['unit']}  {r['reason']}" for r in sweep.skipped]
         if not decisions:
             return "\n".join([head + "没有新的升级", *lines])
         lines = [head + f"{len(decisions)} 项升级", *lines]
@@ -47,5 +49,5 @@ def escalate(ctx: Context, policy: str | None, dry_run: bool) -> None:
                          f"（自 {d.threshold} 起{due}）  {d.rule}")
         return "\n".join(lines)
 
-    emit({"escalations": rows, "lagging": sweep.lagged, "policy": sweep.policy.policy,
+    emit({"escalations": rows, "skipped": sweep.skipped, "lagging": sweep.lagged, "policy": sweep.policy.policy,
           "policy_version": sweep.policy.version, "dry_run": dry_run}, human)
