@@ -94,6 +94,8 @@ def bootstrap(settings: Settings) -> Dudao:
     """Build the application service for these settings."""
     try:
         prepare(settings.db)
+    except InvalidInput:
+        raise
     except Exception as e:
         raise StoreUnavailable(
             f"事件库无法访问：{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}",

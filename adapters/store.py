@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from domain.errors import InvalidInput
 
 DEFAULT_DB = "dudao.db"
+
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 def is_postgres(db: str) -> bool:
@@ -25,7 +28,6 @@ def store_env(db: str) -> dict[str, str]:
                 f"数据库地址 {db!r} 缺少数据库名", f"database URL {db!r} names no database",
                 field="--db",
             )
-        query = parse_qs(parts.query)
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": name,
@@ -41,8 +43,9 @@ def store_env(db: str) -> dict[str, str]:
             # every event is sealed in the audit hash chain as it is stored
             "APPLICATION_RECORDER_TOPIC": "adapters.chained_store:ChainedPostgresRecorder",
         }
-        if "schema" in query:
-            env["POSTGRES_SCHEMA"] = query["schema"][0]
+        schema = pg_schema(db)
+        if schema is not None:
+            env["POSTGRES_SCHEMA"] = schema
         return env
     if "://" in db:
         raise InvalidInput(
@@ -70,8 +73,19 @@ def pg_schema(db: str) -> str | None:
     """The schema named by ``?schema=`` in a PostgreSQL URL, if any."""
     if not is_postgres(db):
         return None
-    values = parse_qs(urlsplit(db).query).get("schema")
-    return values[0] if values else None
+    values = parse_qs(urlsplit(db).query, keep_blank_values=True).get("schema")
+    if not values:
+        return None
+    schema = values[0]
+    if len(values) > 1 or not _SCHEMA_NAME.fullmatch(schema):
+        raise InvalidInput(
+            f"数据库地址中的模式名 {schema!r} 不合法：只能用小写字母、数字和下划线，"
+            "以字母或下划线开头，最长 63 个字符",
+            f"schema name {schema!r} in the database URL is invalid: use [a-z_][a-z0-9_]*,"
+            " at most 63 characters",
+            field="--db",
+        )
+    return schema
 
 
 def pg_conninfo(db: str) -> str:
