@@ -165,6 +165,6 @@ def test_year_one_and_control_characters_refused_on_the_command_line(dudao: Cli)
     """Issue 11: the CLI agrees with the API: dates 2000-2099, no NUL/control chars."""
     before = dudao.events()
     for args in (["--on", "0001-01-01", "--text", "x"], ["--on", "2024-09-20", "--text", "a\x07b"]):
-        code, out, err = dudao("finding", "record", "--unit", "SJYJ", "--inspector", "张", *args)
+        code, _out, err = dudao("finding", "record", "--unit", "SJYJ", "--inspector", "张", *args)
         assert code != 0 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert dudao.events() == before
