@@ -36,6 +36,7 @@ from domain.plans import (
 from domain.time import local_date
 from domain.unit_names import base_code, normalise_name, qualified_code
 from domain.units import CODE_PATTERN, Unit, check_code, check_text
+from domain.values import check_day
 
 if TYPE_CHECKING:
     from adapters.service import Dudao
@@ -269,7 +270,8 @@ def report_progress(app: Dudao, task: str, *, indicator: int, value: str, on: da
     t = get_task(app, task)
     if unit is not None:
         app.get_unit(unit)
-    note = note.strip() if note and note.strip() else None
+    check_day(on, "on")
+    note = check_text(note, "note", "备注", max_len=2000) if note and note.strip() else None
     t.report_progress(indicator=indicator, value=check_value(value), on=on, unit=unit,
                       note=note, actor=actor, recorded_at=app.now())
     app.commit(t)
@@ -281,8 +283,8 @@ def close_task(app: Dudao, task: str, *, on: date | None = None, inspector: str 
     t = get_task(app, task)
     now = app.now()
     inspector = check_text(inspector or actor, "inspector", "督学姓名", max_len=100)
-    note = note.strip() if note and note.strip() else None
-    t.close(on=on or local_date(now), inspector=inspector, note=note, actor=actor,
+    note = check_text(note, "note", "备注", max_len=2000) if note and note.strip() else None
+    t.close(on=check_day(on or local_date(now), "on"), inspector=inspector, note=note, actor=actor,
             recorded_at=now)
     app.commit(t)
     return t

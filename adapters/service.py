@@ -32,6 +32,7 @@ from domain.ids import keyed_id, unit_id
 from domain.inspections import Inspection, check_inspectors
 from domain.time import Clock
 from domain.units import UNIT_KINDS, Unit, check_code, check_text
+from domain.values import check_day
 
 
 class StoreUnavailable(DudaoError):
@@ -196,6 +197,7 @@ class Dudao(Application[UUID]):
     ) -> Finding:
         """Build (not save) a finding after checking every field."""
         self.check_unit_exists(unit)
+        check_day(on, "on")
         check_severity(severity)
         inspector = check_text(inspector, "inspector", "督学姓名", max_len=100)
         text = check_text(text, "text", "问题描述", max_len=4000)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -34,6 +34,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.calendar import WorkCalendar
 from domain.errors import InvalidInput, Refused
 from domain.time import local_date
+from domain.values import check_number
 
 TASK_STATUSES = {"on_track": "推进中", "overdue": "逾期", "closed": "已销号"}
 INDICATOR_STATES = {"met": "达标", "unmet": "未达标", "no_report": "待填报", "overdue": "逾期未达标"}
@@ -43,18 +44,7 @@ COMPARATOR_TEXT = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "=": "="}
 
 def check_value(value: str | int | float | Decimal, field: str = "value") -> str:
     """A reported value: a finite decimal number, returned as its canonical text."""
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        number = Decimal("NaN")
-    if not number.is_finite():
-        raise InvalidInput(
-            f"数值 {value!r} 无效，应为数字，如 96 或 4.5",
-            f"invalid value {value!r}: expected a number such as 96 or 4.5",
-            field=field,
-        )
-    text = format(number.normalize(), "f")
-    return text
+    return check_number(value, field)
 
 
 def meets(value: str, comparator: str, target: str) -> bool:

@@ -9,6 +9,9 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput
+from domain.values import check_text
+
+__all__ = ["check_text"]
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 UNIT_KINDS = ("unit", "group")
@@ -23,19 +26,6 @@ def check_code(code: str, field: str = "code") -> str:
             field=field,
         )
     return code
-
-
-def check_text(value: str | None, field: str, zh_name: str, *, max_len: int = 200) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise InvalidInput(f"{zh_name}不能为空", f"{field} must not be empty", field=field)
-    if len(text) > max_len:
-        raise InvalidInput(
-            f"{zh_name}过长（{len(text)}字，最多{max_len}字）",
-            f"{field} is too long ({len(text)} > {max_len})",
-            field=field,
-        )
-    return text
 
 
 class Unit(Aggregate):

@@ -48,6 +48,17 @@ def _value(value: Any) -> Any:
     return value
 
 
+def _no_nul(value: Any) -> Any:
+    """A NUL stored before input was checked (issue 11): PostgreSQL text refuses it."""
+    if type(value) is str:
+        return value.replace("\x00", "\ufffd")
+    if type(value) is dict:
+        return {k: _no_nul(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_no_nul(v) for v in value]
+    return value
+
+
 class FastDecoder:
     """``decoder(notification)`` returns what ``mapper.to_domain_event`` would."""
 
@@ -71,6 +82,8 @@ class FastDecoder:
         decoders = _DECODERS
         try:
             data = orjson.loads(state)
+            if b"\\u0000" in state:
+                data = _no_nul(data)
             for key, value in data.items():
                 kind = type(value)
                 if kind is dict:

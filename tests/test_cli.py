@@ -159,3 +159,12 @@ def test_unit_add_twice_is_idempotent(dudao: Cli) -> None:
     assert code == 0 and dudao.events() == before
     assert dudao("unit", "add", "HTQ", "--name", "汉台区", "--parent", "SJYJ")[0] == 0
     assert dudao.events() == before + 1
+
+
+def test_year_one_and_control_characters_refused_on_the_command_line(dudao: Cli) -> None:
+    """Issue 11: the CLI agrees with the API: dates 2000-2099, no NUL/control chars."""
+    before = dudao.events()
+    for args in (["--on", "0001-01-01", "--text", "x"], ["--on", "2024-09-20", "--text", "a\x07b"]):
+        code, _out, err = dudao("finding", "record", "--unit", "SJYJ", "--inspector", "张", *args)
+        assert code != 0 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert dudao.events() == before

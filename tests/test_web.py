@@ -236,3 +236,47 @@ def test_pages_as_of_a_past_moment(served: tuple[ApiServer, dict[str, Any], dict
     assert client.get("/", params={"as_of": "2024-09-21"}).status_code == 200
     r = client.get("/units/U1", params={"as_of": "yesterday"})
     assert r.status_code == 422 and "as_of" in r.text
+
+
+def test_web_form_refuses_nul_bad_utf8_and_year_one(
+        served: tuple[ApiServer, dict[str, Any], dict[str, str]]) -> None:
+    """Issue 11: a NUL or invalid UTF-8 from the web form is refused like the API (422,
+    naming the field), nothing is recorded, and every read path still works afterwards."""
+    server, _f, tokens = served
+    app = server.app
+    client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30)
+    login(client, tokens["tok-inspector"])
+    csrf = re.search(r'name="csrf" value="(\w+)"', client.get("/findings/new").text)
+    assert csrf is not None
+    before = app.event_count()
+    good = f"csrf={csrf.group(1)}&unit=U1&on=2024-11-01&inspector=x&severity=general"
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    for body, field in ((good + "&text=web%00nul", "text"), (good + "&text=bad%FFbyte", "text"),
+                        (good.replace("2024-11-01", "0001-01-01") + "&text=ok", "on")):
+        r = client.post("/findings", content=body, headers=headers)
+        assert r.status_code == 422, (body, r.status_code)
+        assert field in r.text
+    assert app.event_count() == before
+    api = {"authorization": f"Bearer {tokens['tok-auditor']}"}
+    assert client.get("/api/v1/findings", headers=api).status_code == 200
+    assert client.get("/api/v1/units/U1/report", headers=api).status_code == 200
+    login(client, tokens["tok-auditor"])
+    assert client.get("/").status_code == 200
+
+
+def test_store_already_holding_a_nul_still_reads(
+        served: tuple[ApiServer, dict[str, Any], dict[str, str]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 11: an event with a NUL written before the check existed must not break reads."""
+    import domain.values
+    server, _f, tokens = served
+    monkeypatch.setattr(domain.values, "_CONTROL", re.compile("(?!)"))
+    server.app.record_finding(unit="U1", on=server.app.now().date(), inspector="x",
+                              text="web\x00nul", actor="test")
+    monkeypatch.undo()
+    client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30)
+    api = {"authorization": f"Bearer {tokens['tok-auditor']}"}
+    assert client.get("/api/v1/findings", headers=api).status_code == 200
+    assert client.get("/api/v1/units/U1/report", headers=api).status_code == 200
+    login(client, tokens["tok-auditor"])
+    assert client.get("/").status_code == 200

@@ -131,10 +131,25 @@ def web_router(app: Dudao, db: str, lookup: Lookup, runner: Runner | None = None
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
 
     async def form(request: Request) -> dict[str, str]:
-        body = (await request.body()).decode("utf-8", errors="replace")
-        return {k: v[-1].strip() for k, v in parse_qs(body, keep_blank_values=True).items()}
+        # Strict UTF-8: a field with invalid bytes is refused (by check_csrf, inside the
+        # handlers' error path) instead of being stored with replacement characters.
+        body = (await request.body()).decode("utf-8", errors="surrogateescape")
+        data: dict[str, str] = {}
+        for k, v in parse_qs(body, keep_blank_values=True, encoding="utf-8",
+                             errors="surrogateescape").items():
+            value = v[-1].strip()
+            if any("\udc80" <= c <= "\udcff" for c in k + value):
+                k = k.encode("utf-8", "replace").decode()
+                data.setdefault("\x00bad", k)
+                value = ""
+            data[k] = value
+        return data
 
     def check_csrf(data: dict[str, str], token: str) -> None:
+        if "\x00bad" in data:
+            field = data["\x00bad"]
+            raise InvalidInput(f"{field} 不是有效的 UTF-8 文本", f"{field} is not valid UTF-8",
+                               field=field)
         if not hmac.compare_digest(data.get("csrf", ""), csrf_token(token)):
             raise InvalidInput("表单已过期，请刷新页面后重新提交", "stale or forged form",
                                field="csrf")
