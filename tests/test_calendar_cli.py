@@ -30,13 +30,19 @@ def test_a_2027_deadline_no_longer_halts_the_sweep(tmp_path: Path,
     assert "escalations" in json.loads(out)
 
 
-def test_working_days_into_2027_are_counted_provisionally(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    dudao = Cli(str(tmp_path / "cal.db"), capsys)
+def _finding_of_2026_12_18(dudao: Cli) -> str:
+    """A unit and a finding recorded on 2026-12-18; returns the finding's id."""
     dudao("unit", "add", "CGX", "--name", "城固县人民政府", now="2026-12-18T09:00")
     _, fid, _ = dudao("finding", "record", "--unit", "CGX", "--on", "2026-12-18",
                       "--inspector", "张督学", "--text", "教师全员培训学时未达标",
                       now="2026-12-18T10:00")
+    return fid.strip()
+
+
+def test_working_days_into_2027_are_counted_provisionally(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dudao = Cli(str(tmp_path / "cal.db"), capsys)
+    fid = _finding_of_2026_12_18(dudao)
     # before: refused ("工作日历不含2027年")
     code, out, err = dudao("--json", "rectify", "order", fid.strip(), "--on", "2026-12-18",
                            "--within", "10", now="2026-12-18T11:00")
@@ -47,10 +53,7 @@ def test_working_days_into_2027_are_counted_provisionally(
 def test_a_provisional_deadline_is_recorded_and_shown_as_such(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     dudao = Cli(str(tmp_path / "cal.db"), capsys)
-    dudao("unit", "add", "CGX", "--name", "城固县人民政府", now="2026-12-18T09:00")
-    _, fid, _ = dudao("finding", "record", "--unit", "CGX", "--on", "2026-12-18",
-                      "--inspector", "张督学", "--text", "教师全员培训学时未达标",
-                      now="2026-12-18T10:00")
+    fid = _finding_of_2026_12_18(dudao)
     code, out, err = dudao("rectify", "order", fid.strip(), "--on", "2026-12-18",
                            "--within", "10", now="2026-12-18T11:00")
     assert code == 0, err
