@@ -16,7 +16,8 @@ order. This module is pure (no I/O): the stores hand it rows.
 - an event whose bytes differ from what was sealed: ``changed`` (a payload
   byte or a field was edited, or two rows were swapped);
 - a sealed position with no event: ``missing`` (a row was deleted or moved);
-- an event with no seal: ``unsealed`` (a row was inserted or moved in);
+- an event with no seal: ``unsealed`` (a row was inserted or moved in, or the
+  chain table was emptied or cut; the store never seals such events by itself);
 - a chain row that does not follow from the previous one: ``chain``;
 - against a checkpoint (position, hash) kept outside the system: the chain
   recomputed from the events alone must reach that hash at that position
@@ -127,8 +128,8 @@ KINDS = {
                 "the event at position {p} differs from what was sealed"),
     "missing": ("位置 {p} 已封存的事件不见了（被删除或移走）",
                 "the sealed event at position {p} is missing"),
-    "unsealed": ("位置 {p} 的事件没有封存记录（被插入或移入）",
-                 "the event at position {p} was never sealed (inserted)"),
+    "unsealed": ("位置 {p} 的事件没有封存记录（被插入或移入，或其封存记录被删）",
+                 "the event at position {p} has no seal (inserted, or its seal removed)"),
     "chain": ("位置 {p} 的链哈希接不上前一环（哈希链表被改动）",
               "the chain row at position {p} does not follow from the previous one"),
     "checkpoint": ("由事件重算到位置 {p} 的链哈希与检查点不符（位置 {p} 及之前有事件被改写）",
@@ -167,6 +168,9 @@ class Report:
     checkpoint: Checkpoint | None = None
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
+    first_unsealed: int | None = None  # the first event without a seal
+    # repairs recorded in the log (``audit seal --repair``), filled in by the service
+    repairs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -186,6 +190,8 @@ class Report:
             "first_bad_position": self.first_bad,
             "problem_count": self.problem_count,
             "problems": [p.as_dict() for p in self.problems],
+            "first_unsealed_position": self.first_unsealed,
+            "repairs": self.repairs,
         }
 
 
@@ -223,6 +229,7 @@ def verify_rows(
     stored = GENESIS
     last = 0  # the last position of an event or a seal
     last_event = 0
+    first_unsealed: int | None = None
     n_events = n_sealed = 0
     tick = 0
     ev: Iterator[EventRow] = iter(events)
@@ -239,6 +246,8 @@ def verify_rows(
             except (TypeError, AttributeError, ValueError):
                 digest = sha256(odd_event_bytes(e)).digest()
             bad("unsealed", position)
+            if first_unsealed is None:
+                first_unsealed = position
             e = next(ev, None)
             n_events += 1
             last_event = position
@@ -312,4 +321,5 @@ def verify_rows(
     report.head = Checkpoint(last_event, recomputed.hex())
     report.problems = sorted(found, key=lambda p: p.position)
     report.problem_count = count
+    report.first_unsealed = first_unsealed
     return report

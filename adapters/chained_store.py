@@ -14,26 +14,38 @@ Opening the store also makes the tables append-only: triggers refuse UPDATE,
 DELETE (and, on PostgreSQL, TRUNCATE) of stored events and of chain rows.
 The project never updates or deletes a stored event.
 
-A store whose events predate the chain (the chain table is empty while events
-exist) is sealed once, in order, when it is first opened by this code.
+The store seals only the events it has just inserted, never on opening:
+a chain shorter than the log (the chain table emptied or cut, a row inserted
+directly into the events table, a store from before the chain) is a
+verification failure, and every write is refused while it lasts, because new
+seals would follow unsealed events. Each write checks this in two index
+look-ups: no event between the chain head and its own first position, none
+after its last (PostgreSQL's notification ids may skip values a rolled-back
+transaction took; a hole holds no event, so it does not count). Only the
+explicit ``dudao audit seal --repair`` seals such events (see ``repairing``),
+in the same transaction as the event that records the repair.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier, Literal
 
 from adapters.chain import CHAIN_TABLE, GENESIS, ChainRow, Checkpoint, EventRow, seal
-from domain.errors import DudaoError
+from domain.audit import ranges_of
+from domain.errors import DudaoError, Refused
 
 PAGE = 20000
 REFUSAL = "dudao: 事件库只能追加，已存储的事件与封存记录不能修改或删除 (stored events are append-only)"
@@ -41,6 +53,41 @@ REFUSAL = "dudao: 事件库只能追加，已存储的事件与封存记录不�
 
 class ChainBroken(DudaoError):
     """The chain table is ahead of the events: the store was tampered with."""
+
+
+class ChainIncomplete(Refused):
+    """The log holds events without a seal: writes are refused until an audited repair."""
+
+
+@dataclass(frozen=True)
+class SealPlan:
+    """What ``audit seal --repair`` would seal: the events after the chain head."""
+
+    head: int  # the last sealed position (0: none)
+    ranges: list[tuple[int, int]]  # runs of consecutive positions of unsealed events
+
+    @property
+    def count(self) -> int:
+        return sum(b - a + 1 for a, b in self.ranges)
+
+    @property
+    def first(self) -> int | None:
+        return self.ranges[0][0] if self.ranges else None
+
+
+# Set only while the repair's own event is being stored: the positions it may seal.
+_REPAIR: ContextVar[list[tuple[int, int]] | None] = ContextVar("dudao_chain_repair",
+                                                               default=None)
+
+
+@contextmanager
+def repairing(ranges: list[tuple[int, int]]) -> Iterator[None]:
+    """Let the events stored inside seal exactly these unsealed positions before them."""
+    token = _REPAIR.set(list(ranges))
+    try:
+        yield
+    finally:
+        _REPAIR.reset(token)
 
 
 def _hex(originator_id: UUID | str) -> str:
@@ -55,6 +102,68 @@ def _broken(head: int, first: int) -> ChainBroken:
         "the store was tampered with; nothing was recorded; run dudao audit verify",
         field="db",
     )
+
+
+def _unsealed(head: int, first: int) -> ChainIncomplete:
+    return ChainIncomplete(
+        f"事件库中位置 {first} 起有未封存的事件（{sealed_upto(head)}）：事件库被改动过，"
+        "或早于封存功能；拒绝写入，本次操作未记录。请运行 dudao audit verify 核查，"
+        "再由负责人运行 dudao audit seal --repair --by 姓名 补封",
+        f"the store holds unsealed events from position {first} on (sealed up to {head}): "
+        "it was altered or predates the chain; write refused, nothing was recorded; "
+        "run dudao audit verify, then dudao audit seal --repair --by NAME",
+        field="db",
+    )
+
+
+def sealed_upto(head: int) -> str:
+    return f"封存记录只到位置 {head}" if head else "没有任何封存记录"
+
+
+def _stale(planned: list[tuple[int, int]], found: list[tuple[int, int]]) -> ChainIncomplete:
+    return ChainIncomplete(
+        f"未封存的事件与核查时不同（核查时 {_runs(planned)}，现在 {_runs(found) or '无'}）："
+        "补封未进行，什么也没有记录；请重新运行 dudao audit seal 查看后再补封",
+        "the unsealed events changed since they were listed; nothing was sealed or recorded; "
+        "run dudao audit seal again",
+        field="db",
+    )
+
+
+def _runs(ranges: Sequence[tuple[int, int]]) -> str:
+    return "、".join(f"{a}" if a == b else f"{a}–{b}" for a, b in ranges)
+
+
+def _chain_rows(head: tuple[int, bytes], new: list[EventRow],
+                stray: Callable[[int, int | None], int | None],
+                between: Callable[[int, int], list[EventRow]]) -> list[ChainRow]:
+    """The chain rows for the events just inserted (``new``, by position), under the write lock.
+
+    ``stray(after, before)`` is the first position of an event strictly between
+    the two (``before`` None: no upper bound); ``between`` the events themselves.
+    Refuses when the seals run ahead of the events, or when unsealed events lie
+    before or after the new ones, unless a repair of exactly those is under way.
+    """
+    head_position, head_hash = head
+    first, last = new[0][0], new[-1][0]
+    if head_position >= first:
+        raise _broken(head_position, first)
+    planned = _REPAIR.get()
+    below = stray(head_position, first)
+    above = stray(last, None)
+    if above is not None:  # not sealable in order before the new ones: refuse, repair or not
+        raise _unsealed(head_position, below if below is not None else above)
+    if below is None:
+        if planned is not None:
+            raise _stale(planned, [])
+        return seal(head_hash, new)
+    if planned is None:
+        raise _unsealed(head_position, below)
+    old = between(head_position, first)
+    found = ranges_of(r[0] for r in old)
+    if found != planned:
+        raise _stale(planned, found)
+    return seal(head_hash, old + new)
 
 
 class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
@@ -75,34 +184,47 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
                 )
         return statements
 
-    def create_table(self) -> None:
-        super().create_table()
-        with self.datastore.transaction(commit=True) as c:
-            c.execute(f"SELECT 1 FROM {CHAIN_TABLE} LIMIT 1")
-            if c.fetchone() is None:
-                c.execute(f"SELECT rowid, originator_id, originator_version, topic, state "
-                          f"FROM {self.events_table_name} ORDER BY rowid")
-                rows = seal(GENESIS, [tuple(r) for r in c.fetchall()])  # type: ignore[misc]
-                if rows:
-                    c.executemany(f"INSERT INTO {CHAIN_TABLE} VALUES (?,?,?)", rows)
-
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
         if ids:
+            table = self.events_table_name
             c.execute(f"SELECT position, chain_hash FROM {CHAIN_TABLE} "
                       "ORDER BY position DESC LIMIT 1")
             head = c.fetchone()
-            head_position, head_hash = (head[0], head[1]) if head else (0, GENESIS)
-            if head_position >= ids[0]:
-                raise _broken(head_position, ids[0])
-            rows = seal(head_hash, [
-                (i, _hex(s.originator_id), s.originator_version, s.topic, s.state)
-                for i, s in zip(ids, stored_events, strict=True)
-            ])
+
+            def stray(after: int, before: int | None) -> int | None:
+                if before is None:
+                    c.execute(f"SELECT min(rowid) FROM {table} WHERE rowid > ?", (after,))
+                else:
+                    c.execute(f"SELECT min(rowid) FROM {table} WHERE rowid > ? AND rowid < ?",
+                              (after, before))
+                row = c.fetchone()
+                return None if row is None else row[0]
+
+            def between(after: int, before: int) -> list[EventRow]:
+                c.execute(f"SELECT rowid, originator_id, originator_version, topic, state "
+                          f"FROM {table} WHERE rowid > ? AND rowid < ? ORDER BY rowid",
+                          (after, before))
+                return [tuple(r) for r in c.fetchall()]  # type: ignore[misc]
+
+            rows = _chain_rows(
+                (head[0], head[1]) if head else (0, GENESIS),
+                [(i, _hex(s.originator_id), s.originator_version, s.topic, s.state)
+                 for i, s in zip(ids, stored_events, strict=True)],
+                stray, between)
             c.executemany(f"INSERT INTO {CHAIN_TABLE} VALUES (?,?,?)", rows)
         return ids
+
+    def seal_plan(self) -> SealPlan:
+        """The unsealed events after the chain head (what a repair would seal)."""
+        with self.snapshot() as snap:
+            row = snap.execute(f"SELECT max(position) FROM {CHAIN_TABLE}").fetchone()
+            head = row[0] if row and row[0] is not None else 0
+            cur = snap.execute(f"SELECT rowid FROM {self.events_table_name} WHERE rowid > ? "
+                               "ORDER BY rowid", (head,))
+            return SealPlan(head, ranges_of(r[0] for r in cur))
 
     # ------------------------------------------------------------- reading
 
@@ -226,30 +348,36 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                     elif existing[name] != "O":
                         curs.execute(SQL("ALTER TABLE {} ENABLE TRIGGER {}")
                                      .format(q, Identifier(name)))
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(SQL("SELECT 1 FROM {} LIMIT 1").format(self.q_chain))
-            if curs.fetchone() is not None:
-                return
-            curs.execute(SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(self.q_events))
-            curs.execute(SQL("SELECT 1 FROM {} LIMIT 1").format(self.q_chain))
-            if curs.fetchone() is not None:
-                return
-            with curs.connection.cursor(row_factory=tuple_row) as plain:
-                plain.execute(SQL("SELECT notification_id, originator_id, originator_version, "
-                                  "topic, state FROM {} ORDER BY notification_id")
-                              .format(self.q_events))
-                rows = seal(GENESIS, [(r[0], _hex(r[1]), r[2], r[3], bytes(r[4]))
-                                      for r in plain.fetchall()])
-                if rows:
-                    plain.executemany(SQL("INSERT INTO {} VALUES (%s, %s, %s)")
-                                      .format(self.q_chain), rows)
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any
                       ) -> Sequence[int] | None:
+        """eventsourcing's insert (9.5.6), except that a refusal raised while sealing leaves
+        through the transaction and rolls the insert back: eventsourcing catches errors
+        inside it (to keep psycopg's pipeline quiet) and then commits."""
         if self.datastore.enable_db_functions:  # pragma: no cover - not used by dudao
             raise DudaoError("封存事件不支持 POSTGRES_ENABLE_DB_FUNCTIONS",
                              "sealed events do not support POSTGRES_ENABLE_DB_FUNCTIONS")
-        return super().insert_events(stored_events, **kwargs)
+        exc: Exception | None = None
+        ids: Sequence[int] | None = None
+        with self.datastore.get_connection() as conn:
+            with conn.pipeline() as pipeline, conn.transaction():
+                with conn.cursor() as curs:
+                    self._insert_events(curs, stored_events, **kwargs)
+                if len(stored_events) > 0:
+                    with conn.cursor() as curs:
+                        try:
+                            self._insert_stored_events(curs, stored_events, **kwargs)
+                            pipeline.sync()
+                            ids = self._fetch_ids_after_insert_events(
+                                curs, stored_events, **kwargs)
+                        except DudaoError:
+                            raise  # every result was read: out, and ROLLBACK
+                        except Exception as e:
+                            exc = e
+            if exc:
+                raise exc
+        return ids
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -269,13 +397,39 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         curs.execute(SQL("SELECT position, chain_hash FROM {} ORDER BY position DESC LIMIT 1")
                      .format(self.q_chain))
         head = curs.fetchone()
-        head_position, head_hash = ((head["position"], bytes(head["chain_hash"])) if head
-                                    else (0, GENESIS))
-        if head_position >= events[0][0]:
-            raise _broken(head_position, events[0][0])
-        curs.executemany(SQL("INSERT INTO {} VALUES (%s, %s, %s)").format(self.q_chain),
-                         seal(head_hash, events))
+
+        def stray(after: int, before: int | None) -> int | None:
+            if before is None:
+                curs.execute(SQL("SELECT min(notification_id) AS p FROM {} "
+                                 "WHERE notification_id > %s").format(self.q_events), (after,))
+            else:
+                curs.execute(SQL("SELECT min(notification_id) AS p FROM {} "
+                                 "WHERE notification_id > %s AND notification_id < %s")
+                             .format(self.q_events), (after, before))
+            row = curs.fetchone()
+            return None if row is None else row["p"]
+
+        def between(after: int, before: int) -> list[EventRow]:
+            curs.execute(SQL("SELECT notification_id, originator_id, originator_version, topic, "
+                             "state FROM {} WHERE notification_id > %s AND notification_id < %s "
+                             "ORDER BY notification_id").format(self.q_events), (after, before))
+            return [(r["notification_id"], _hex(r["originator_id"]), r["originator_version"],
+                     r["topic"], bytes(r["state"])) for r in curs.fetchall()]
+
+        rows = _chain_rows((head["position"], bytes(head["chain_hash"])) if head else (0, GENESIS),
+                           events, stray, between)
+        curs.executemany(SQL("INSERT INTO {} VALUES (%s, %s, %s)").format(self.q_chain), rows)
         return ids
+
+    def seal_plan(self) -> SealPlan:
+        """The unsealed events after the chain head (what a repair would seal)."""
+        with self.snapshot() as snap, snap.cursor(row_factory=tuple_row) as cur:
+            cur.execute(SQL("SELECT max(position) FROM {}").format(self.q_chain))
+            row = cur.fetchone()
+            head = row[0] if row and row[0] is not None else 0
+            cur.execute(SQL("SELECT notification_id FROM {} WHERE notification_id > %s "
+                            "ORDER BY notification_id").format(self.q_events), (head,))
+            return SealPlan(head, ranges_of(r[0] for r in cur))
 
     # ------------------------------------------------------------- reading
 

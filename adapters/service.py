@@ -18,13 +18,17 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
+    Notification,
     OperationalError,
     StoredEvent,
     Transcoding,
 )
 from eventsourcing.sqlite import SQLiteAggregateRecorder
+from eventsourcing.utils import get_topic
 
-from adapters.chain import Checkpoint, Report, event_hash, verify_rows
+from adapters.chain import Checkpoint, EventRow, Report, event_hash, verify_rows
+from adapters.chained_store import SealPlan, repairing
+from domain.audit import ChainRepair, new_repair
 from domain.calendar import WorkCalendar
 from domain.errors import Conflict, DudaoError, InvalidInput, NotFound, Refused
 from domain.findings import Finding, check_severity, check_within
@@ -33,6 +37,8 @@ from domain.inspections import Inspection, check_inspectors
 from domain.time import Clock
 from domain.units import UNIT_KINDS, Unit, check_code, check_text
 from domain.values import check_day
+
+REPAIR_TOPIC = get_topic(ChainRepair.Sealed)  # type: ignore[attr-defined]
 
 
 class StoreUnavailable(DudaoError):
@@ -593,14 +599,69 @@ class Dudao(Application[UUID]):
 
     def verify(self, checkpoint: Checkpoint | None = None, *,
                progress: Callable[[int], None] | None = None) -> Report:
-        """Check every stored event against its seal (and a checkpoint, if given)."""
+        """Check every stored event against its seal (and a checkpoint, if given).
+
+        The repairs recorded in the log (``audit seal --repair``) are listed in the
+        report, whether or not it passes: an auditor sees who sealed what, and when.
+        """
         recorder: Any = self.recorder
+        found: list[EventRow] = []
+
+        def tap(rows: Iterator[EventRow]) -> Iterator[EventRow]:
+            for row in rows:
+                if row[3] == REPAIR_TOPIC:
+                    found.append((row[0], row[1], row[2], row[3], bytes(row[4])))
+                yield row
+
         try:
             with recorder.snapshot() as snap:
-                return verify_rows(recorder.read_events(snap), recorder.read_chain(snap),
-                                   checkpoint, progress=progress)
+                report = verify_rows(tap(recorder.read_events(snap)),
+                                     recorder.read_chain(snap), checkpoint, progress=progress)
         except OperationalError as e:
             raise _unavailable(e) from e
+        report.repairs = [self._repair_record(row) for row in found]
+        return report
+
+    def _repair_record(self, row: EventRow) -> dict[str, Any]:
+        try:
+            e = self.decode(Notification(id=row[0], originator_id=UUID(row[1]),
+                                         originator_version=row[2], topic=row[3], state=row[4]))
+            return {"position": row[0], "by": e.by, "reason": e.reason, "actor": e.actor,
+                    "recorded_at": e.recorded_at.isoformat(), "after": e.after,
+                    "count": e.count, "ranges": [list(r) for r in e.ranges]}
+        except Exception as error:  # a tampered row: verification names it already
+            return {"position": row[0], "error": f"{type(error).__name__}"}
+
+    def seal_plan(self) -> SealPlan:
+        """The events after the chain head that have no seal (what a repair would seal)."""
+        recorder: Any = self.recorder
+        try:
+            return recorder.seal_plan()  # type: ignore[no-any-return]
+        except OperationalError as e:
+            raise _unavailable(e) from e
+
+    def repair_chain(self, plan: SealPlan, *, by: str, reason: str | None,
+                     actor: str) -> dict[str, Any]:
+        """Seal the planned unsealed events, in order, and record who did it, when and why.
+
+        The repair is an event of its own (``ChainRepair.Sealed``), stored in the same
+        transaction as the seals it adds and sealed right after them; if the unsealed
+        events are no longer exactly the planned ones, nothing is sealed or recorded.
+        """
+        if not plan.ranges:
+            raise Refused("没有未封存的事件，无需补封，什么也没有记录",
+                          "there are no unsealed events; nothing was sealed or recorded",
+                          field="--repair")
+        repair = new_repair(by=by, reason=reason, ranges=plan.ranges, after=plan.head,
+                            actor=actor, recorded_at=self.now())
+        with repairing(plan.ranges):
+            self.commit(repair)
+        position = self.positions_of(repair.id).get(1)
+        return {"repaired": True, "repair_id": str(repair.id), "position": position,
+                "by": repair.by, "reason": repair.reason, "actor": actor,
+                "recorded_at": repair.recorded_at.isoformat(), "after": plan.head,
+                "count": repair.count, "ranges": repair.ranges,
+                "first_unsealed_position": plan.first}
 
     def chain_head(self) -> Checkpoint:
         """The stored chain head, after checking that its own event still matches it."""

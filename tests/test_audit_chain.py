@@ -25,7 +25,7 @@ from psycopg import sql
 
 from adapters.bootstrap import load_calendar
 from adapters.chain import GENESIS, Checkpoint, event_hash, link, seal, verify_rows
-from adapters.chained_store import ChainBroken
+from adapters.chained_store import ChainBroken, ChainIncomplete
 from adapters.service import Dudao
 from adapters.store import prepare, store_env
 from domain.errors import Conflict, InvalidInput, Refused
@@ -552,15 +552,37 @@ def gaps(db: str) -> int:
     return int(row[0])
 
 
-def test_a_store_from_before_the_chain_is_sealed_when_first_opened(sqlite_db: str) -> None:
-    env = {k: v for k, v in store_env(sqlite_db).items() if k != "APPLICATION_RECORDER_TOPIC"}
+def test_a_store_from_before_the_chain_fails_verification_until_an_audited_repair(
+        db: str) -> None:
+    """Events stored without the chain are never sealed by opening the store (issue 11):
+    verification fails from position 1 and writes are refused until ``repair_chain``."""
+    env = {k: v for k, v in store_env(db).items() if k != "APPLICATION_RECORDER_TOPIC"}
     plain = Dudao(clock=lambda: datetime(2024, 12, 31, 18, tzinfo=SHANGHAI),
                   calendar=load_calendar(None), env=env)
     plain.add_unit("U1", "一中", actor="t")
     plain.add_unit("U2", "二中", actor="t")
     plain.close()
-    report = verify(sqlite_db)
-    assert report.ok and report.sealed == 2
+    report = verify(db)
+    assert not report.ok and report.sealed == 0 and report.events == 2
+    assert report.first_bad == report.first_unsealed == 1
+    assert [p.kind for p in report.problems] == ["unsealed", "unsealed"]
+    app = open_app(db)
+    try:
+        with pytest.raises(ChainIncomplete):
+            app.add_unit("U3", "三中", actor="t")
+        plan = app.seal_plan()
+        assert (plan.head, plan.ranges) == (0, [(1, 2)])
+        done = app.repair_chain(plan, by="张三", reason="升级前的旧库", actor="t")
+        # on PostgreSQL the refused write took id 3 and left it a hole
+        assert done["count"] == 2 and done["position"] == (3 if "://" not in db else 4)
+        app.add_unit("U3", "三中", actor="t")
+    finally:
+        app.close()
+    report = verify(db)
+    assert report.ok and report.sealed == report.events == 4
+    assert [(r["by"], r["ranges"], r["position"]) for r in report.repairs] == [
+        ("张三", [[1, 2]], done["position"])]
+    assert head(db) == report.head
 
 
 # ------------------------------------------------------------------- pure

@@ -21,7 +21,7 @@ import pytest
 from psycopg import sql
 
 from adapters.bootstrap import load_calendar
-from adapters import chained_store
+from adapters.chained_store import ChainBroken, ChainIncomplete
 from adapters.service import Dudao
 from adapters.store import store_env
 from domain.time import SHANGHAI
@@ -170,7 +170,9 @@ def test_an_emptied_chain_fails_verification_refuses_writes_until_an_audited_rep
     assert "张三" in out and f"1–{events}" in out and "2025-01-06 10:30" in out
     report = dudao.json("audit", "verify")
     assert report["ok"] and report["first_unsealed_position"] is None
-    assert report["sealed"] == report["events"] == done["position"]
+    # (on PostgreSQL the refused write left a hole in the ids: count, not position)
+    assert report["sealed"] == report["events"] == events + 1
+    assert report["head"]["position"] == done["position"]
     (repair,) = report["repairs"]
     assert repair["by"] == "张三" and repair["reason"] == "链表被清空，已核查"
     assert repair["ranges"] == [[1, events]] and repair["count"] == events
@@ -202,10 +204,10 @@ def test_an_unsealed_event_inserted_blocks_the_next_write_and_is_named(
         store.close()
     assert sealed == events - 1
 
-    code, out, err = dudao(*RECORD)
+    code, _out, err = dudao(*RECORD)
     assert code == 1
     assert f"位置 {forged}" in err and "nothing was recorded" in err
-    code, out, err = dudao("unit", "add", "U2", "--name", "二中")
+    code, _out, err = dudao("unit", "add", "U2", "--name", "二中")
     assert code == 1 and "拒绝写入" in err
     store = direct(db)
     try:
@@ -220,7 +222,7 @@ def test_an_unsealed_event_inserted_blocks_the_next_write_and_is_named(
     assert done["ranges"] == [[forged, forged]] and done["reason"] is None
     report = dudao.json("audit", "verify")
     assert report["ok"] and [r["ranges"] for r in report["repairs"]] == [[[forged, forged]]]
-    code, out, err = dudao(*RECORD)
+    code, _out, err = dudao(*RECORD)
     assert code == 0, err
 
 
@@ -243,7 +245,7 @@ def test_the_service_refuses_and_the_refusal_leaves_nothing_behind(db: str) -> N
         store.close()
     app = open_app(db)
     try:
-        with pytest.raises(chained_store.ChainIncomplete, match=f"位置 {forged}"):
+        with pytest.raises(ChainIncomplete, match=f"位置 {forged}"):
             app.add_unit("U3", "三中", actor="t")
         assert app.find_unit("U3") is None
         plan = app.seal_plan()
@@ -278,11 +280,20 @@ def test_a_repair_refuses_when_the_log_moved_since_it_was_planned(db: str) -> No
             store.forge()  # another one slips in between the plan and the repair
         finally:
             store.close()
-        with pytest.raises(chained_store.ChainIncomplete, match="重新运行"):
+        with pytest.raises(ChainIncomplete, match="重新运行"):
             app.repair_chain(plan, by="张三", reason=None, actor="t")
         assert app.verify().sealed == 1
     finally:
         app.close()
+
+
+def burn_ids(db: str, n: int) -> list[int]:
+    """Take notification ids from the sequence without storing anything."""
+    table = f'"{db.split("schema=")[1]}".dudao_events'
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        return [int(conn.execute(sql.SQL("SELECT nextval(pg_get_serial_sequence({}, "
+                                         "'notification_id'))").format(sql.Literal(table)))
+                    .fetchone()[0]) for _ in range(n)]  # type: ignore[index]
 
 
 def test_pg_gaps_from_rolled_back_writes_do_not_block_writes(pg_db: str) -> None:
@@ -290,12 +301,7 @@ def test_pg_gaps_from_rolled_back_writes_do_not_block_writes(pg_db: str) -> None
     app = open_app(pg_db)
     try:
         app.add_unit("U1", "一中", actor="t")
-        schema = pg_db.split("schema=")[1]
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            for _ in range(3):  # burn sequence values, as lost races do
-                conn.execute(sql.SQL("SELECT nextval(pg_get_serial_sequence({}, "
-                                     "'notification_id'))").format(
-                    sql.Literal(f'"{schema}".dudao_events')))
+        burn_ids(pg_db, 3)  # as lost races do
         app.add_unit("U2", "二中", actor="t")
         report = app.verify()
         assert report.ok and report.events == 2
@@ -306,8 +312,6 @@ def test_pg_gaps_from_rolled_back_writes_do_not_block_writes(pg_db: str) -> None
 
 def test_the_refused_pg_write_is_rolled_back_when_the_seals_run_ahead(pg_db: str) -> None:
     """The refusal raised while sealing must undo the insert (it once committed it)."""
-    from adapters.chained_store import ChainBroken
-
     app = open_app(pg_db)
     try:
         app.add_unit("U1", "一中", actor="t")
@@ -327,5 +331,62 @@ def test_the_refused_pg_write_is_rolled_back_when_the_seals_run_ahead(pg_db: str
     store = direct(pg_db)
     try:
         assert store.count(store.events) == 1
+    finally:
+        store.close()
+
+
+def test_pg_an_event_forged_into_a_hole_below_the_head_is_named_and_not_repairable(
+        pg_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A rolled-back id below the chain head filled in by hand: verify names it; a repair
+    cannot seal it in order (writes go on: checking every hole would cost a scan)."""
+    app = open_app(pg_db)
+    try:
+        app.add_unit("U1", "一中", actor="t")
+        hole = burn_ids(pg_db, 1)[0]  # as a lost race does
+        app.add_unit("U2", "二中", actor="t")
+    finally:
+        app.close()
+    store = direct(pg_db)
+    try:
+        topic, state = store.q(f"SELECT topic, state FROM {store.events} LIMIT 1")[0]
+        store.q(f"INSERT INTO {store.events} (notification_id, originator_id, originator_version,"
+                " topic, state) VALUES (%s, %s, 1, %s, %s)", (hole, uuid.uuid4(), topic, state))
+    finally:
+        store.close()
+    dudao = Cli(pg_db, capsys)
+    code, out, err = dudao("audit", "verify")
+    assert code == 1 and f"位置 {hole}" in err
+    assert "插在已封存的事件之间" in out
+    plan = dudao.json("audit", "seal")
+    assert plan["count"] == 0
+
+
+def test_the_api_refuses_writes_and_its_verification_shows_the_repair(api: Any) -> None:
+    api.app.add_unit("U1", "一中", actor="t")
+    store = direct(api.db)
+    try:
+        forged = store.forge()
+        events = store.count(store.events)
+    finally:
+        store.close()
+    with api.client(api.token("admin")) as client:
+        r = client.post("/units", json={"code": "U2", "name": "二中"})
+        assert r.status_code == 409, r.text
+        assert r.json()["code"] == "refused" and f"位置 {forged}" in r.json()["message"]
+        report = client.get("/audit/verify").json()
+        assert not report["ok"] and report["first_unsealed_position"] == forged
+        assert report["repairs"] == []
+        assert direct_count(api.db) == events
+        api.app.repair_chain(api.app.seal_plan(), by="张三", reason=None, actor="t")
+        report = client.get("/audit/verify").json()
+        assert report["ok"] and report["first_unsealed_position"] is None
+        assert [(r["by"], r["ranges"]) for r in report["repairs"]] == [("张三", [[forged, forged]])]
+        assert client.post("/units", json={"code": "U2", "name": "二中"}).status_code == 201
+
+
+def direct_count(db: str) -> int:
+    store = direct(db)
+    try:
+        return store.count(store.events)
     finally:
         store.close()

@@ -345,6 +345,18 @@ class VerifyProblem(BaseModel):
     message_en: str = Field(..., description="英文说明")
 
 
+class VerifyRepair(BaseModel):
+    position: int = Field(..., description="补封记录（事件）所在位置")
+    by: str | None = Field(None, description="补封负责人（audit seal --repair --by）")
+    reason: str | None = Field(None, description="补封理由")
+    actor: str | None = Field(None, description="操作账号")
+    recorded_at: str | None = Field(None, description="补封时间（系统时钟）")
+    after: int | None = Field(None, description="补封前的封存记录末位")
+    count: int | None = Field(None, description="补封的事件数")
+    ranges: list[list[int]] | None = Field(None, description="补封的位置，连续区间 [起, 止]")
+    error: str | None = Field(None, description="补封记录无法读出时的原因")
+
+
 class VerifyOut(BaseModel):
     ok: bool = Field(..., description="事件库是否完好")
     events: int = Field(..., description="校验的事件数")
@@ -354,3 +366,7 @@ class VerifyOut(BaseModel):
     first_bad_position: int | None = Field(None, description="第一个出问题的位置")
     problem_count: int = Field(..., description="问题总数")
     problems: list[VerifyProblem] = Field(..., description="前100处问题，按位置")
+    first_unsealed_position: int | None = Field(
+        None, description="第一个没有封存的事件的位置（事件库不会自行补封，写入一律拒绝）")
+    repairs: list[VerifyRepair] = Field(
+        default_factory=list, description="事件库曾经的补封（audit seal --repair）：谁、何时、哪些位置、为什么")

@@ -1,7 +1,8 @@
-"""Auditors' commands: trail, verify, checkpoint, replay.
+"""Auditors' commands: trail, verify, checkpoint, seal, replay, rules.
 
 Exit status of ``audit verify``: 0 intact; 1 tampering found (the first bad
-position is named on stderr). ``audit checkpoint``: 0 printed and published;
+position is named on stderr). ``audit seal``: 0 listed (or, with ``--repair``,
+sealed and recorded); 1 refused. ``audit checkpoint``: 0 printed and published;
 3 printed but NOT published (NATS unreachable; stderr says so); 1 error.
 """
 
@@ -26,6 +27,7 @@ from adapters.audit import (
     trail_text,
 )
 from adapters.chain import Checkpoint, Report
+from adapters.chained_store import SealPlan, sealed_upto
 from adapters.cli.base import MOMENT, cli, dumps, emit, pass_app
 from adapters.service import Dudao
 from domain.errors import DudaoError
@@ -72,19 +74,50 @@ def progress_bar(label: str, length: int) -> Iterator[Callable[[int], None]]:
 # ----------------------------------------------------------------- verify
 
 
-def report_text(report: Report) -> str:
+def runs_text(ranges: list[Any]) -> str:
+    return "、".join(f"{a}" if a == b else f"{a}–{b}" for a, b in ranges)
+
+
+def repairs_text(report: Report) -> list[str]:
+    lines = []
+    for r in report.repairs:
+        if "error" in r:
+            lines.append(f"  位置 {r['position']} 的补封记录无法读出（{r['error']}）")
+            continue
+        when = r["recorded_at"].replace("T", " ")[:19]
+        why = f"，理由：{r['reason']}" if r.get("reason") else ""
+        lines.append(f"  {when}  {r['by']}（操作账号 {r['actor']}）补封了位置 "
+                     f"{runs_text(r['ranges'])} 共 {r['count']} 个事件{why}；"
+                     f"补封记录在位置 {r['position']}")
+    if lines:
+        lines.insert(0, f"注意：事件库曾经补封 {len(lines)} 次（这些事件不是在写入时封存的，"
+                        "补封前的内容无从核对，只有更早保存的检查点能发现改动）：")
+    return lines
+
+
+def report_text(report: Report, plan: SealPlan | None = None) -> str:
     head = report.head
     if report.ok:
         text = (f"事件库完好：{report.events} 个事件全部封存，未被改动、删除、插入或调换。\n"
                 f"链头 {head}")
         if report.checkpoint is not None:
             text += f"\n与检查点 {report.checkpoint.position}:{report.checkpoint.hash[:16]}… 相符"
-        return text
+        return "\n".join([text, *repairs_text(report)])
     lines = [f"事件库被改动：共发现 {report.problem_count} 处问题，第一个出问题的位置是 "
              f"{report.first_bad}。"]
+    if report.first_unsealed is not None:
+        lines.append(f"位置 {report.first_unsealed} 起有事件没有封存（封存记录 "
+                     f"{report.sealed} 条，事件 {report.events} 个）：事件库不会自行补封。")
+        if plan is not None and plan.ranges:
+            lines.append(f"{sealed_upto(plan.head)}，位置 {runs_text(plan.ranges)} 的事件"
+                         "未封存，写入一律拒绝；核查后由负责人运行 "
+                         "dudao audit seal --repair --by 姓名 补封。")
+        if plan is not None and plan.first != report.first_unsealed:
+            lines.append(f"位置 {report.first_unsealed} 的事件插在已封存的事件之间，补封也不能封存它。")
     lines += [f"  位置 {p.position}：{p.zh}" for p in report.problems[:20]]
     if report.problem_count > 20:
         lines.append(f"  ……另有 {report.problem_count - 20} 处")
+    lines += repairs_text(report)
     return "\n".join(lines)
 
 
@@ -100,7 +133,8 @@ def audit_verify(app: Dudao, actor: str, checkpoint: str | None) -> None:
     cp = Checkpoint.parse(checkpoint) if checkpoint is not None else None
     with progress_bar("校验", app.last_position()) as tick:
         report = app.verify(cp, progress=tick)
-    emit(report.as_dict(), lambda: report_text(report))
+    plan = app.seal_plan() if report.first_unsealed is not None else None
+    emit(report.as_dict(), lambda: report_text(report, plan))
     if not report.ok:
         first = report.problems[0] if report.problems else None
         raise Tampered(
@@ -109,6 +143,50 @@ def audit_verify(app: Dudao, actor: str, checkpoint: str | None) -> None:
             field="--checkpoint" if first is not None and first.kind in
             ("checkpoint", "truncated") else None,
         )
+
+
+# ------------------------------------------------------------------- seal
+
+
+def plan_text(plan: SealPlan) -> str:
+    if not plan.ranges:
+        return f"没有未封存的事件：封存记录到位置 {plan.head}，事件库完整封存，无需补封。"
+    return (f"{sealed_upto(plan.head)}，有 {plan.count} 个事件没有封存："
+            f"位置 {runs_text(plan.ranges)}。\n"
+            "这是事件库被改动（链表被清空或截短、事件被直接插入）或早于封存功能的迹象，"
+            "先用 dudao audit verify 与保存在系统之外的检查点核查。\n"
+            "确认后补封：dudao audit seal --repair --by 姓名 [--reason 理由]"
+            "（补封本身记为一个事件，audit verify 此后一直列出它）。现在什么也没有记录。")
+
+
+@audit.command("seal")
+@click.option("--repair", is_flag=True, help="补封：按位置顺序封存未封存的事件，并把补封记为一个事件")
+@click.option("--by", "by", metavar="NAME", help="补封负责人姓名（--repair 必填）")
+@click.option("--reason", "reason", metavar="TEXT", help="补封理由")
+@pass_app
+def audit_seal(app: Dudao, actor: str, repair: bool, by: str | None,
+               reason: str | None) -> None:
+    """列出没有封存的事件；加 --repair --by 姓名 则补封它们，并记录谁、何时、哪些位置、为什么。
+
+    事件库只封存它刚写入的事件，打开时从不补封；链表比事件短时校验不通过、写入一律拒绝，
+    直到负责人明确补封。补封记录本身是事件日志里的一个事件，同样被封存，audit verify 此后一直列出它。
+    """
+    if not repair and (by is not None or reason is not None):
+        raise click.UsageError("--by/--reason: 只与 --repair 一起使用（only with --repair）")
+    if repair and by is None:
+        raise click.UsageError("--by: 补封必须写明负责人姓名（a repair needs --by NAME）")
+    plan = app.seal_plan()
+    if not repair or not plan.ranges:
+        emit({"repaired": False, "head": plan.head, "count": plan.count,
+              "ranges": [list(r) for r in plan.ranges], "first_unsealed_position": plan.first},
+             lambda: plan_text(plan))
+        return
+    assert by is not None
+    done = app.repair_chain(plan, by=by, reason=reason, actor=actor)
+    emit(done, lambda: (
+        f"已补封位置 {runs_text(done['ranges'])} 共 {done['count']} 个事件（负责人 {done['by']}，"
+        f"{done['recorded_at'].replace('T', ' ')[:19]}）；补封记录为位置 {done['position']} 的事件。\n"
+        "请运行 dudao audit verify 核查，并发布新的检查点（dudao audit checkpoint）。"))
 
 
 # ------------------------------------------------------------- checkpoint
