@@ -159,9 +159,16 @@ class ErrorOut(BaseModel):
     message_en: str = Field(..., description="英文错误说明")
 
 
+class SkippedCounts(BaseModel):
+    sweep: int = Field(..., description="最近一次升级巡检跳过的问题数（无法判定，下次巡检重试）")
+    projection: int = Field(..., description="读模型跳过的事件数（无法解码或处理，见日志与 skipped_events 表）")
+    publisher: int = Field(..., description="通知发布跳过的事件数（无法解码或生成通知）")
+
+
 class HealthOut(BaseModel):
     status: Literal["ok"] = Field(..., description="服务状态：ok 表示事件库可访问")
     events: int = Field(..., description="事件库中的事件数")
+    skipped: SkippedCounts = Field(..., description="被跳过、未能处理的问题和事件（不影响其他）")
 
 
 class UnitOut(BaseModel):
