@@ -248,6 +248,7 @@ def finding_out(f: Finding) -> m.FindingOut:
         text=f.text, task=f.task,
         inspection_id=str(f.inspection_id) if f.inspection_id else None,
         ordered_on=f.ordered_on, deadline=f.deadline, rung=f.rung,  # type: ignore[arg-type]
+        deadline_provisional=bool(f.deadline is not None and f.deadline_provisional),
         strikes=f.strikes, reports=f.reports, extensions=f.extensions,
         escalations=[m.EscalationOut(**{k: e[k] for k in (
             "code", "rung", "rule", "policy_version", "threshold", "due")})
