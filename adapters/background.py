@@ -37,6 +37,7 @@ class SweepTask:
         self.after = after
         self.log = log
         self.sweeps = 0
+        self.skipped = 0  # findings the last sweep could not decide (retried next time)
         self._stop = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
@@ -55,6 +56,10 @@ class SweepTask:
             except DudaoError as e:  # the store unreachable, say: try again next time
                 self.log(f"警告：升级巡检失败：{e.zh}")
                 decided = []
+            else:
+                self.skipped = len(getattr(sweeper, "skipped", ()))
+                if self.skipped:
+                    self.log(f"警告：升级巡检跳过 {self.skipped} 个无法判定的问题，下次巡检重试")
             self.sweeps += 1
             if decided:
                 self.log(f"升级巡检：{len(decided)} 项升级")
@@ -104,11 +109,15 @@ def hooks(options: ServeOptions, lifecycle: Any, *, server: str | None = None,
             running["sweep"] = SweepTask(lambda: sweeper(c.app, c.db), options.sweep_interval,
                                          after=lambda _n: publisher.wake(), log=log,
                                          clock=c.app.now)
+            background = getattr(c, "background", None)  # where /health finds it
+            if background is not None:
+                background["sweep"] = running["sweep"]
             await running["sweep"].start()
 
     async def stop(_c: Any) -> None:
         for name in ("sweep", "publisher"):
             task = running.pop(name, None)
+            getattr(_c, "background", {}).pop(name, None)
             if task is not None:
                 await task.stop()
 

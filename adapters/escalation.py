@@ -130,7 +130,8 @@ class Sweeper:
                         raise RuntimeError(s["skip_reason"])
                 facts_in.append(self.ruleset.fact(s, _days(s), today_no, "sweep"))
             except Exception as e:
-                log.warning("sweep skipped finding %s: %s", s["finding_id"], e)
+                log.warning("升级巡检跳过问题 %s（单位 %s），下次巡检重试：%s",
+                            s["finding_id"], s["unit"], e)
                 self.skipped.append({"finding_id": s["finding_id"],
                                      "unit": self._unit_name(s["unit"]), "reason": str(e)})
                 del states[s["finding_id"]]

@@ -6,6 +6,10 @@ JetStream has acknowledged every notice up to it. A crash between publishing
 and saving the position republishes the same notices with the same message
 ids, and JetStream's deduplication drops them; a NATS outage only delays
 notices, because nothing moves the position until they are acknowledged.
+
+An escalation that cannot be decoded or made into a notice is skipped (issue 11):
+named with its position in a warning, kept in ``skipped_events`` (counted in
+``/health``), and the publisher goes on with the rest of the log.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import nats
+from eventsourcing import persistence
 from nats.js import api
 from nats.js.errors import NotFoundError
 from sqlalchemy import Column, Integer, String, Table, select
@@ -37,9 +42,9 @@ from adapters.notices import (
     build_notice,
     unit_subject,
 )
-from adapters.service import Dudao
+from adapters.service import Dudao, StoreUnavailable
 from domain.errors import DudaoError
-from projections.runner import metadata
+from projections.runner import NOT_THE_EVENT, metadata, skip_event, skipped_events
 
 DEFAULT_NATS = "nats://127.0.0.1:4222"
 DUPLICATE_WINDOW = 7 * 24 * 3600.0
@@ -48,6 +53,7 @@ publishing and before saving its position may restart up to a week later
 and its repeats are still dropped."""
 
 RECORDED = "Finding.Recorded"
+STORE_ERRORS = (persistence.OperationalError, persistence.InterfaceError)
 
 notice_positions = Table(
     "notice_positions",
@@ -179,6 +185,7 @@ class NoticePublisher:
         self._findings: OrderedDict[str, FindingInfo] = OrderedDict()
         with engine.begin() as conn:
             notice_positions.create(conn, checkfirst=True)
+            skipped_events.create(conn, checkfirst=True)
 
     # ------------------------------------------------------------ the log side
 
@@ -252,15 +259,21 @@ class NoticePublisher:
         notices = []
         for notification in page:
             kind = _kind(notification)
-            if kind == RECORDED:
-                event = self.app.decode(notification)
-                self._remember(str(event.originator_id),
-                               FindingInfo(event.unit, event.text, event.severity))
-            elif kind == ESCALATION:
-                event = self.app.decode(notification)
-                finding = self._finding(event.originator_id)
-                notices.append(build_notice(event, notification.id, finding,
-                                            self._unit(finding.unit), self.renderer))
+            try:
+                if kind == RECORDED:
+                    event = self.app.decode(notification)
+                    self._remember(str(event.originator_id),
+                                   FindingInfo(event.unit, event.text, event.severity))
+                elif kind == ESCALATION:
+                    event = self.app.decode(notification)
+                    finding = self._finding(event.originator_id)
+                    notices.append(build_notice(event, notification.id, finding,
+                                                self._unit(finding.unit), self.renderer))
+            except (StoreUnavailable, *NOT_THE_EVENT, *STORE_ERRORS):
+                raise  # the store, not the event: retried as a whole
+            except Exception as e:
+                with self.engine.begin() as conn:
+                    skip_event(conn, self.name, "publisher", notification.id, e)
         return (page[-1].id if page else start - 1), notices
 
     # ----------------------------------------------------------- the NATS side

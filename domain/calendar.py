@@ -42,6 +42,9 @@ PACKAGE_NAMES = {"New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-
 
 Source = str  # 'package' | 'operator' | 'provisional'
 
+PROVISIONAL_MARK = "（暂定）"
+"""Follows a deadline counted on a provisional year wherever a person reads it."""
+
 
 def qingming(year: int) -> date:
     """清明 by the standard solar-term formula (21st century: C = 4.81)."""

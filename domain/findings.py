@@ -321,6 +321,7 @@ class Finding(Aggregate):
         actor: str, recorded_at: datetime,
     ) -> None:
         self.deadline = to
+        self.deadline_provisional = False  # an inspector's date, not a count
         self.extensions += 1
 
     def hold_interview(
@@ -426,3 +427,4 @@ class Finding(Aggregate):
         if code == "supervise" and due is not None:
             # 督办 sets a new deadline; a report before it pauses escalation.
             self.deadline = due
+            self.deadline_provisional = False  # the event does not say how it was counted

@@ -39,6 +39,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     select,
 )
 from sqlalchemy.engine import Connection
@@ -46,6 +47,7 @@ from sqlalchemy.engine import Connection
 from domain.findings import rung_of
 from domain.time import SHANGHAI
 from projections.bulk import Bulk
+from projections.findings import NO_COUNT as _NO_COUNT
 from projections.findings import apply_event as _view_event
 from projections.findings import load as _view_load
 from projections.runner import metadata
@@ -63,8 +65,8 @@ units = Table(
 
 FINDING_COLUMNS = (
     "finding_id", "unit", "severity", "status", "on", "text", "inspector", "task",
-    "ordered_on", "deadline", "current_deadline", "last_report_on", "closed_on",
-    "closed_on_time", "reports", "strikes", "extensions", "interviews", "rung",
+    "ordered_on", "deadline", "deadline_provisional", "current_deadline", "last_report_on",
+    "closed_on", "closed_on_time", "reports", "strikes", "extensions", "interviews", "rung",
     "recorded_at", "position", "timeline",
 )
 
@@ -82,6 +84,8 @@ findings = Table(
     Column("ordered_on", Date),
     # the deadline in force: order, failed review (new deadline), extension
     Column("deadline", Date),
+    # that deadline was counted on a provisional calendar year: shown as 暂定
+    Column("deadline_provisional", Boolean, nullable=False, server_default=false()),
     # what the unit must meet now: the deadline in force or a later 督办 due date
     Column("current_deadline", Date),
     Column("last_report_on", Date),
@@ -141,10 +145,10 @@ def aware(moment: datetime | None) -> datetime | None:
 # What a timeline entry keeps of each event (reports.describe words it in Chinese).
 TIMELINE_ARGS: dict[str, tuple[str, ...]] = {
     "Recorded": ("inspector", "text"),
-    "RectificationOrdered": ("within", "calendar_days", "deadline"),
+    "RectificationOrdered": ("within", "calendar_days", "deadline", "provisional"),
     "ReportSubmitted": ("text",),
     "ReviewPassed": ("note",),
-    "ReviewFailed": ("deadline", "note"),
+    "ReviewFailed": ("deadline", "note", "provisional"),
     "ExtensionGranted": ("previous", "to", "reason"),
     "InterviewHeld": ("interviewee", "minutes"),
     "EscalationRaised": ("code", "rule", "policy", "policy_version", "due"),
@@ -220,7 +224,8 @@ class AccountabilityProjection:
                     "finding_id": fid, "unit": d["unit"], "severity": d["severity"],
                     "status": "recorded", "on": d["on"], "text": d["text"],
                     "inspector": d["inspector"], "task": d["task"], "ordered_on": None,
-                    "deadline": None, "current_deadline": None, "last_report_on": None,
+                    "deadline": None, "deadline_provisional": False,
+                    "current_deadline": None, "last_report_on": None,
                     "closed_on": None, "closed_on_time": None, "reports": 0, "strikes": 0,
                     "extensions": 0, "interviews": 0, "rung": None,
                     "recorded_at": local(recorded_at), "position": position, "timeline": "[]",
@@ -231,7 +236,8 @@ class AccountabilityProjection:
                         "finding_id": fid, "unit": d["unit"], "status": "recorded",
                         "severity": d["severity"], "on": d["on"], "inspector": d["inspector"],
                         "text": d["text"], "task": d["task"], "ordered_on": None,
-                        "deadline": None, "rung": None, "strikes": 0, "reports": 0,
+                        "deadline": None, **_NO_COUNT, "deadline_provisional": False,
+                        "rung": None, "strikes": 0, "reports": 0,
                         "closed_on": None, "recorded_at": recorded_at,
                         "updated_at": recorded_at, "version": d["originator_version"],
                         "position": position,
@@ -249,6 +255,7 @@ class AccountabilityProjection:
                     row["status"] = "rectifying"
                     row["ordered_on"] = d["on"]
                     row["deadline"] = row["current_deadline"] = d["deadline"]
+                    row["deadline_provisional"] = bool(d.get("provisional", False))
                 elif kind == "ReportSubmitted":
                     row["status"] = "under_review"
                     row["last_report_on"] = d["on"]
@@ -264,10 +271,12 @@ class AccountabilityProjection:
                     row["status"] = "rectifying"
                     row["strikes"] += 1
                     row["deadline"] = row["current_deadline"] = d["deadline"]
+                    row["deadline_provisional"] = bool(d.get("provisional", False))
                 elif kind == "ExtensionGranted":
                     to = d["to"]
                     row["extensions"] += 1
                     row["deadline"] = to
+                    row["deadline_provisional"] = False
                     row["current_deadline"] = max(to, row["current_deadline"] or to)
                 elif kind == "InterviewHeld":
                     row["interviews"] += 1

@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Column, Date, DateTime, Index, Integer, String, Table, Text, select
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    false,
+    select,
+)
 from sqlalchemy.engine import Connection
 
 from domain.findings import rung_of
@@ -25,6 +37,13 @@ findings = Table(
     Column("task", String(100)),
     Column("ordered_on", Date),
     Column("deadline", Date),
+    # counted on a provisional calendar year (domain/calendar.py): shown as 暂定
+    Column("deadline_provisional", Boolean, nullable=False, server_default=false()),
+    # how the deadline was counted, for ``dudao calendar check``: from which date, how
+    # many days, calendar or working days; null when it is a date someone set (延期, 督办)
+    Column("deadline_from", Date),
+    Column("deadline_within", Integer),
+    Column("deadline_calendar_days", Boolean),
     Column("rung", String(20)),
     Column("strikes", Integer, nullable=False, default=0),
     Column("reports", Integer, nullable=False, default=0),
@@ -94,7 +113,7 @@ class FindingsProjection:
                     "finding_id": fid, "unit": e.unit, "status": "recorded",
                     "severity": e.severity, "on": e.on, "inspector": e.inspector,
                     "text": e.text, "task": e.task, "ordered_on": None, "deadline": None,
-                    "rung": None, "strikes": 0, "reports": 0, "closed_on": None,
+                    **NO_COUNT, "deadline_provisional": False, "rung": None, "strikes": 0, "reports": 0, "closed_on": None,
                     "recorded_at": e.recorded_at, "updated_at": e.recorded_at,
                     "version": e.originator_version, "position": position,
                 }
@@ -107,6 +126,25 @@ class FindingsProjection:
         BULK.update(conn, list(rows.values()))
 
 
+NO_COUNT = {"deadline_from": None, "deadline_within": None, "deadline_calendar_days": None}
+
+
+def _counted(row: dict[str, Any], d: dict[str, Any]) -> None:
+    """The deadline of an order or a failed review: counted from its date."""
+    row["deadline"] = d["deadline"]
+    row["deadline_provisional"] = bool(d.get("provisional", False))
+    row["deadline_from"] = d["on"]
+    row["deadline_within"] = d["within"]
+    row["deadline_calendar_days"] = bool(d["calendar_days"])
+
+
+def _set_on(row: dict[str, Any], deadline: Any) -> None:
+    """A deadline someone set (an extension, a 督办 due date): not a count."""
+    row["deadline"] = deadline
+    row["deadline_provisional"] = False
+    row.update(NO_COUNT)
+
+
 def apply_event(row: dict[str, Any], kind: str, d: dict[str, Any], position: int) -> None:
     """Change a ``findings_view`` row by a Finding event other than ``Recorded``
     (``d``: the event's attributes)."""
@@ -116,7 +154,7 @@ def apply_event(row: dict[str, Any], kind: str, d: dict[str, Any], position: int
     if kind == "RectificationOrdered":
         row["status"] = "rectifying"
         row["ordered_on"] = d["on"]
-        row["deadline"] = d["deadline"]
+        _counted(row, d)
     elif kind == "ReportSubmitted":
         row["status"] = "under_review"
         row["reports"] += 1
@@ -125,16 +163,16 @@ def apply_event(row: dict[str, Any], kind: str, d: dict[str, Any], position: int
         row["closed_on"] = d["on"]
     elif kind == "ReviewFailed":
         row["status"] = "rectifying"
-        row["deadline"] = d["deadline"]
+        _counted(row, d)
         row["strikes"] += 1
     elif kind == "ExtensionGranted":
-        row["deadline"] = d["to"]
+        _set_on(row, d["to"])
     elif kind == "EscalationRaised":
         code = d["code"]
         if row["rung"] is None or rung_of(code) > rung_of(row["rung"]):
             row["rung"] = code
         if code == "supervise" and d["due"] is not None:
-            row["deadline"] = d["due"]
+            _set_on(row, d["due"])
 
 
 BULK = Bulk(findings, key="finding_id")
@@ -159,4 +197,15 @@ def list_findings(conn: Connection, *, unit: str | None = None,
         query = query.where(findings.c.unit == unit)
     if status is not None:
         query = query.where(findings.c.status == status)
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def counted_open_deadlines(conn: Connection) -> list[dict[str, Any]]:
+    """The findings not yet closed whose deadline was counted (by an order or a failed
+    review, not set by an extension or a 督办), with how it was counted."""
+    query = (select(findings.c.finding_id, findings.c.unit, findings.c.deadline,
+                    findings.c.deadline_provisional, findings.c.deadline_from,
+                    findings.c.deadline_within, findings.c.deadline_calendar_days)
+             .where(findings.c.status != "closed", findings.c.deadline_within.is_not(None))
+             .order_by(findings.c.unit, findings.c.deadline, findings.c.finding_id))
     return [dict(row._mapping) for row in conn.execute(query)]

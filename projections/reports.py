@@ -37,6 +37,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from domain.calendar import PROVISIONAL_MARK
 from domain.findings import RUNGS, SEVERITIES, STATUSES
 from domain.time import SHANGHAI, local_date
 from projections.accountability import escalations, findings, units
@@ -81,13 +82,15 @@ def describe(kind: str, args: list[Any]) -> str:
     if kind == "Recorded":
         return f"{args[0]}登记问题：{args[1]}"
     if kind == "RectificationOrdered":
-        return f"下达整改通知，{args[0]}{'自然日' if args[1] else '个工作日'}内整改，期限{args[2]}"
+        return (f"下达整改通知，{args[0]}{'自然日' if args[1] else '个工作日'}内整改，"
+                f"期限{args[2]}{PROVISIONAL_MARK if len(args) > 3 and args[3] else ''}")
     if kind == "ReportSubmitted":
         return f"提交整改报告：{args[0]}"
     if kind == "ReviewPassed":
         return "复查通过，销号" + (f"（{args[0]}）" if args[0] else "")
     if kind == "ReviewFailed":
-        return f"复查未通过，重新限期至{args[0]}" + (f"（{args[1]}）" if args[1] else "")
+        return (f"复查未通过，重新限期至{args[0]}{PROVISIONAL_MARK if len(args) > 2 and args[2] else ''}"
+                + (f"（{args[1]}）" if args[1] else ""))
     if kind == "ExtensionGranted":
         return f"延期：{args[0]} → {args[1]}（{args[2]}）"
     if kind == "InterviewHeld":
@@ -284,8 +287,8 @@ class Reports:
                 "finding_id": f["finding_id"], "text": f["text"], "severity": f["severity"],
                 "severity_label": SEVERITIES[f["severity"]], "status": f["status"],
                 "status_label": STATUSES[f["status"]], "on": f["on"],
-                "deadline": f["deadline"], "current_deadline": f["current_deadline"],
-                "overdue": overdue, "late": late,
+                "deadline": f["deadline"], "deadline_provisional": f["deadline_provisional"],
+                "current_deadline": f["current_deadline"], "overdue": overdue, "late": late,
                 "days_overdue": (self.today - f["deadline"]).days if overdue else 0,
                 "rung": f["rung"], "rung_label": RUNGS[f["rung"]][1] if f["rung"] else None,
                 "escalations": esc_by_finding.get(f["finding_id"], []),
@@ -343,7 +346,9 @@ class Reports:
                                "severity": f["severity"],
                                "severity_label": SEVERITIES[f["severity"]],
                                "status": f["status"], "status_label": STATUSES[f["status"]],
-                               "deadline": f["deadline"], "threshold": e["threshold"]})
+                               "deadline": f["deadline"],
+                               "deadline_provisional": f["deadline_provisional"],
+                               "threshold": e["threshold"]})
                 out.append({"unit": unit_code, "name": self.summary[unit_code]["name"],
                             "principal": self.model.units[unit_code]["principal"],
                             "findings": fs})

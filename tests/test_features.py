@@ -44,6 +44,7 @@ class World:
     db: Path
     units: dict[str, str] = field(default_factory=dict)
     finding: str | None = None
+    findings: dict[str, str] = field(default_factory=dict)  # by text
     last_order_deadline: str | None = None
     last_sweep: list[dict[str, Any]] = field(default_factory=list)
     last_now: str | None = None
@@ -63,9 +64,10 @@ class World:
         args = ["escalate", *(["--policy", self.policy] if self.policy else [])]
         self.last_sweep = self.cli(self.last_now, *args)["escalations"]
 
-    def rungs_so_far(self) -> list[str]:
-        assert self.finding
-        shown = self.cli(self.last_now or "2030-01-01T09:00", "finding", "show", self.finding)
+    def rungs_so_far(self, finding: str | None = None) -> list[str]:
+        finding = finding or self.finding
+        assert finding
+        shown = self.cli(self.last_now or "2030-01-01T09:00", "finding", "show", finding)
         return [RUNGS[e["code"]][1] for e in shown["escalations"]]
 
 
@@ -96,6 +98,7 @@ def finding_recorded(world: World, on: str, unit: str, severity: str, text: str)
     out = world.cli(f"{on}T10:00", "finding", "record", "--unit", world.units[unit], "--on", on,
                     "--inspector", "张督学", "--text", text, "--severity", SEVERITY[severity])
     world.finding = out["finding_id"]
+    world.findings[text] = out["finding_id"]
 
 
 @given(parsers.re(d("on") + r"下达整改通知，限(?P<n>\d+)个(?P<kind>工作日|自然日)内整改"))
@@ -228,6 +231,18 @@ def escalated_table(world: World, datatable: list[list[str]]) -> None:
 @then(parsers.re(r"这条问题至今的升级依次是：?(?P<rungs>.+)"))
 def rungs_so_far(world: World, rungs: str) -> None:
     assert world.rungs_so_far() == names(rungs)
+
+
+@then(parsers.re(r"“(?P<text>[^”]+)”这条问题至今的升级依次是：?(?P<rungs>.+)"))
+def rungs_of(world: World, text: str, rungs: str) -> None:
+    assert world.rungs_so_far(world.findings[text]) == names(rungs)
+
+
+@then("这条问题的整改期限标为暂定")
+def deadline_provisional(world: World) -> None:
+    assert world.finding
+    shown = world.cli(world.last_now or "2030-01-01T09:00", "finding", "show", world.finding)
+    assert shown["deadline_provisional"] is True, shown
 
 
 @then(parsers.re(r"(?P<rung>预警|督办|约谈|通报|问责)的起算日是" + d("day")))

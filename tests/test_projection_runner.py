@@ -54,8 +54,8 @@ def test_catch_up_then_rebuild_gives_the_same_rows(app: Dudao, db: str) -> None:
     assert snapshot(runner) == incremental
 
 
-class Crash(Exception):
-    pass
+class Crash(BaseException):
+    """The process killed (like KeyboardInterrupt): not an event the runner may skip."""
 
 
 class CrashingProjection(FindingsProjection):

@@ -244,8 +244,8 @@ def test_rebuild_equals_incremental(app: Dudao, db: str, clock: Clock) -> None:
     assert tables(runner.engine) == incremental
 
 
-class Crash(Exception):
-    pass
+class Crash(BaseException):
+    """The process killed (like KeyboardInterrupt): not an event the runner may skip."""
 
 
 class CrashingProjection(AccountabilityProjection):

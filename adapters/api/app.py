@@ -48,7 +48,7 @@ from domain.errors import (
 )
 from domain.findings import Finding
 from projections.findings import list_findings
-from projections.runner import Runner
+from projections.runner import Runner, skipped_counts
 
 log = logging.getLogger("dudao.api")
 
@@ -76,6 +76,8 @@ class Components:
     idempotency: IdempotencyStore
     wall: Callable[[], float]
     """Seconds since the epoch, for idempotency leases only (never business time)."""
+    background: dict[str, Any] = field(default_factory=dict)
+    """The background tasks running beside the API (``sweep``: adapters.background.SweepTask)."""
 
 
 Hook = Callable[[Components], Any]
@@ -246,6 +248,7 @@ def finding_out(f: Finding) -> m.FindingOut:
         text=f.text, task=f.task,
         inspection_id=str(f.inspection_id) if f.inspection_id else None,
         ordered_on=f.ordered_on, deadline=f.deadline, rung=f.rung,  # type: ignore[arg-type]
+        deadline_provisional=bool(f.deadline is not None and f.deadline_provisional),
         strikes=f.strikes, reports=f.reports, extensions=f.extensions,
         escalations=[m.EscalationOut(**{k: e[k] for k in (
             "code", "rung", "rule", "policy_version", "threshold", "due")})
@@ -399,7 +402,11 @@ def create_api(c: Components, lifecycle: Lifecycle | None = None) -> FastAPI:
              summary="健康检查（不需要令牌）",
              responses={503: {"model": m.ErrorOut, "description": "事件库无法访问"}})
     def health() -> m.HealthOut:
-        return m.HealthOut(status="ok", events=c.app.event_count())
+        events = c.app.event_count()
+        sweep = c.background.get("sweep")
+        skipped = skipped_counts(c.engine)
+        return m.HealthOut(status="ok", events=events, skipped=m.SkippedCounts(
+            sweep=getattr(sweep, "skipped", 0), **skipped))
 
     # ---------------------------------------------------------------- units
 

@@ -159,9 +159,16 @@ class ErrorOut(BaseModel):
     message_en: str = Field(..., description="英文错误说明")
 
 
+class SkippedCounts(BaseModel):
+    sweep: int = Field(..., description="最近一次升级巡检跳过的问题数（无法判定，下次巡检重试）")
+    projection: int = Field(..., description="读模型跳过的事件数（无法解码或处理，见日志与 skipped_events 表）")
+    publisher: int = Field(..., description="通知发布跳过的事件数（无法解码或生成通知）")
+
+
 class HealthOut(BaseModel):
     status: Literal["ok"] = Field(..., description="服务状态：ok 表示事件库可访问")
     events: int = Field(..., description="事件库中的事件数")
+    skipped: SkippedCounts = Field(..., description="被跳过、未能处理的问题和事件（不影响其他）")
 
 
 class UnitOut(BaseModel):
@@ -212,6 +219,8 @@ class FindingOut(BaseModel):
     inspection_id: str | None = Field(None, description="所属督导检查编号，无则为 null")
     ordered_on: date | None = Field(None, description="下达整改通知的日期")
     deadline: date | None = Field(None, description="当前整改期限（当天结束时到期，北京时间），未下达整改通知时为 null")
+    deadline_provisional: bool = Field(False, description="期限是否按暂定日历算出（该年尚无法定或运营方的节假日安排，"
+                                                          "按放假办法推算），显示为“暂定”")
     rung: Rung | None = Field(None, description="迄今最高的升级级别，未升级为 null")
     strikes: int = Field(..., description="复查未通过的次数")
     reports: int = Field(..., description="已提交整改报告的次数")
@@ -232,6 +241,7 @@ class FindingRow(BaseModel):
     text: str = Field(..., description="问题描述")
     task: str | None = Field(None, description="对应的实施方案任务编号")
     deadline: date | None = Field(None, description="当前整改期限")
+    deadline_provisional: bool = Field(False, description="期限是否按暂定日历算出（显示为“暂定”）")
     rung: Rung | None = Field(None, description="迄今最高的升级级别，未升级为 null")
     strikes: int = Field(..., description="复查未通过的次数")
     closed_on: date | None = Field(None, description="销号日期")

@@ -8,6 +8,7 @@ import click
 
 from adapters.cli.base import DATE, POSITIVE, ChoiceType, cli, emit, pass_app
 from adapters.service import Dudao
+from domain.calendar import PROVISIONAL_MARK
 from domain.findings import RUNGS, SEVERITIES, STATUSES, Finding
 
 
@@ -21,6 +22,7 @@ def finding_summary(f: Finding) -> dict[str, object]:
         "text": f.text,
         "task": f.task,
         "deadline": f.deadline,
+        "deadline_provisional": bool(f.deadline is not None and f.deadline_provisional),
         "rung": f.rung,
         "strikes": f.strikes,
         "extensions": f.extensions,
@@ -35,7 +37,8 @@ def finding_summary(f: Finding) -> dict[str, object]:
 
 def finding_line(f: Finding) -> str:
     rung = f"，升级至{RUNGS[f.rung][1]}" if f.rung else ""
-    deadline = f"，期限 {f.deadline}" if f.deadline else ""
+    mark = PROVISIONAL_MARK if f.deadline_provisional else ""
+    deadline = f"，期限 {f.deadline}{mark}" if f.deadline else ""
     return (f"{f.id}  {f.unit}  [{SEVERITIES[f.severity]}] {STATUSES[f.status]}"
             f"{deadline}{rung}  {f.text}")
 
@@ -116,7 +119,7 @@ def rectify_order(app: Dudao, actor: str, finding_id: str, on: date, within: int
     """下达整改通知，给出期限。"""
     deadline = app.order_rectification(finding_id, on=on, within=within,
                                        calendar_days=calendar_days, actor=actor)
-    mark = "（暂定）" if app.calendar.touches_provisional(on, deadline) else ""
+    mark = PROVISIONAL_MARK if app.calendar.touches_provisional(on, deadline) else ""
     emit({"deadline": deadline}, f"整改期限：{deadline}{mark}")
 
 
@@ -149,7 +152,7 @@ def rectify_review(app: Dudao, actor: str, finding_id: str, on: date, passed: bo
     deadline = app.review(finding_id, on=on, passed=passed, within=within,
                           calendar_days=calendar_days, note=note, actor=actor)
     f = app.get_finding(finding_id)
-    mark = ("（暂定）" if deadline is not None and f.deadline_provisional else "")
+    mark = PROVISIONAL_MARK if deadline is not None and f.deadline_provisional else ""
     emit({"finding_id": str(f.id), "status": f.status, "deadline": deadline},
          "复查通过，已销号" if passed else f"复查未通过，新的整改期限：{deadline}{mark}")
 
