@@ -96,8 +96,10 @@ def hooks(options: ServeOptions, lifecycle: Any, *, server: str | None = None,
 
     async def start(c: Any) -> None:
         from adapters.bootstrap import nats_server, sweeper
+        from adapters.store import startup_lock
 
-        publisher = NoticePublisher(c.app, c.engine, nats_server(server), log=log)
+        with startup_lock(c.db):  # its position table is made once
+            publisher = NoticePublisher(c.app, c.engine, nats_server(server), log=log)
         running["publisher"] = PublisherTask(publisher)
         await running["publisher"].start()
         if sweep:

@@ -146,7 +146,10 @@ class Runner:
             if seen != 0:
                 # Another runner moved this projection meanwhile: roll back and let it be.
                 raise ConcurrentRunner(name)
-            conn.execute(positions.insert().values(name=name, position=last))
+            # The first position of a projection: idempotent (ON CONFLICT DO NOTHING), and
+            # a row another runner inserted meanwhile means it applied these events too.
+            if conn.execute(_insert_new(conn, name, last)).rowcount == 0:
+                raise ConcurrentRunner(name)
 
     def rebuild(self, *, progress: Progress | None = None, batch: int = 20000) -> int:
         """Drop every projection's tables and positions, and apply the log from the start.
@@ -186,6 +189,21 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+def _insert_new(conn: Connection, name: str, position: int) -> Any:
+    """``INSERT … ON CONFLICT (name) DO NOTHING`` of a projection's first position."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(positions).values(name=name, position=position) \
+            .on_conflict_do_nothing(index_elements=["name"])
+    if conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(positions).values(name=name, position=position) \
+            .on_conflict_do_nothing(index_elements=["name"])
+    return positions.insert().values(name=name, position=position)
 
 
 def _create_indexes(conn: Connection, tables: Iterable[Table]) -> None:
