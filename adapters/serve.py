@@ -27,6 +27,7 @@ from adapters.api.app import Components, Lifecycle, create_api
 from adapters.auth import IdempotencyStore, TokenStore
 from adapters.batching import GroupCommitter
 from adapters.bootstrap import Settings, clock_for, load_calendar, prepared, read_models
+from adapters.limits import KEEP_ALIVE, MAX_CONNECTIONS, MAX_HEAD, BoundedHttpToolsProtocol
 from adapters.service import Dudao
 from adapters.store import engine_for, is_postgres, startup_lock, store_env
 from domain.calendar import WorkCalendar
@@ -130,8 +131,12 @@ def bind(host: str, port: int) -> socket.socket:
 
 def make_server(c: Components, sock: socket.socket, lifecycle: Lifecycle, *,
                 log_level: str = "warning") -> uvicorn.Server:
+    # Bounded work (adapters.limits): a request must arrive in time and within size.
     config = uvicorn.Config(create_api(c, lifecycle), log_level=log_level, access_log=False,
-                            lifespan="on", timeout_graceful_shutdown=10)
+                            lifespan="on", timeout_graceful_shutdown=10,
+                            http=BoundedHttpToolsProtocol, timeout_keep_alive=KEEP_ALIVE,
+                            limit_concurrency=MAX_CONNECTIONS,
+                            h11_max_incomplete_event_size=MAX_HEAD)
     return uvicorn.Server(config)
 
 
