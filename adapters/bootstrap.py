@@ -143,7 +143,24 @@ def sweeper(app: Dudao, db: str, policy: str | None = None) -> Sweeper:
 
     name = policy or os.environ.get("DUDAO_POLICY") or "default"
     with startup_lock(db):  # its read model's table is made once
-        return Sweeper(app, engine_for(db), name)
+        return Sweeper(app, engine_for(db), name, page=sweep_page())
+
+
+def sweep_page(value: str | None = None) -> int | None:
+    """Findings per transaction of a sweep (``DUDAO_SWEEP_PAGE``, default 2,000): a stop
+    (SIGTERM) takes effect between pages."""
+    text = value or os.environ.get("DUDAO_SWEEP_PAGE")
+    if not text:
+        return None
+    try:
+        page = int(text)
+    except ValueError:
+        page = 0
+    if not 1 <= page <= 100_000:
+        raise InvalidInput(f"DUDAO_SWEEP_PAGE 应为 1 到 100000 的整数：{text!r}",
+                           f"DUDAO_SWEEP_PAGE must be an integer 1..100000: {text!r}",
+                           field="DUDAO_SWEEP_PAGE")
+    return page
 
 
 def nats_server(value: str | None = None) -> str:

@@ -82,17 +82,24 @@ class Runner:
         return {p.name: known.get(p.name, 0) for p in self.projections}
 
     def catch_up(self, *, batch: int = 2000, progress: Progress | None = None,
-                 stop_at: int | None = None) -> int:
-        """Apply every event not yet applied; returns how many events were read."""
-        with _collector_paused():
-            return self._catch_up(batch, progress, stop_at)
+                 stop_at: int | None = None,
+                 should_stop: Callable[[], bool] | None = None) -> int:
+        """Apply every event not yet applied; returns how many events were read.
 
-    def _catch_up(self, batch: int, progress: Progress | None, stop_at: int | None) -> int:
+        ``should_stop`` is asked between pages: when it says so, the pages applied so
+        far stay committed and the rest is left to the next catch-up."""
+        with _collector_paused():
+            return self._catch_up(batch, progress, stop_at, should_stop)
+
+    def _catch_up(self, batch: int, progress: Progress | None, stop_at: int | None,
+                  should_stop: Callable[[], bool] | None = None) -> int:
         current = self.positions()
         start = min(current.values(), default=0) + 1
         end = self.source.last_position() if stop_at is None else stop_at
         done = 0
         while start <= end:
+            if should_stop is not None and should_stop():
+                break
             page = self.read_log(start, batch)
             page = [n for n in page if n.id <= end]
             if not page:
