@@ -2,7 +2,8 @@
 
 Both are asyncio tasks on the server's event loop, started once the API is
 up and stopped cleanly on SIGTERM/SIGINT (uvicorn's shutdown runs the hooks):
-the sweep finishes the sweep in progress, then the publisher finishes the
+the sweep stops at the next page of the sweep in progress (what it recorded
+stays recorded; the next sweep does the rest), then the publisher finishes the
 batch in flight (acks awaited, position saved). The sweep runs at start, then
 every ``--sweep-interval`` seconds and also just after each midnight (Asia/
 Shanghai, by the application's clock: every threshold is a day boundary);
@@ -38,6 +39,7 @@ class SweepTask:
         self.log = log
         self.sweeps = 0
         self.skipped = 0  # findings the last sweep could not decide (retried next time)
+        self.sweeper: Any = None
         self._stop = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
@@ -50,6 +52,9 @@ class SweepTask:
         except DudaoError as e:  # a broken policy file, say: serve on, without sweeping
             self.log(f"错误：升级巡检未能启动：{e.zh}")
             return
+        self.sweeper = sweeper
+        if self._stop.is_set():
+            sweeper.stop()
         while not self._stop.is_set():
             try:
                 decided = await asyncio.to_thread(sweeper.run)
@@ -61,6 +66,9 @@ class SweepTask:
                 if self.skipped:
                     self.log(f"警告：升级巡检跳过 {self.skipped} 个无法判定的问题，下次巡检重试")
             self.sweeps += 1
+            if getattr(sweeper, "interrupted", False):
+                self.log(f"升级巡检已中断：本轮记录 {len(decided)} 项升级"
+                         f"（判定 {sweeper.pending} 项），其余下次巡检继续")
             if decided:
                 self.log(f"升级巡检：{len(decided)} 项升级")
                 if self.after is not None:
@@ -82,11 +90,14 @@ class SweepTask:
         return max(0.0, min(self.interval, (midnight - now).total_seconds() + 0.001))
 
     async def stop(self, timeout: float = 30.0) -> None:
-        """Stop after the sweep in progress (a sweep is never cut in the middle)."""
+        """Stop the sweep in progress at its next page (what it committed stays committed;
+        the next sweep does the rest), then the task."""
         task, self.task = self.task, None
         if task is None:
             return
         self._stop.set()
+        if self.sweeper is not None:
+            self.sweeper.stop()
         done, _ = await asyncio.wait([task], timeout=timeout)
         if not done:
             task.cancel()
@@ -101,8 +112,10 @@ def hooks(options: ServeOptions, lifecycle: Any, *, server: str | None = None,
 
     async def start(c: Any) -> None:
         from adapters.bootstrap import nats_server, sweeper
+        from adapters.store import startup_lock
 
-        publisher = NoticePublisher(c.app, c.engine, nats_server(server), log=log)
+        with startup_lock(c.db):  # its position table is made once
+            publisher = NoticePublisher(c.app, c.engine, nats_server(server), log=log)
         running["publisher"] = PublisherTask(publisher)
         await running["publisher"].start()
         if sweep:

@@ -6,13 +6,15 @@ Nothing else in the project reads the wall clock or the environment for these.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.service import Dudao, StoreUnavailable
-from adapters.store import DEFAULT_DB, engine_for, prepare, store_env
+from adapters.store import DEFAULT_DB, engine_for, prepare, startup_lock, store_env
 from domain.calendar import WorkCalendar, parse_holiday_text
 from domain.errors import InvalidInput
 from domain.time import SHANGHAI, Clock
@@ -90,29 +92,41 @@ def clock_for(settings: Settings) -> Clock:
     return fixed_clock(settings.now) if settings.now is not None else system_clock
 
 
+@contextmanager
+def prepared(db: str) -> Iterator[None]:
+    """The store's start-up lock held (see :func:`adapters.store.startup_lock`) and its
+    PostgreSQL schema made: whatever is created or first inserted inside is made once,
+    however many processes start at the same moment."""
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(startup_lock(db))
+            prepare(db)
+        except InvalidInput:
+            raise
+        except Exception as e:
+            raise StoreUnavailable(
+                f"事件库无法访问：{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}",
+                f"the event store is unreachable: {type(e).__name__}",
+                field="--db",
+            ) from e
+        yield
+
+
 def bootstrap(settings: Settings) -> Dudao:
     """Build the application service for these settings."""
-    try:
-        prepare(settings.db)
-    except InvalidInput:
-        raise
-    except Exception as e:
-        raise StoreUnavailable(
-            f"事件库无法访问：{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}",
-            f"the event store is unreachable: {type(e).__name__}",
-            field="--db",
-        ) from e
-    return Dudao(
-        clock=clock_for(settings),
-        calendar=load_calendar(settings.holidays),
-        env=store_env(settings.db),
-    )
+    with prepared(settings.db):
+        return Dudao(
+            clock=clock_for(settings),
+            calendar=load_calendar(settings.holidays),
+            env=store_env(settings.db),
+        )
 
 
 def read_models(app: Dudao, db: str, projections: list[Projection] | None = None) -> Runner:
     """The projection runner over the read models, in the same database as the events."""
-    return Runner(app, engine_for(db), projections or default_projections(),
-                  decoder=FastDecoder(app.decode), reader=fast_reader(app))
+    with startup_lock(db):  # the read models' tables are made once
+        return Runner(app, engine_for(db), projections or default_projections(),
+                      decoder=FastDecoder(app.decode), reader=fast_reader(app))
 
 
 def default_projections() -> list[Projection]:
@@ -128,7 +142,25 @@ def sweeper(app: Dudao, db: str, policy: str | None = None) -> Sweeper:
     from adapters.escalation import Sweeper
 
     name = policy or os.environ.get("DUDAO_POLICY") or "default"
-    return Sweeper(app, engine_for(db), name)
+    with startup_lock(db):  # its read model's table is made once
+        return Sweeper(app, engine_for(db), name, page=sweep_page())
+
+
+def sweep_page(value: str | None = None) -> int | None:
+    """Findings per transaction of a sweep (``DUDAO_SWEEP_PAGE``, default 2,000): a stop
+    (SIGTERM) takes effect between pages."""
+    text = value or os.environ.get("DUDAO_SWEEP_PAGE")
+    if not text:
+        return None
+    try:
+        page = int(text)
+    except ValueError:
+        page = 0
+    if not 1 <= page <= 100_000:
+        raise InvalidInput(f"DUDAO_SWEEP_PAGE 应为 1 到 100000 的整数：{text!r}",
+                           f"DUDAO_SWEEP_PAGE must be an integer 1..100000: {text!r}",
+                           field="DUDAO_SWEEP_PAGE")
+    return page
 
 
 def nats_server(value: str | None = None) -> str:
@@ -142,4 +174,5 @@ def notice_publisher(app: Dudao, db: str, server: str | None = None, **options: 
     """The notices outbox publisher (adapters.outbox.NoticePublisher) on the same database."""
     from adapters.outbox import NoticePublisher
 
-    return NoticePublisher(app, engine_for(db), nats_server(server), **options)
+    with startup_lock(db):  # its position table is made once
+        return NoticePublisher(app, engine_for(db), nats_server(server), **options)

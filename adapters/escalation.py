@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -89,14 +90,36 @@ def _days(state: dict[str, Any]) -> dict[str, tuple[int, str, bool]]:
 class Sweeper:
     """The sweep of one policy over one store."""
 
-    def __init__(self, app: Dudao, engine: Any, policy: Policy | str = DEFAULT_POLICY) -> None:
+    PAGE = 2000
+    """Findings recorded per transaction, and events per page of the read model's catch-up."""
+
+    def __init__(self, app: Dudao, engine: Any, policy: Policy | str = DEFAULT_POLICY, *,
+                 page: int | None = None) -> None:
         self.app = app
+        self.page = page or self.PAGE
+        # Set by stop() (SIGTERM, say): the sweep ends at the next page, what it committed
+        # stays committed, and the next sweep does the rest. Never cleared.
+        self.stopping = threading.Event()
+        self.interrupted = False  # the last run stopped before it was done
+        self.pending = 0  # the last run's decisions, recorded or not
         self.policy = load_policy(policy) if isinstance(policy, str) else policy
         self.projection = EscalationProjection(self.policy, app.calendar)
         self.runner = Runner(app, engine, [self.projection])
         self.ruleset = compiled(self.policy)
         self.lagged: list[dict[str, Any]] = []  # the last run's 工作滞后 findings
         self.skipped: list[dict[str, str]] = []  # the last run's findings it could not decide
+
+    def stop(self) -> None:
+        """Ask a sweep in progress (in another thread) to end at its next page."""
+        self.stopping.set()
+
+    def _catch_up(self) -> bool:
+        """Catch the read model up, page by page; False when stopped first."""
+        self.runner.catch_up(batch=self.page, should_stop=self.stopping.is_set)
+        if self.stopping.is_set():
+            self.interrupted = True
+            return False
+        return True
 
     def _unit_name(self, code: str) -> str:
         try:
@@ -115,8 +138,10 @@ class Sweeper:
         return [orjson.loads(r[0]) for r in rows]
 
     def decide(self, now: datetime) -> list[Decision]:
-        """What the ruleset decides at ``now`` (nothing is recorded)."""
-        self.runner.catch_up()
+        """What the ruleset decides at ``now`` (nothing is recorded); nothing when stopped
+        before the read model was caught up (it would decide on stale states)."""
+        if not self._catch_up():
+            return []
         today = local_date(now)
         states = {s["finding_id"]: s for s in self.due(today)}
         today_no = today.toordinal()
@@ -170,17 +195,24 @@ class Sweeper:
     def run(self, now: datetime | None = None) -> list[Decision]:
         """Decide at ``now`` (default: the application's clock) and record every decision."""
         moment = now or self.app.now()
+        self.interrupted = False
+        self.pending = 0
+        if self.stopping.is_set():
+            self.interrupted = True
+            return []
         # 工作滞后: lagging plan tasks become findings first, then climb the same ladder.
         self.lagged = self.app.record_lagging(policy=self.policy.lagging.rule(),
                                               today=local_date(moment), actor=RULES_ACTOR)
         # Catching up may replay many events; the collector pauses only for the sweep's
         # own work (the catch-up in ``decide`` then finds nothing new).
-        self.runner.catch_up()
+        if not self._catch_up():
+            return []
         with _gc_paused():
             return self._run(moment)
 
     def _run(self, moment: datetime) -> list[Decision]:
         decisions = self.decide(moment)
+        self.pending = len(decisions)
         if decisions:
             recorded = set(self.app.record_escalations(
                 [
@@ -189,9 +221,12 @@ class Sweeper:
                      "threshold": d.threshold, "due": d.due, "facts": d.facts}
                     for d in decisions
                 ],
-                decided_at=moment, actor=RULES_ACTOR,
+                decided_at=moment, actor=RULES_ACTOR, batch=self.page,
+                should_stop=self.stopping.is_set,
             ))
             decisions = [d for d in decisions if (d.finding_id, d.code) in recorded]
+            if self.stopping.is_set() and len(decisions) < self.pending:
+                self.interrupted = True
         # The read model learns of these escalations at the next catch-up, which every
         # sweep does before it decides: a second sweep at the same now decides nothing.
         return decisions

@@ -19,7 +19,14 @@ from eventsourcing.utils import get_topic
 
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.ids import keyed_id, unit_id
-from domain.plan_text import ParsedPlan, decode_plan, normalise_text, parse_plan
+from domain.plan_text import (
+    MAX_PLAN_TASKS,
+    ParsedPlan,
+    check_plan_tasks,
+    decode_plan,
+    normalise_text,
+    parse_plan,
+)
 from domain.plans import (
     COMPARATOR_TEXT,
     INDICATOR_STATES,
@@ -181,7 +188,8 @@ def import_plan(app: Dudao, raw: bytes, *, source: str, code: str | None = None,
             "nothing imported; give another --code",
             field="code",
         )
-    parsed = parse_plan(text)
+    parsed = parse_plan(text, max_tasks=MAX_PLAN_TASKS)
+    check_plan_tasks(parsed, PurePath(source).name)
     refuse_if_empty(parsed, source)
     now = app.now()
 

@@ -26,9 +26,10 @@ import uvicorn
 from adapters.api.app import Components, Lifecycle, create_api
 from adapters.auth import IdempotencyStore, TokenStore
 from adapters.batching import GroupCommitter
-from adapters.bootstrap import Settings, clock_for, load_calendar, read_models
-from adapters.service import Dudao, StoreUnavailable
-from adapters.store import engine_for, is_postgres, prepare, store_env
+from adapters.bootstrap import Settings, clock_for, load_calendar, prepared, read_models
+from adapters.limits import KEEP_ALIVE, MAX_CONNECTIONS, MAX_HEAD, BoundedHttpToolsProtocol
+from adapters.service import Dudao
+from adapters.store import engine_for, is_postgres, startup_lock, store_env
 from domain.calendar import WorkCalendar
 from domain.time import Clock
 
@@ -96,21 +97,18 @@ class ServedDudao(Dudao):
 
 def open_service(db: str, clock: Clock, calendar: WorkCalendar) -> Dudao:
     """The application service for ``dudao serve`` (as :func:`bootstrap` builds it)."""
-    try:
-        prepare(db)  # a named PostgreSQL schema must exist before the store opens
-    except Exception as e:
-        raise StoreUnavailable(
-            f"事件库无法访问：{type(e).__name__}", f"the event store is unreachable: {e}",
-            field="--db") from e
-    return ServedDudao(clock=clock, calendar=calendar, env=service_env(db))
+    with prepared(db):  # a named PostgreSQL schema must exist before the store opens
+        return ServedDudao(clock=clock, calendar=calendar, env=service_env(db))
 
 
 def build_components(app: Dudao, db: str) -> Components:
     engine = engine_for(db)
-    return Components(
-        app=app, db=db, engine=engine, runner=read_models(app, db),
-        tokens=TokenStore(engine, clock=app.now), idempotency=IdempotencyStore(engine), wall=wall_seconds,
-    )
+    with startup_lock(db):  # tables of the read models, tokens and idempotency keys
+        return Components(
+            app=app, db=db, engine=engine, runner=read_models(app, db),
+            tokens=TokenStore(engine, clock=app.now), idempotency=IdempotencyStore(engine),
+            wall=wall_seconds,
+        )
 
 
 def close_components(c: Components) -> None:
@@ -133,8 +131,12 @@ def bind(host: str, port: int) -> socket.socket:
 
 def make_server(c: Components, sock: socket.socket, lifecycle: Lifecycle, *,
                 log_level: str = "warning") -> uvicorn.Server:
+    # Bounded work (adapters.limits): a request must arrive in time and within size.
     config = uvicorn.Config(create_api(c, lifecycle), log_level=log_level, access_log=False,
-                            lifespan="on", timeout_graceful_shutdown=10)
+                            lifespan="on", timeout_graceful_shutdown=10,
+                            http=BoundedHttpToolsProtocol, timeout_keep_alive=KEEP_ALIVE,
+                            limit_concurrency=MAX_CONNECTIONS,
+                            h11_max_incomplete_event_size=MAX_HEAD)
     return uvicorn.Server(config)
 
 
@@ -162,8 +164,10 @@ def serving_in_thread(c: Components, lifecycle: Lifecycle | None = None,
 def serve(settings: Settings, options: ServeOptions,
           announce: Callable[[str], None] = print) -> None:
     """Run the service until SIGTERM/SIGINT; then stop the background tasks and close."""
-    app = open_service(settings.db, clock_for(settings), load_calendar(settings.holidays))
-    c = build_components(app, settings.db)
+    # Two servers started at once on a fresh schema take turns in creating it (issue 11).
+    with prepared(settings.db):
+        app = open_service(settings.db, clock_for(settings), load_calendar(settings.holidays))
+        c = build_components(app, settings.db)
     lifecycle = Lifecycle()
     import adapters.background  # noqa: F401 - registers the escalation sweep and the notices publisher
     for factory in BACKGROUND:

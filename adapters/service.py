@@ -482,6 +482,7 @@ class Dudao(Application[UUID]):
     def record_escalations(
         self, decisions: list[dict[str, Any]], *, decided_at: datetime | None = None,
         actor: str = "dudao:rules", batch: int = 2000,
+        should_stop: Callable[[], bool] | None = None,
     ) -> list[tuple[str, str]]:
         """Record many escalations (a sweep's decisions), each finding loaded once, saved
         a page at a time. Each dict holds the arguments of :meth:`record_escalation`; a
@@ -491,7 +492,9 @@ class Dudao(Application[UUID]):
 
         A page is ``batch`` findings: their events are read in a few queries, each finding
         is rebuilt from its events and raises its escalations (the aggregate checks every
-        one), and the new events of the page are saved in one transaction."""
+        one), and the new events of the page are saved in one transaction. ``should_stop``
+        is asked before each page: when it says so, the pages saved so far stay saved and
+        the rest is left to the next sweep (which decides them again)."""
         now = self.now()
         moment = decided_at or now
         by_finding: dict[str, list[dict[str, Any]]] = {}
@@ -501,6 +504,8 @@ class Dudao(Application[UUID]):
         ids = {fid: UUID(fid) for fid in by_finding}
         pages = list(by_finding)
         for start in range(0, len(pages), batch):
+            if should_stop is not None and should_stop():
+                break
             page = pages[start:start + batch]
             loaded = self._load_many([ids[fid] for fid in page])
             pending: list[Any] = []

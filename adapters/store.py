@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -103,6 +107,48 @@ def prepare(db: str) -> None:
 
     with psycopg.connect(pg_conninfo(db), autocommit=True, connect_timeout=5) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+
+
+_held = threading.local()
+
+STARTUP_LOCK_WAIT = "120s"
+"""How long a start-up waits for another process's start-up on the same schema."""
+
+
+@contextmanager
+def startup_lock(db: str) -> Iterator[None]:
+    """One process at a time creates a PostgreSQL schema's tables and first rows.
+
+    Two processes opening a fresh schema at once (two ``dudao serve``, or a server and a
+    command) would race in ``CREATE TABLE`` (a duplicate ``pg_type`` row: UniqueViolation)
+    and in the first inserts. A session advisory lock keyed on the schema, held on a
+    connection of its own, makes them take turns: the second finds everything made.
+    Re-entrant within a thread (the composition root nests it); nothing on SQLite, whose
+    writer lock already serialises DDL."""
+    if not is_postgres(db):
+        yield
+        return
+    key = f"dudao:startup:{pg_schema(db) or 'public'}"
+    held: dict[str, int] = _held.__dict__.setdefault("keys", {})
+    if held.get(key):
+        held[key] += 1
+        try:
+            yield
+        finally:
+            held[key] -= 1
+        return
+    import psycopg
+
+    with psycopg.connect(pg_conninfo(db), autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f"SET lock_timeout = '{STARTUP_LOCK_WAIT}'")
+        conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (key,))
+        held[key] = 1
+        try:
+            yield
+        finally:
+            held.pop(key, None)
+            with contextlib.suppress(psycopg.Error):  # closing the connection releases it too
+                conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
 
 
 def sqlalchemy_url(db: str) -> str:

@@ -91,6 +91,8 @@ class ParsedPlan:
     warnings: list[Warning] = field(default_factory=list)
 
     goal_dates: list[date] = field(default_factory=list)
+    over_limit: bool = False
+    """More tasks than ``parse_plan`` was told to read: it stopped there (never imported)."""
 
     @property
     def end(self) -> date | None:
@@ -579,8 +581,12 @@ def normalise_text(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
-def parse_plan(text: str) -> ParsedPlan:
-    """Read a plan's text. Never raises on odd input: it warns instead."""
+def parse_plan(text: str, *, max_tasks: int | None = None) -> ParsedPlan:
+    """Read a plan's text. Never raises on odd input: it warns instead.
+
+    With ``max_tasks``, reading stops at the first task past it and the result is
+    marked ``over_limit`` (see :func:`check_plan_tasks`): a huge plan costs no more
+    than one of the limit's size."""
     lines = normalise_text(text).split("\n")
     title = plan_title(lines)
     period = None
@@ -660,6 +666,9 @@ def parse_plan(text: str) -> ParsedPlan:
                 task = _table_task(plan, b, cells, table_cols, ordinal, category, plan_end)
                 if task:
                     plan.tasks.append(task)
+                    if max_tasks is not None and len(plan.tasks) > max_tasks:
+                        plan.over_limit = True
+                        return plan
                 else:
                     ordinal -= 1
                 continue
@@ -670,6 +679,9 @@ def parse_plan(text: str) -> ParsedPlan:
         if ann is not None or (kind == "tasks" and numbered and "。" in b.text):
             ordinal += 1
             plan.tasks.append(_task(plan, b, ann, ordinal, category, plan_end, numbered))
+            if max_tasks is not None and len(plan.tasks) > max_tasks:
+                plan.over_limit = True
+                return plan
             continue
         if kind == "goals":
             inds, unread = read_indicators(b.text, b.line, _first_deadline(b.text) or plan_end)
@@ -863,6 +875,38 @@ def _resolve_units(plan: ParsedPlan) -> None:
 # ---------------------------------------------------------------- decoding
 
 
+MAX_PLAN_BYTES = 5 * 1024 * 1024
+"""A plan file (or the text of ``POST /plans``) is at most 5 MiB."""
+MAX_PLAN_TASKS = 2000
+"""A plan has at most 2,000 tasks."""
+
+
+def check_plan_size(size: int, source: str = "FILE") -> None:
+    """Refuse a plan over ``MAX_PLAN_BYTES`` (a reader passes at most one byte more)."""
+    from domain.errors import InvalidInput
+
+    if size > MAX_PLAN_BYTES:
+        raise InvalidInput(
+            f"文件 {source} 过大（FILE 最多 {MAX_PLAN_BYTES // (1024 * 1024)} MiB），未导入",
+            f"{source} is too large (FILE: at most {MAX_PLAN_BYTES} bytes); nothing imported",
+            field="FILE",
+        )
+
+
+def check_plan_tasks(plan: ParsedPlan, source: str = "FILE") -> None:
+    """Refuse a plan of more than ``MAX_PLAN_TASKS`` tasks (never import part of it)."""
+    from domain.errors import InvalidInput
+
+    if plan.over_limit or len(plan.tasks) > MAX_PLAN_TASKS:
+        raise InvalidInput(
+            f"文件 {source} 的任务过多（FILE 最多 {MAX_PLAN_TASKS} 项任务），未导入"
+            "（不会只导入一部分）；请把方案拆成几份分别导入",
+            f"{source} has too many tasks (FILE: at most {MAX_PLAN_TASKS}); nothing imported"
+            " (never a part of it); split the plan",
+            field="FILE",
+        )
+
+
 def decode_plan(raw: bytes, source: str = "FILE") -> str:
     """The text of a plan file: UTF-8 (with or without BOM) or GB18030.
 
@@ -871,6 +915,7 @@ def decode_plan(raw: bytes, source: str = "FILE") -> str:
     """
     from domain.errors import InvalidInput
 
+    check_plan_size(len(raw), source)
     if not raw.strip():
         raise InvalidInput(f"文件 {source} 是空的，没有可导入的内容",
                            f"{source} is empty: nothing to import", field="FILE")

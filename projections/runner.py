@@ -167,17 +167,24 @@ class Runner:
         return {p.name: known.get(p.name, 0) for p in self.projections}
 
     def catch_up(self, *, batch: int = 2000, progress: Progress | None = None,
-                 stop_at: int | None = None) -> int:
-        """Apply every event not yet applied; returns how many events were read."""
-        with _collector_paused():
-            return self._catch_up(batch, progress, stop_at)
+                 stop_at: int | None = None,
+                 should_stop: Callable[[], bool] | None = None) -> int:
+        """Apply every event not yet applied; returns how many events were read.
 
-    def _catch_up(self, batch: int, progress: Progress | None, stop_at: int | None) -> int:
+        ``should_stop`` is asked between pages: when it says so, the pages applied so
+        far stay committed and the rest is left to the next catch-up."""
+        with _collector_paused():
+            return self._catch_up(batch, progress, stop_at, should_stop)
+
+    def _catch_up(self, batch: int, progress: Progress | None, stop_at: int | None,
+                  should_stop: Callable[[], bool] | None = None) -> int:
         current = self.positions()
         start = min(current.values(), default=0) + 1
         end = self.source.last_position() if stop_at is None else stop_at
         done = 0
         while start <= end:
+            if should_stop is not None and should_stop():
+                break
             page = self.read_log(start, batch)
             page = [n for n in page if n.id <= end]
             if not page:
@@ -305,7 +312,10 @@ class Runner:
             if seen != 0:
                 # Another runner moved this projection meanwhile: roll back and let it be.
                 raise ConcurrentRunner(name)
-            conn.execute(positions.insert().values(name=name, position=last))
+            # The first position of a projection: idempotent (ON CONFLICT DO NOTHING), and
+            # a row another runner inserted meanwhile means it applied these events too.
+            if conn.execute(_insert_new(conn, name, last)).rowcount == 0:
+                raise ConcurrentRunner(name)
 
     def rebuild(self, *, progress: Progress | None = None, batch: int = 20000) -> int:
         """Drop every projection's tables and positions, and apply the log from the start.
@@ -347,6 +357,21 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+def _insert_new(conn: Connection, name: str, position: int) -> Any:
+    """``INSERT … ON CONFLICT (name) DO NOTHING`` of a projection's first position."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(positions).values(name=name, position=position) \
+            .on_conflict_do_nothing(index_elements=["name"])
+    if conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(positions).values(name=name, position=position) \
+            .on_conflict_do_nothing(index_elements=["name"])
+    return positions.insert().values(name=name, position=position)
 
 
 def _create_indexes(conn: Connection, tables: Iterable[Table]) -> None:

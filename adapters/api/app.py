@@ -37,6 +37,7 @@ from adapters.auth import (
     TokenStore,
     request_digest,
 )
+from adapters.limits import BodyLimit
 from adapters.service import Dudao, StoreUnavailable
 from domain.errors import (
     CalendarNotCovered,
@@ -334,6 +335,8 @@ def create_api(c: Components, lifecycle: Lifecycle | None = None) -> FastAPI:
     )
 
     api.state.components = c
+    # Bodies are bounded per route (413 past the limit, counted as they stream).
+    api.add_middleware(BodyLimit)
 
     @api.exception_handler(DudaoError)
     async def on_dudao_error(_: Request, e: DudaoError) -> JSONResponse:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from adapters.api.app import ERRORS, READ_ERRORS, IdempotencyKey, Who, forbid
 from adapters.auth import Principal
 from domain.errors import NotFound
+from domain.plan_text import MAX_PLAN_BYTES
 from domain.plans import task_row
 from domain.time import local_date
 
@@ -28,7 +29,7 @@ Write = Callable[..., JSONResponse]
 class PlanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=2_000_000,
+    text: str = Field(min_length=1, max_length=MAX_PLAN_BYTES,  # the byte limit speaks
                       description="实施方案全文（纯文本）")
     source: str = Field(default="plan.txt", min_length=1, max_length=200,
                         description="文件名（记在方案上；未给代码时由它生成方案代码）")

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy.engine import Engine
 
 from adapters.auth import ROLES, TokenStore
 from adapters.cli.base import ChoiceType, Context, cli, emit, pass_app
 from adapters.service import Dudao
-from adapters.store import engine_for
+from adapters.store import engine_for, startup_lock
+
+
+def token_store(db: str, engine: Engine) -> TokenStore:
+    """The token store (its tables made once, however many processes start at once)."""
+    with startup_lock(db):
+        return TokenStore(engine)
 
 
 @cli.group()
@@ -29,7 +36,7 @@ def token_create(app: Dudao, actor: str, role: str, unit_code: str | None,
     ctx: Context = click.get_current_context().find_object(Context)  # type: ignore[assignment]
     engine = engine_for(ctx.settings.db)
     try:
-        secret, who = TokenStore(engine).create(role=role, unit=unit_code, name=name,
+        secret, who = token_store(ctx.settings.db, engine).create(role=role, unit=unit_code, name=name,
                                                 now=app.now(), created_by=actor)
     finally:
         engine.dispose()
@@ -62,7 +69,7 @@ def token_list(app: Dudao, actor: str) -> None:
     ctx: Context = click.get_current_context().find_object(Context)  # type: ignore[assignment]
     engine = engine_for(ctx.settings.db)
     try:
-        rows = TokenStore(engine).list()
+        rows = token_store(ctx.settings.db, engine).list()
     finally:
         engine.dispose()
     data = [{"id": r["id"][:8], "role": r["role"], "unit": r["unit"], "name": r["name"],
@@ -92,7 +99,7 @@ def token_revoke(app: Dudao, actor: str, ident: str) -> None:
     ctx: Context = click.get_current_context().find_object(Context)  # type: ignore[assignment]
     engine = engine_for(ctx.settings.db)
     try:
-        row = TokenStore(engine).revoke(ident, now=app.now())
+        row = token_store(ctx.settings.db, engine).revoke(ident, now=app.now())
     finally:
         engine.dispose()
     emit({"id": row["id"][:8], "role": row["role"], "unit": row["unit"],

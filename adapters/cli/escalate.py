@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from typing import Any
+
 import click
 
 from adapters.bootstrap import sweeper
@@ -24,7 +27,19 @@ def escalate(ctx: Context, policy: str | None, dry_run: bool) -> None:
     app = ctx.app
     sweep = sweeper(app, ctx.settings.db, policy)
     now = app.now()
-    decisions = sweep.decide(now) if dry_run else sweep.run(now)
+    # SIGTERM or Ctrl-C: the sweep ends at its next page; what it recorded stays recorded.
+    caught: list[int] = []
+
+    def stop(signum: int, _frame: Any) -> None:
+        caught.append(signum)
+        sweep.stop()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        decisions = sweep.decide(now) if dry_run else sweep.run(now)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     rows = [
         {"finding_id": d.finding_id, "unit": d.unit, "code": d.code, "rung": d.rung,
          "rule": d.rule, "policy": d.policy, "policy_version": d.policy_version,
@@ -50,4 +65,10 @@ def escalate(ctx: Context, policy: str | None, dry_run: bool) -> None:
         return "\n".join(lines)
 
     emit({"escalations": rows, "skipped": sweep.skipped, "lagging": sweep.lagged, "policy": sweep.policy.policy,
-          "policy_version": sweep.policy.version, "dry_run": dry_run}, human)
+          "policy_version": sweep.policy.version, "dry_run": dry_run,
+          "interrupted": sweep.interrupted}, human)
+    if caught:
+        click.echo(f"已中断：本次{'判定' if dry_run else '记录'}了 {len(decisions)} 项升级"
+                   f"（已判定 {sweep.pending} 项）；已记录的保持不变，"
+                   "其余再运行 dudao escalate 即可继续", err=True)
+        raise click.exceptions.Exit(128 + caught[0])

@@ -13,6 +13,7 @@ from adapters import plans
 from adapters.cli.base import DATE, cli, emit, pass_app
 from adapters.service import Dudao
 from domain.errors import InvalidInput
+from domain.plan_text import MAX_PLAN_BYTES
 from domain.plans import COMPARATOR_TEXT, ROLES, TASK_STATUSES, target_text, task_row
 from domain.time import local_date
 from rules.policy import DEFAULT_POLICY, load_policy
@@ -47,7 +48,10 @@ def import_text(data: dict[str, Any]) -> str:
 def plan_import(app: Dudao, actor: str, file: str, code: str | None) -> None:
     """导入实施方案 FILE（UTF-8 或 GB18030 文本），登记方案、任务和责任单位。"""
     try:
-        raw = Path(file).read_bytes()
+        # At most one byte past the limit is read (never the whole of /dev/zero, say),
+        # and no stat is trusted: the size check then names the limit.
+        with Path(file).open("rb") as f:
+            raw = f.read(MAX_PLAN_BYTES + 1)
     except OSError as e:
         raise InvalidInput(f"无法读取文件 {file}：{e.strerror}",
                            f"cannot read {file}: {e.strerror}", field="FILE") from None
