@@ -43,7 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from domain.findings import rung_of
+from domain.rungs import deadline_after_escalation, rung_of
 from domain.time import SHANGHAI
 from projections.bulk import Bulk
 from projections.findings import apply_event as _view_event
@@ -275,8 +275,8 @@ class AccountabilityProjection:
                     code = d["code"]
                     if row["rung"] is None or rung_of(code) > rung_of(row["rung"]):
                         row["rung"] = code
-                    if code == "supervise" and d["due"] is not None:
-                        row["current_deadline"] = d["due"]
+                    row["current_deadline"] = deadline_after_escalation(
+                        code, d["due"], row["current_deadline"])
                     esc_rows.append({
                         "position": position, "finding_id": fid, "unit": row["unit"],
                         "code": code, "rung": d["rung"], "rule": d["rule"],

@@ -19,7 +19,7 @@ from sqlalchemy import Column, Date, Index, Integer, String, Table, Text, bindpa
 from sqlalchemy.engine import Connection
 
 from domain.calendar import WorkCalendar
-from domain.findings import rung_of
+from domain.rungs import deadline_after_escalation, rung_of
 from projections.runner import metadata
 from rules.ladder import next_threshold, plan
 from rules.policy import Policy
@@ -133,8 +133,8 @@ class EscalationProjection:
                 state["fired"][code] = {"threshold": _iso(event.threshold),
                                         "due": _iso(event.due)}
             state["top"] = max(state["top"], rung_of(code))
-            if code == "supervise" and event.due is not None:
-                state["deadline"] = _iso(event.due)
+            state["deadline"] = deadline_after_escalation(code, _iso(event.due),
+                                                          state["deadline"])
         else:
             return False
         return True

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Column, Date, DateTime, Index, Integer, String, Table, Text, select
 from sqlalchemy.engine import Connection
 
-from domain.findings import rung_of
+from domain.rungs import deadline_after_escalation, rung_of
 from projections.bulk import Bulk
 from projections.runner import metadata
 
@@ -133,8 +133,7 @@ def apply_event(row: dict[str, Any], kind: str, d: dict[str, Any], position: int
         code = d["code"]
         if row["rung"] is None or rung_of(code) > rung_of(row["rung"]):
             row["rung"] = code
-        if code == "supervise" and d["due"] is not None:
-            row["deadline"] = d["due"]
+        row["deadline"] = deadline_after_escalation(code, d["due"], row["deadline"])
 
 
 BULK = Bulk(findings, key="finding_id")

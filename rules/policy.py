@@ -16,8 +16,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from domain.errors import InvalidInput
-from domain.findings import RUNGS, SEVERITIES
+from domain.findings import SEVERITIES
 from domain.plans import LagPolicy
+from domain.rungs import RUNGS, rung_of
 
 POLICY_DIR = Path(__file__).parent / "policies"
 DEFAULT_POLICY = "default"
@@ -127,7 +128,7 @@ class Policy(BaseModel):
     def order(self) -> list[str]:
         """Rung codes so that each comes after the rung it counts from."""
         done: list[str] = []
-        pending = sorted(self.rungs, key=lambda c: RUNGS[c][0])
+        pending = sorted(self.rungs, key=rung_of)
         while pending:
             for code in pending:
                 source = self.rungs[code].from_

@@ -38,7 +38,8 @@ from adapters.reports import live as live_view
 from adapters.reports.render import day, md_cell, percent, rate_chart, rung_chart
 from adapters.service import Dudao, parse_id
 from domain.errors import DudaoError, InvalidInput, NotFound
-from domain.findings import RUNGS, SEVERITIES, STATUSES
+from domain.findings import SEVERITIES, STATUSES
+from domain.rungs import RUNGS
 from projections.accountability import findings as acc_findings
 from projections.reports import finding_state, timelines
 from projections.runner import Runner
