@@ -18,6 +18,7 @@ from adapters.service import Dudao
 from adapters.store import store_env
 from domain.errors import DudaoError
 from domain.rungs import RUNGS, rung_name
+from projections.events import ESCALATION_RAISED
 
 # ------------------------------------------------------------------ trail
 
@@ -382,7 +383,7 @@ def rerun_rules(app: Dudao, policy_name: str | None = None, *,
                     event = app.decode(Notification(
                         id=row[0], originator_id=UUID(row[1]), originator_version=row[2],
                         topic=row[3], state=row[4]))
-                    if type(event).__qualname__ == "Finding.EscalationRaised":
+                    if type(event) is ESCALATION_RAISED:
                         recorded.append(event)
                         if not sweeps or sweeps[-1] != event.decided_at:
                             flush()

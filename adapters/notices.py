@@ -22,10 +22,11 @@ from jinja2.sandbox import SandboxedEnvironment
 from domain.findings import SEVERITIES
 from domain.rungs import LADDER, RUNGS
 from domain.time import SHANGHAI
+from projections.events import ESCALATION_RAISED
 
 STREAM = "DUDAO_NOTICES"
 SUBJECT_PREFIX = "dudao.notice"
-ESCALATION = "Finding.EscalationRaised"
+ESCALATION: type = ESCALATION_RAISED  # the event class a notice is made from
 
 # Default notice texts (政策文件未给出通知文本时使用), one per rung in domain/rungs.py.
 # Variables: see ``context``.

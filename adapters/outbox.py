@@ -39,6 +39,7 @@ from adapters.notices import (
 )
 from adapters.service import Dudao
 from domain.errors import DudaoError
+from projections.events import FINDING_RECORDED, event_class
 from projections.runner import metadata
 
 DEFAULT_NATS = "nats://127.0.0.1:4222"
@@ -47,7 +48,7 @@ DUPLICATE_WINDOW = 7 * 24 * 3600.0
 publishing and before saving its position may restart up to a week later
 and its repeats are still dropped."""
 
-RECORDED = "Finding.Recorded"
+RECORDED: type = FINDING_RECORDED
 
 notice_positions = Table(
     "notice_positions",
@@ -436,9 +437,9 @@ def _reraise_cancel() -> None:
         raise asyncio.CancelledError
 
 
-def _kind(notification: Any) -> str:
-    """The event type of a stored notification, from its topic (no decoding)."""
-    return str(notification.topic).rsplit(":", 1)[-1]
+def _kind(notification: Any) -> type | None:
+    """The event class of a stored notification, from its topic (no decoding)."""
+    return event_class(notification.topic)
 
 
 # ------------------------------------------------------------------ receiving

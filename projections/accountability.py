@@ -46,6 +46,7 @@ from sqlalchemy.engine import Connection
 from domain.rungs import deadline_after_escalation, rung_of
 from domain.time import SHANGHAI
 from projections.bulk import Bulk
+from projections.events import FINDING_EVENTS, UNIT_REGISTERED
 from projections.findings import apply_event as _view_event
 from projections.findings import load as _view_load
 from projections.runner import metadata
@@ -119,7 +120,6 @@ escalations = Table(
 )
 
 CHUNK = 500
-_KINDS: dict[type, str] = {}
 BULK_UNITS = Bulk(units)
 BULK_FINDINGS = Bulk(findings, key="finding_id")
 BULK_ESCALATIONS = Bulk(escalations)
@@ -180,14 +180,12 @@ class AccountabilityProjection:
         touched: set[str] = set()
         recorded: set[str] = set()
         work: list[tuple[int, str, str, Any]] = []
-        kinds = _KINDS
+        kinds = FINDING_EVENTS
         for position, event in batch:
             cls = type(event)
             kind = kinds.get(cls)
             if kind is None:
-                kind = kinds[cls] = cls.__qualname__
-            if kind[:8] != "Finding.":
-                if kind != "Unit.Registered":
+                if cls is not UNIT_REGISTERED:
                     continue
                 if as_of is None or event.recorded_at <= as_of:
                     unit_rows.append({
@@ -198,7 +196,6 @@ class AccountabilityProjection:
                 continue
             if as_of is not None and event.recorded_at > as_of:
                 continue
-            kind = kind[8:]
             fid = str(event.originator_id)
             if kind == "Recorded":
                 recorded.add(fid)

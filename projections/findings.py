@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from domain.rungs import deadline_after_escalation, rung_of
 from projections.bulk import Bulk
+from projections.events import FINDING_EVENTS
 from projections.runner import metadata
 
 findings = Table(
@@ -76,11 +77,11 @@ class FindingsProjection:
         work: list[tuple[int, str, str, Any]] = []
         touched: set[str] = set()
         recorded: set[str] = set()
+        kinds = FINDING_EVENTS
         for position, event in batch:
-            kind = type(event).__qualname__
-            if not kind.startswith("Finding."):
+            kind = kinds.get(type(event))
+            if kind is None:
                 continue
-            kind = kind[8:]
             fid = str(event.originator_id)
             if kind == "Recorded":
                 recorded.add(fid)

@@ -1,5 +1,5 @@
-"""One home for each fact (issue 12): the rung vocabulary, the 督办 deadline rule and the
-aggregate's own checks.
+"""One home for each fact (issue 12): the rung vocabulary, the 督办 deadline rule, the
+aggregate's own checks, and projections that match events by class.
 
 Most of these read the source: a second copy of a fact is a line of code, and the
 test names the file and line that holds it.
@@ -174,3 +174,31 @@ def test_no_code_outside_domain_calls_a_private_method_of_an_aggregate() -> None
     private = hits(r"\b([Ff]inding|[Tt]ask|[Pp]lan|[Uu]nit|[Ii]nspection|ActionPlan)\._[a-z]\w*\(",
                    "adapters", "rules", "projections", "bench")
     assert private == []
+
+
+# ------------------------------------------------------ projections match by class
+
+
+def test_projections_and_consumers_match_events_by_class_not_by_name() -> None:
+    parsed = hits(r"__qualname__|topic\)?\.(r?split|endswith|startswith)|"
+                  r"""["'](Finding|Unit|Task|ActionPlan|Inspection)\.[A-Z]\w*["']""",
+                  "projections", "adapters")
+    assert parsed == []
+
+
+def test_topics_resolve_once_to_the_event_classes_the_read_models_match() -> None:
+    from eventsourcing.utils import get_topic, register_topic
+
+    from projections.events import ESCALATION_RAISED, FINDING_EVENTS, event_class
+
+    escalated = getattr(Finding, "EscalationRaised")  # noqa: B009
+    assert ESCALATION_RAISED is escalated and FINDING_EVENTS[escalated] == "EscalationRaised"
+    assert event_class(get_topic(escalated)) is escalated
+    # a class stored under an older name (eventsourcing's topic registry) is still that class
+    register_topic("dudao_old.findings:Finding.Escalated", escalated)
+    assert event_class("dudao_old.findings:Finding.Escalated") is escalated
+    assert event_class("nowhere.module:Nothing") is None
+    # every event a finding records is one the read models match (none silently skipped)
+    recorded = {k for k, v in vars(Finding).items() if isinstance(v, type)
+                and issubclass(v, Finding.Event) and k not in ("Event", "Created")}
+    assert set(FINDING_EVENTS.values()) == recorded
