@@ -17,6 +17,8 @@ from adapters.chain import GENESIS, Checkpoint, EventRow, seal, verify_rows
 from adapters.service import Dudao
 from adapters.store import store_env
 from domain.errors import DudaoError
+from domain.rungs import RUNGS, rung_name
+from projections.events import ESCALATION_RAISED
 
 # ------------------------------------------------------------------ trail
 
@@ -30,8 +32,6 @@ EVENT_NAMES = {
     "InterviewHeld": "约谈",
     "EscalationRaised": "升级",
 }
-RUNG_NAMES = {"reminder": "预警", "supervise": "督办", "interview": "约谈",
-              "public_notice": "通报", "accountability": "问责"}
 FIELD_NAMES = {
     "unit": "责任单位", "inspector": "督学", "severity": "严重程度", "task": "任务",
     "inspection_id": "检查", "text": "内容", "within": "期限天数", "calendar_days": "按自然日",
@@ -58,7 +58,7 @@ def trail(app: Dudao, finding_id: str) -> dict[str, Any]:
     for e in app.history(finding.id):
         name = EVENT_NAMES.get(e["type"], e["type"])
         if e["type"] == "EscalationRaised":
-            name = f"升级：{RUNG_NAMES.get(e['code'], e['code'])}"
+            name = f"升级：{rung_name(e['code'])}"
         events.append({
             "position": positions.get(e["version"]),
             "version": e["version"],
@@ -333,7 +333,7 @@ class _SettableClock:
 
 def _escalation_key(finding_id: str, code: str, deadline: Any) -> tuple[str, str, str]:
     # a reminder fires once per deadline; every other rung once per finding
-    return (finding_id, code, str(deadline) if code == "reminder" else "")
+    return (finding_id, code, str(deadline) if RUNGS[code].once_per_deadline else "")
 
 
 def rerun_rules(app: Dudao, policy_name: str | None = None, *,
@@ -383,7 +383,7 @@ def rerun_rules(app: Dudao, policy_name: str | None = None, *,
                     event = app.decode(Notification(
                         id=row[0], originator_id=UUID(row[1]), originator_version=row[2],
                         topic=row[3], state=row[4]))
-                    if type(event).__qualname__ == "Finding.EscalationRaised":
+                    if type(event) is ESCALATION_RAISED:
                         recorded.append(event)
                         if not sweeps or sweeps[-1] != event.decided_at:
                             flush()
@@ -427,7 +427,7 @@ def rerun_rules(app: Dudao, policy_name: str | None = None, *,
     compared = ("rule", "threshold", "due")
     units: dict[str, str] = {d.finding_id: d.unit for d in decided}
     differences = []
-    order = list(RUNG_NAMES)
+    order = list(RUNGS)
     for key in sorted(set(before) | set(after),
                       key=lambda k: (k[0], k[2], order.index(k[1]) if k[1] in order else 9)):
         finding_id, code, _ = key
@@ -446,7 +446,7 @@ def rerun_rules(app: Dudao, policy_name: str | None = None, *,
             units[finding_id] = found.unit if found else ""
         differences.append({
             "finding_id": finding_id, "unit": units[finding_id], "code": code,
-            "name": RUNG_NAMES.get(code, code), "kind": kind, "fields": changed,
+            "name": rung_name(code), "kind": kind, "fields": changed,
             "recorded": of_recorded(old) if old is not None else None,
             "decided": of_decided(new) if new is not None else None,
         })

@@ -22,8 +22,9 @@ from adapters.escalation import Sweeper
 from adapters.plans import lag_key, units_by_name
 from adapters.service import Dudao
 from adapters.store import engine_for, store_env
-from domain.findings import RUNGS, SEVERITIES, STATUSES, Finding
+from domain.findings import SEVERITIES, STATUSES, Finding
 from domain.ids import keyed_id
+from domain.rungs import rung_name
 from domain.time import SHANGHAI
 
 UNITS = [
@@ -240,7 +241,7 @@ def finding_row(app: Dudao, f: Finding) -> list[str]:
         SEVERITIES[f.severity],
         STATUSES[f.status],
         str(f.deadline or "—"),
-        RUNGS[f.rung][1] if f.rung else "—",
+        rung_name(f.rung) or "—",
         f.text if display_width(f.text) <= 40 else f.text[:19] + "…",
     ]
 
@@ -300,7 +301,7 @@ def run_demo(out: Path, echo: Callable[[str], None], holidays: str | None = None
                                                         f"{len(decided)} 项升级"))
                 for e in decided:
                     due = f"，期限 {e.due}" if e.due else ""
-                    echo(f"    {app.get_unit(e.unit).name}  {RUNGS[e.code][1]}"
+                    echo(f"    {app.get_unit(e.unit).name}  {rung_name(e.code)}"
                          f"（自 {e.threshold} 起{due}）  {e.notice}")
 
         findings = lagging + script(app, clock, sweep_until)

@@ -28,7 +28,7 @@ import orjson
 from sqlalchemy import select
 
 from adapters.service import Dudao
-from domain.findings import RUNGS
+from domain.rungs import LADDER, RUNGS, rung_of
 from domain.time import local_date
 from projections.escalation import EscalationProjection
 from projections.runner import Runner
@@ -60,7 +60,7 @@ class Decision:
 
     def public(self) -> dict[str, Any]:
         data = asdict(self)
-        data["name"] = RUNGS[self.code][1]
+        data["name"] = RUNGS[self.code].name
         return data
 
 
@@ -177,14 +177,14 @@ class Sweeper:
                 "report_on": state["report_on"],
                 "failed_reviews": state["failed_reviews"],
                 "interview_held_on": state["interview_held_on"],
-                "rung_so_far": next((c for c in RUNGS if RUNGS[c][0] == state["top"]), None),
+                "rung_so_far": next((r.code for r in LADDER if r.order == state["top"]), None),
                 "threshold": threshold.isoformat(),
                 "days_since_threshold": (today - threshold).days,
             }
             notice = render_notice(self.policy, f.code, unit=state["unit"], text=state["text"],
                                    deadline=deadline, due=due, threshold=threshold)
             decisions.append(Decision(
-                finding_id=f.finding, unit=state["unit"], code=f.code, rung=RUNGS[f.code][0],
+                finding_id=f.finding, unit=state["unit"], code=f.code, rung=rung_of(f.code),
                 rule=f.rule, policy=self.policy.policy, policy_version=self.policy.version,
                 threshold=threshold, due=due, deadline=deadline, notice=notice, facts=facts,
             ))

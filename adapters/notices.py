@@ -19,41 +19,18 @@ from typing import Any
 from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from domain.findings import RUNGS, SEVERITIES
+from domain.findings import SEVERITIES
+from domain.rungs import LADDER, RUNGS
 from domain.time import SHANGHAI
+from projections.events import ESCALATION_RAISED
 
 STREAM = "DUDAO_NOTICES"
 SUBJECT_PREFIX = "dudao.notice"
-ESCALATION = "Finding.EscalationRaised"
+ESCALATION: type = ESCALATION_RAISED  # the event class a notice is made from
 
-# Default notice texts (政策文件未给出通知文本时使用). Variables: see ``context``.
-DEFAULT_TEXTS: dict[str, str] = {
-    "reminder": (
-        "【预警】{{ unit_name }}：你单位“{{ finding_text }}”问题的整改期限为"
-        "{{ deadline | cn_date }}，期限将至，尚未提交整改报告。请抓紧整改，"
-        "并在期限前报送整改报告。"
-    ),
-    "supervise": (
-        "【督办通知】{{ unit_name }}：你单位“{{ finding_text }}”问题已超过整改期限"
-        "（{{ deadline | cn_date }}）仍未整改到位，现予督办。请于{{ due | cn_date }}前"
-        "完成整改并报送整改报告，逾期将约谈你单位主要负责人。"
-    ),
-    "interview": (
-        "【约谈通知】{{ unit_name }}：你单位“{{ finding_text }}”问题经督办，"
-        "督办期限（{{ deadline | cn_date }}）已过仍未整改到位。"
-        "将约谈你单位主要负责人{% if principal %}{{ principal }}同志{% endif %}，"
-        "约谈应于{{ due | cn_date }}前完成。"
-    ),
-    "public_notice": (
-        "【通报】{{ unit_name }}：你单位“{{ finding_text }}”问题约谈后仍未整改到位，"
-        "将在下一期督导通报中予以通报批评。"
-    ),
-    "accountability": (
-        "【问责】{{ unit_name }}：你单位“{{ finding_text }}”问题经督办、约谈"
-        "{% if code_skipped_notice %}{% else %}、通报{% endif %}仍未整改到位，"
-        "移送有关部门问责，并作为调整你单位相关资源配置的依据。"
-    ),
-}
+# Default notice texts (政策文件未给出通知文本时使用), one per rung in domain/rungs.py.
+# Variables: see ``context``.
+DEFAULT_TEXTS: dict[str, str] = {r.code: r.notice for r in LADDER}
 
 
 def cn_date(value: Any) -> str:
@@ -228,7 +205,7 @@ def build_notice(
         "unit_name": unit.name,
         "principal": unit.principal,
         "code": code,
-        "code_name": RUNGS[code][1],
+        "code_name": RUNGS[code].name,
         "rung": event.rung,
         "rule": event.rule,
         "policy": event.policy,
@@ -242,7 +219,7 @@ def build_notice(
     # Chinese names for policy staff writing notice texts: {{ 单位 }}、{{ 期限 }}…
     context.update({
         "单位": unit.name, "主要负责人": unit.principal, "问题": finding.text,
-        "级别": RUNGS[code][1], "期限": cn_date(event.deadline), "新期限": cn_date(event.due),
+        "级别": RUNGS[code].name, "期限": cn_date(event.deadline), "新期限": cn_date(event.due),
         "决定时间": cn_date(event.decided_at),
     })
     text = renderer.render(event.policy, event.policy_version, code, context)
@@ -256,7 +233,7 @@ def build_notice(
         "unit_name": unit.name,
         "rung": event.rung,
         "code": code,
-        "code_name": RUNGS[code][1],
+        "code_name": RUNGS[code].name,
         "rule": event.rule,
         "policy": event.policy,
         "policy_version": event.policy_version,

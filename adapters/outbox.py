@@ -44,6 +44,7 @@ from adapters.notices import (
 )
 from adapters.service import Dudao, StoreUnavailable
 from domain.errors import DudaoError
+from projections.events import FINDING_RECORDED, event_class
 from projections.runner import NOT_THE_EVENT, metadata, skip_event, skipped_events
 
 DEFAULT_NATS = "nats://127.0.0.1:4222"
@@ -52,7 +53,7 @@ DUPLICATE_WINDOW = 7 * 24 * 3600.0
 publishing and before saving its position may restart up to a week later
 and its repeats are still dropped."""
 
-RECORDED = "Finding.Recorded"
+RECORDED: type = FINDING_RECORDED
 STORE_ERRORS = (persistence.OperationalError, persistence.InterfaceError)
 
 notice_positions = Table(
@@ -449,9 +450,9 @@ def _reraise_cancel() -> None:
         raise asyncio.CancelledError
 
 
-def _kind(notification: Any) -> str:
-    """The event type of a stored notification, from its topic (no decoding)."""
-    return str(notification.topic).rsplit(":", 1)[-1]
+def _kind(notification: Any) -> type | None:
+    """The event class of a stored notification, from its topic (no decoding)."""
+    return event_class(notification.topic)
 
 
 # ------------------------------------------------------------------ receiving

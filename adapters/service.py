@@ -31,12 +31,12 @@ from adapters.chained_store import SealPlan, repairing
 from domain.audit import ChainRepair, new_repair
 from domain.calendar import WorkCalendar
 from domain.errors import Conflict, DudaoError, InvalidInput, NotFound, Refused
-from domain.findings import Finding, check_severity, check_within
+from domain.findings import Finding
 from domain.ids import keyed_id, unit_id
 from domain.inspections import Inspection, check_inspectors
 from domain.time import Clock
 from domain.units import UNIT_KINDS, Unit, check_code, check_text
-from domain.values import check_day
+from domain.values import check_day, check_not_in_future
 
 REPAIR_TOPIC = get_topic(ChainRepair.Sealed)  # type: ignore[attr-defined]
 
@@ -203,17 +203,10 @@ class Dudao(Application[UUID]):
     ) -> Finding:
         """Build (not save) a finding after checking every field."""
         self.check_unit_exists(unit)
-        check_day(on, "on")
-        check_severity(severity)
-        inspector = check_text(inspector, "inspector", "督学姓名", max_len=100)
-        text = check_text(text, "text", "问题描述", max_len=4000)
-        task = task.strip() if task and task.strip() else None
-        now = self.now()
-        Finding._not_in_future(on, now)
-        return Finding(
+        return Finding.record(
             id=finding_id or uuid4(), unit=unit, on=on, inspector=inspector, text=text,
             severity=severity, task=task, inspection_id=inspection_id, actor=actor,
-            recorded_at=now,
+            recorded_at=self.now(),
         )
 
     def record_finding(
@@ -276,7 +269,8 @@ class Dudao(Application[UUID]):
             raise InvalidInput("findings 必须是问题列表", "findings must be a list",
                                field="findings")
         Inspection.check_findings_count(len(findings))
-        Finding._not_in_future(on, self.now())
+        check_day(on, "on")
+        check_not_in_future(on, self.now())
         inspection_id = keyed_id("inspection", key) if key else uuid4()
         if key:
             existing = self._find(inspection_id, Inspection)
@@ -345,19 +339,15 @@ class Dudao(Application[UUID]):
     ) -> date:
         """限期整改: returns the deadline (N working days, or calendar days, from ``on``)."""
         finding = self.get_finding(finding_id)
-        check_within(within)
-        deadline = self.calendar.add_days(on, within, calendar_days=calendar_days)
-        finding.order_rectification(
-            on=on, within=within, calendar_days=calendar_days, deadline=deadline,
+        deadline = finding.order_rectification(
+            on=on, within=within, calendar_days=calendar_days, calendar=self.calendar,
             actor=actor, recorded_at=self.now(),
-            provisional=self.calendar.touches_provisional(on, deadline),
         )
         self.commit(finding)
         return deadline
 
     def submit_report(self, finding_id: UUID | str, *, on: date, text: str, actor: str) -> None:
         finding = self.get_finding(finding_id)
-        text = check_text(text, "text", "整改报告内容", max_len=8000)
         finding.submit_report(on=on, text=text, actor=actor, recorded_at=self.now())
         self.commit(finding)
 
@@ -379,13 +369,9 @@ class Dudao(Application[UUID]):
         if within is None:
             raise DudaoError("复查未通过时必须给出新的整改期限天数",
                              "a failed review needs a new deadline (within)", field="within")
-        check_within(within)
-        finding._check_reviewable(on, now)
-        deadline = self.calendar.add_days(on, within, calendar_days=calendar_days)
-        finding.fail_review(
-            on=on, within=within, calendar_days=calendar_days, deadline=deadline,
+        deadline = finding.fail_review(
+            on=on, within=within, calendar_days=calendar_days, calendar=self.calendar,
             note=note, actor=actor, recorded_at=now,
-            provisional=self.calendar.touches_provisional(on, deadline),
         )
         self.commit(finding)
         return deadline
@@ -394,10 +380,8 @@ class Dudao(Application[UUID]):
         self, finding_id: UUID | str, *, on: date, to: date, reason: str, actor: str
     ) -> date:
         finding = self.get_finding(finding_id)
-        reason = check_text(reason, "reason", "延期理由", max_len=2000)
-        self.calendar.is_working_day(to)  # the new deadline's year must be known
-        finding.grant_extension(on=on, to=to, reason=reason, actor=actor,
-                                recorded_at=self.now())
+        finding.grant_extension(on=on, to=to, reason=reason, calendar=self.calendar,
+                                actor=actor, recorded_at=self.now())
         self.commit(finding)
         return to
 
@@ -405,8 +389,6 @@ class Dudao(Application[UUID]):
         self, finding_id: UUID | str, *, on: date, interviewee: str, minutes: str, actor: str
     ) -> None:
         finding = self.get_finding(finding_id)
-        interviewee = check_text(interviewee, "interviewee", "被约谈人", max_len=100)
-        minutes = check_text(minutes, "minutes", "约谈纪要", max_len=8000)
         finding.hold_interview(on=on, interviewee=interviewee, minutes=minutes, actor=actor,
                                recorded_at=self.now())
         self.commit(finding)

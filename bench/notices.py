@@ -39,10 +39,9 @@ from adapters.notices import Notice  # noqa: E402
 from adapters.outbox import connect, ensure_stream  # noqa: E402
 from adapters.service import Dudao  # noqa: E402
 from adapters.store import store_env  # noqa: E402
+from domain.rungs import CODES  # noqa: E402
 from domain.time import SHANGHAI  # noqa: E402
 from tests.nats_server import NatsServer, nats_server_binary  # noqa: E402
-
-CODES = ["reminder", "supervise", "interview", "public_notice", "accountability"]
 
 
 def clock() -> datetime:

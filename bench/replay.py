@@ -67,13 +67,13 @@ def fill(app: Dudao, events: int, units: int = 1000) -> int:
                     text=f"问题{n}", severity=("general", "serious", "major")[n % 3], task=None,
                     inspection_id=None, actor="bench", recorded_at=at)
         ordered = day + timedelta(days=1)
-        deadline = cal.add_days(ordered, 10)
-        f.order_rectification(on=ordered, within=10, calendar_days=False, deadline=deadline,
-                              actor="bench", recorded_at=at + timedelta(days=1))
+        deadline = f.order_rectification(on=ordered, within=10, calendar_days=False,
+                                         calendar=cal, actor="bench",
+                                         recorded_at=at + timedelta(days=1))
         later = at + timedelta(days=40)
         if n % 7 == 0:
             f.grant_extension(on=ordered + timedelta(days=2), to=deadline + timedelta(days=10),
-                              reason="延期", actor="bench", recorded_at=later)
+                              reason="延期", calendar=cal, actor="bench", recorded_at=later)
         if n % 5 == 0:
             f.raise_escalation(code="supervise", rule="bench", policy="default",
                                policy_version=1, threshold=deadline + timedelta(days=1),
@@ -83,9 +83,8 @@ def fill(app: Dudao, events: int, units: int = 1000) -> int:
             report_on = ordered + timedelta(days=5 + n % 20)
             f.submit_report(on=report_on, text="已整改", actor="bench", recorded_at=later)
             if n % 6 == 0:
-                f.fail_review(on=report_on, within=5, calendar_days=False,
-                              deadline=cal.add_days(report_on, 5), note="未通过",
-                              actor="bench", recorded_at=later)
+                f.fail_review(on=report_on, within=5, calendar_days=False, calendar=cal,
+                              note="未通过", actor="bench", recorded_at=later)
             else:
                 f.pass_review(on=report_on, note=None, actor="bench", recorded_at=later)
         pending += f.collect_events()

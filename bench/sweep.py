@@ -59,9 +59,8 @@ def populate(app: Dudao, clock: Clock, findings: int, due: int) -> None:
         clock.moment = datetime.combine(on, dtime(10), SHANGHAI)
         f = app.new_finding(unit="BENCH", on=on, inspector="张督学", text=f"基准问题{i}",
                             actor="bench", finding_id=uuid4())
-        f.order_rectification(on=on, within=within, calendar_days=False,
-                              deadline=cal.add_days(on, within), actor="bench",
-                              recorded_at=clock.moment)
+        f.order_rectification(on=on, within=within, calendar_days=False, calendar=cal,
+                              actor="bench", recorded_at=clock.moment)
         batch.append(f)
         if len(batch) == 2000:
             app.save(*batch)

@@ -29,10 +29,12 @@ from adapters.bootstrap import load_calendar
 from adapters.chain import event_bytes
 from adapters.service import Dudao
 from adapters.store import prepare, store_env
+from domain.calendar import WorkCalendar
 from domain.findings import Finding
 from domain.time import SHANGHAI
 
 NOW = datetime(2024, 12, 31, 18, tzinfo=SHANGHAI)
+CAL = WorkCalendar()
 CACHE = Path("/tmp/dudao-bench")
 BATCH = 500  # findings per save: 2,000 events per transaction
 
@@ -57,7 +59,7 @@ def build(app: Dudao, n: int) -> None:
                         text=f"基准问题{i}：教师培训学时未达标，培训台账不全", severity="general",
                         task=None, inspection_id=None, actor="bench", recorded_at=NOW)
             f.order_rectification(on=date(2024, 9, 25), within=10, calendar_days=False,
-                                  deadline=date(2024, 10, 14), actor="bench", recorded_at=NOW)
+                                  calendar=CAL, actor="bench", recorded_at=NOW)
             f.submit_report(on=date(2024, 10, 8), text="已补齐培训学时", actor="bench",
                             recorded_at=NOW)
             f.pass_review(on=date(2024, 10, 9), note=None, actor="bench", recorded_at=NOW)

@@ -233,6 +233,12 @@ class WorkCalendar:
                 raise _out_of_range(start, n) from None
         return self.add_working_days(start, n)
 
+    def deadline(self, start: date, n: int, *, calendar_days: bool = False) -> tuple[date, bool]:
+        """The deadline ``n`` working (or calendar) days after ``start``, and whether
+        counting it used a provisional year."""
+        end = self.add_days(start, n, calendar_days=calendar_days)
+        return end, self.touches_provisional(start, end)
+
     def subtract_working_days(self, end: date, n: int) -> date:
         """The date that is n working days before ``end`` (start of the window)."""
         try:

@@ -13,13 +13,20 @@ at most once per deadline).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput, Refused
-from domain.time import local_date
+from domain.rungs import RUNGS, deadline_after_escalation, rung_of
+from domain.values import check_day, check_not_in_future, check_text
+
+if TYPE_CHECKING:
+    from domain.calendar import WorkCalendar
+
+__all__ = ["MAX_WITHIN", "RUNGS", "SEVERITIES", "STATUSES", "Finding", "check_severity",
+           "check_within", "rung_of"]
 
 SEVERITIES = {"general": "一般", "serious": "较重", "major": "严重"}
 STATUSES = {
@@ -28,19 +35,7 @@ STATUSES = {
     "under_review": "待复查",
     "closed": "已销号",
 }
-RUNGS = {
-    "reminder": (0, "预警"),
-    "supervise": (1, "督办"),
-    "interview": (2, "约谈"),
-    "public_notice": (3, "通报"),
-    "accountability": (4, "问责"),
-}
-
-
-def rung_of(code: str) -> int:
-    return RUNGS[code][0]
-
-
+MAX_WITHIN = 3650  # days of a rectification period, at most
 def check_severity(severity: str) -> str:
     if severity not in SEVERITIES:
         raise InvalidInput(
@@ -58,10 +53,10 @@ def check_within(within: int, field: str = "within") -> int:
             f"{field} must be a positive number of days, got {within!r}",
             field=field,
         )
-    if within > 3650:
+    if within > MAX_WITHIN:
         raise InvalidInput(
-            f"整改期限 {field} 过长（{within}天，最多3650天）",
-            f"{field} is too long ({within} > 3650 days)",
+            f"整改期限 {field} 过长（{within}天，最多{MAX_WITHIN}天）",
+            f"{field} is too long ({within} > {MAX_WITHIN} days)",
             field=field,
         )
     return within
@@ -106,6 +101,34 @@ class Finding(Aggregate):
         self.interview_held_on: date | None = None
         self.closed_on: date | None = None
 
+    @classmethod
+    def record(
+        cls,
+        *,
+        id: UUID,
+        unit: str,
+        on: date,
+        inspector: str,
+        text: str,
+        severity: str = "general",
+        task: str | None = None,
+        inspection_id: UUID | None = None,
+        actor: str,
+        recorded_at: datetime,
+    ) -> Finding:
+        """登记问题: a new finding, after checking every value (the unit's existence is
+        the service's to check)."""
+        check_day(on, "on")
+        check_severity(severity)
+        inspector = check_text(inspector, "inspector", "督学姓名", max_len=100)
+        text = check_text(text, "text", "问题描述", max_len=4000)
+        task = task.strip() if task and task.strip() else None
+        check_not_in_future(on, recorded_at)
+        return cls(
+            id=id, unit=unit, on=on, inspector=inspector, text=text, severity=severity,
+            task=task, inspection_id=inspection_id, actor=actor, recorded_at=recorded_at,
+        )
+
     # ------------------------------------------------------------------ queries
 
     @property
@@ -139,16 +162,6 @@ class Finding(Aggregate):
             )
 
     @staticmethod
-    def _not_in_future(on: date, recorded_at: datetime, field: str = "on") -> None:
-        today = local_date(recorded_at)
-        if on > today:
-            raise InvalidInput(
-                f"日期 {field}={on} 晚于今天（{today}）",
-                f"{field}={on} is after today ({today})",
-                field=field,
-            )
-
-    @staticmethod
     def _not_before(on: date, earliest: date | None, what_zh: str, what_en: str,
                     field: str = "on") -> None:
         if earliest is not None and on < earliest:
@@ -166,13 +179,16 @@ class Finding(Aggregate):
         on: date,
         within: int,
         calendar_days: bool,
-        deadline: date,
+        calendar: WorkCalendar,
         actor: str,
         recorded_at: datetime,
-        provisional: bool = False,
-    ) -> None:
-        """限期整改: order rectification by a deadline (``provisional``: counted on a
-        provisional calendar year)."""
+    ) -> date:
+        """限期整改: order rectification within ``within`` working (or calendar) days of
+        ``on``; returns the deadline (flagged provisional when counted on a provisional
+        calendar year)."""
+        check_day(on, "on")
+        check_within(within)
+        deadline, provisional = calendar.deadline(on, within, calendar_days=calendar_days)
         self._refuse_if_closed("下达整改通知", "order rectification")
         if self.status != "recorded":
             raise Refused(
@@ -181,9 +197,8 @@ class Finding(Aggregate):
                 "grant an extension instead",
                 field="finding",
             )
-        check_within(within)
         self._not_before(on, self.on, "问题登记日期", "the date the finding was recorded")
-        self._not_in_future(on, recorded_at)
+        check_not_in_future(on, recorded_at)
         if deadline <= on:
             raise InvalidInput(
                 f"整改期限 {deadline} 必须晚于下达日期 {on}",
@@ -194,6 +209,7 @@ class Finding(Aggregate):
             on=on, within=within, calendar_days=calendar_days, deadline=deadline,
             actor=actor, recorded_at=recorded_at, provisional=provisional,
         )
+        return deadline
 
     @event("RectificationOrdered")
     def _ordered(
@@ -208,6 +224,8 @@ class Finding(Aggregate):
 
     def submit_report(self, *, on: date, text: str, actor: str, recorded_at: datetime) -> None:
         """整改报告: the unit reports what it rectified; escalation pauses for review."""
+        check_day(on, "on")
+        text = check_text(text, "text", "整改报告内容", max_len=8000)
         self._refuse_if_closed("提交整改报告", "submit a report")
         if self.status == "recorded":
             raise Refused(
@@ -222,7 +240,7 @@ class Finding(Aggregate):
                 field="finding",
             )
         self._not_before(on, self.deadline_set_on, "整改通知日期", "the order date")
-        self._not_in_future(on, recorded_at)
+        check_not_in_future(on, recorded_at)
         self._reported(on=on, text=text, actor=actor, recorded_at=recorded_at)
 
     @event("ReportSubmitted")
@@ -232,6 +250,8 @@ class Finding(Aggregate):
         self.reports += 1
 
     def _check_reviewable(self, on: date, recorded_at: datetime) -> None:
+        """Refuses unless a report awaits review and ``on`` is between it and today."""
+        check_day(on, "on")
         self._refuse_if_closed("复查", "review it")
         if self.status != "under_review":
             raise Refused(
@@ -240,7 +260,7 @@ class Finding(Aggregate):
                 field="finding",
             )
         self._not_before(on, self.last_report_on, "整改报告日期", "the report date")
-        self._not_in_future(on, recorded_at)
+        check_not_in_future(on, recorded_at)
 
     def pass_review(
         self, *, on: date, note: str | None, actor: str, recorded_at: datetime
@@ -262,15 +282,16 @@ class Finding(Aggregate):
         on: date,
         within: int,
         calendar_days: bool,
-        deadline: date,
+        calendar: WorkCalendar,
         note: str | None,
         actor: str,
         recorded_at: datetime,
-        provisional: bool = False,
-    ) -> None:
-        """复查未通过: a new deadline, and a strike."""
-        self._check_reviewable(on, recorded_at)
+    ) -> date:
+        """复查未通过: a new deadline ``within`` days of ``on`` (returned), and a strike."""
+        check_day(on, "on")
         check_within(within)
+        self._check_reviewable(on, recorded_at)
+        deadline, provisional = calendar.deadline(on, within, calendar_days=calendar_days)
         if deadline <= on:
             raise InvalidInput(
                 f"新的整改期限 {deadline} 必须晚于复查日期 {on}",
@@ -281,6 +302,7 @@ class Finding(Aggregate):
             on=on, within=within, calendar_days=calendar_days, deadline=deadline,
             note=note, actor=actor, recorded_at=recorded_at, provisional=provisional,
         )
+        return deadline
 
     @event("ReviewFailed")
     def _review_failed(
@@ -294,9 +316,15 @@ class Finding(Aggregate):
         self.deadline_provisional = provisional
 
     def grant_extension(
-        self, *, on: date, to: date, reason: str, actor: str, recorded_at: datetime
-    ) -> None:
-        """延期: an inspector moves the deadline later, with a reason."""
+        self, *, on: date, to: date, reason: str, calendar: WorkCalendar, actor: str,
+        recorded_at: datetime,
+    ) -> date:
+        """延期: an inspector moves the deadline later (to ``to``, returned), with a reason.
+        ``to``'s year must be one the calendar knows."""
+        check_day(on, "on")
+        check_day(to, "to")
+        reason = check_text(reason, "reason", "延期理由", max_len=2000)
+        calendar.is_working_day(to)  # the new deadline's year must be known
         self._refuse_if_closed("延期", "extend it")
         if self.status == "recorded" or self.deadline is None:
             raise Refused(
@@ -305,7 +333,7 @@ class Finding(Aggregate):
                 field="finding",
             )
         self._not_before(on, self.deadline_set_on, "整改通知日期", "the order date")
-        self._not_in_future(on, recorded_at)
+        check_not_in_future(on, recorded_at)
         if to <= self.deadline:
             raise InvalidInput(
                 f"延期后的期限 {to} 必须晚于当前期限 {self.deadline}",
@@ -314,6 +342,7 @@ class Finding(Aggregate):
             )
         self._extended(on=on, to=to, previous=self.deadline, reason=reason,
                        actor=actor, recorded_at=recorded_at)
+        return to
 
     @event("ExtensionGranted")
     def _extended(
@@ -328,6 +357,9 @@ class Finding(Aggregate):
         self, *, on: date, interviewee: str, minutes: str, actor: str, recorded_at: datetime
     ) -> None:
         """约谈: the unit's principal was interviewed."""
+        check_day(on, "on")
+        interviewee = check_text(interviewee, "interviewee", "被约谈人", max_len=100)
+        minutes = check_text(minutes, "minutes", "约谈纪要", max_len=8000)
         self._refuse_if_closed("约谈", "hold an interview")
         if not self.has_escalated("interview"):
             raise Refused(
@@ -342,7 +374,7 @@ class Finding(Aggregate):
                 field="finding",
             )
         self._not_before(on, self.on, "问题登记日期", "the date the finding was recorded")
-        self._not_in_future(on, recorded_at)
+        check_not_in_future(on, recorded_at)
         self._interview_held(on=on, interviewee=interviewee, minutes=minutes,
                              actor=actor, recorded_at=recorded_at)
 
@@ -384,17 +416,18 @@ class Finding(Aggregate):
                 "no rectification was ordered; the finding cannot escalate",
                 field="finding",
             )
-        if code == "reminder":
-            if any(e["code"] == "reminder" and e["deadline"] == self.deadline
+        rung = RUNGS[code]
+        if rung.once_per_deadline:
+            if any(e["code"] == code and e["deadline"] == self.deadline
                    for e in self.escalations):
                 raise Refused(
-                    f"期限 {self.deadline} 的预警已经发出",
-                    f"the reminder for deadline {self.deadline} was already raised",
+                    f"期限 {self.deadline} 的{rung.name}已经发出",
+                    f"the {code} for deadline {self.deadline} was already raised",
                     field="code",
                 )
         elif self.has_escalated(code):
             raise Refused(
-                f"该问题已经{RUNGS[code][1]}，每一级只升级一次",
+                f"该问题已经{rung.name}，每一级只升级一次",
                 f"the finding already escalated to {code}; each rung fires once",
                 field="code",
             )
@@ -424,7 +457,8 @@ class Finding(Aggregate):
                 "decided_at": decided_at,
             }
         )
-        if code == "supervise" and due is not None:
-            # 督办 sets a new deadline; a report before it pauses escalation.
-            self.deadline = due
+        # 督办 sets a new deadline; a report before it pauses escalation.
+        after = deadline_after_escalation(code, due, self.deadline)
+        if after != self.deadline:
+            self.deadline = after
             self.deadline_provisional = False  # the event does not say how it was counted

@@ -33,8 +33,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.calendar import WorkCalendar
 from domain.errors import InvalidInput, Refused
-from domain.time import local_date
-from domain.values import check_number
+from domain.values import check_not_in_future, check_number
 
 TASK_STATUSES = {"on_track": "推进中", "overdue": "逾期", "closed": "已销号"}
 INDICATOR_STATES = {"met": "达标", "unmet": "未达标", "no_report": "待填报", "overdue": "逾期未达标"}
@@ -308,13 +307,6 @@ class Task(TaskRules, Aggregate):
                 field="TASK",
             )
 
-    @staticmethod
-    def _not_in_future(on: date, recorded_at: datetime) -> None:
-        today = local_date(recorded_at)
-        if on > today:
-            raise InvalidInput(f"日期 on={on} 晚于今天（{today}）",
-                               f"on={on} is after today ({today})", field="on")
-
     def report_progress(self, *, indicator: int, value: str, on: date, unit: str | None,
                         note: str | None, actor: str, recorded_at: datetime) -> None:
         """A unit reports the value an indicator has reached."""
@@ -327,7 +319,7 @@ class Task(TaskRules, Aggregate):
                 f"unit {unit} is not a lead or responsible unit of task {self.code}",
                 field="unit",
             )
-        self._not_in_future(on, recorded_at)
+        check_not_in_future(on, recorded_at)
         self._progress(indicator=indicator, value=value, on=on, unit=unit, note=note,
                        actor=actor, recorded_at=recorded_at)
 
@@ -341,7 +333,7 @@ class Task(TaskRules, Aggregate):
               recorded_at: datetime) -> None:
         """销号: an inspector signs the task off."""
         self._refuse_if_closed("再次销号", "sign it off again")
-        self._not_in_future(on, recorded_at)
+        check_not_in_future(on, recorded_at)
         self._closed(on=on, inspector=inspector, note=note, actor=actor,
                      recorded_at=recorded_at)
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Context, Decimal, InvalidOperation
 
 from domain.errors import InvalidInput
+from domain.time import local_date
 
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2099, 12, 31)
@@ -66,3 +67,15 @@ def check_number(value: object, field: str = "value") -> str:
             number and number.adjusted() < -MAX_EXPONENT):
         raise bad
     return format(number, "f")
+
+
+def check_not_in_future(on: date, now: datetime, field: str = "on") -> date:
+    """A business date no later than today (Beijing time) at ``now``."""
+    today = local_date(now)
+    if on > today:
+        raise InvalidInput(
+            f"日期 {field}={on} 晚于今天（{today}）",
+            f"{field}={on} is after today ({today})",
+            field=field,
+        )
+    return on

@@ -44,9 +44,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from domain.findings import rung_of
+from domain.rungs import deadline_after_escalation, rung_of
 from domain.time import SHANGHAI
 from projections.bulk import Bulk
+from projections.events import FINDING_EVENTS, UNIT_REGISTERED
 from projections.findings import NO_COUNT as _NO_COUNT
 from projections.findings import apply_event as _view_event
 from projections.findings import load as _view_load
@@ -123,7 +124,6 @@ escalations = Table(
 )
 
 CHUNK = 500
-_KINDS: dict[type, str] = {}
 BULK_UNITS = Bulk(units)
 BULK_FINDINGS = Bulk(findings, key="finding_id")
 BULK_ESCALATIONS = Bulk(escalations)
@@ -184,14 +184,12 @@ class AccountabilityProjection:
         touched: set[str] = set()
         recorded: set[str] = set()
         work: list[tuple[int, str, str, Any]] = []
-        kinds = _KINDS
+        kinds = FINDING_EVENTS
         for position, event in batch:
             cls = type(event)
             kind = kinds.get(cls)
             if kind is None:
-                kind = kinds[cls] = cls.__qualname__
-            if kind[:8] != "Finding.":
-                if kind != "Unit.Registered":
+                if cls is not UNIT_REGISTERED:
                     continue
                 if as_of is None or event.recorded_at <= as_of:
                     unit_rows.append({
@@ -202,7 +200,6 @@ class AccountabilityProjection:
                 continue
             if as_of is not None and event.recorded_at > as_of:
                 continue
-            kind = kind[8:]
             fid = str(event.originator_id)
             if kind == "Recorded":
                 recorded.add(fid)
@@ -284,8 +281,8 @@ class AccountabilityProjection:
                     code = d["code"]
                     if row["rung"] is None or rung_of(code) > rung_of(row["rung"]):
                         row["rung"] = code
-                    if code == "supervise" and d["due"] is not None:
-                        row["current_deadline"] = d["due"]
+                    row["current_deadline"] = deadline_after_escalation(
+                        code, d["due"], row["current_deadline"])
                     esc_rows.append({
                         "position": position, "finding_id": fid, "unit": row["unit"],
                         "code": code, "rung": d["rung"], "rule": d["rule"],

@@ -19,7 +19,8 @@ from sqlalchemy import Column, Date, Index, Integer, String, Table, Text, bindpa
 from sqlalchemy.engine import Connection
 
 from domain.calendar import WorkCalendar
-from domain.findings import rung_of
+from domain.rungs import deadline_after_escalation, rung_of
+from projections.events import FINDING_EVENTS
 from projections.runner import metadata
 from rules.ladder import next_threshold, plan
 from rules.policy import Policy
@@ -62,7 +63,8 @@ class EscalationProjection:
     def apply_many(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
         """Apply a page of events: one query to read the findings it touches, their new
         states worked out in memory, one batch of inserts and one of updates."""
-        ours = [(p, e) for p, e in events if type(e).__qualname__.startswith("Finding.")]
+        kinds = FINDING_EVENTS
+        ours = [(p, e) for p, e in events if type(e) in kinds]
         if not ours:
             return
         t = self.table
@@ -100,7 +102,7 @@ class EscalationProjection:
 
     @staticmethod
     def _mutate(states: dict[str, dict[str, Any]], fid: str, event: Any) -> bool:
-        kind = type(event).__qualname__.split(".", 1)[1]
+        kind = FINDING_EVENTS[type(event)]
         if kind == "Recorded":
             states[fid] = {
                 "finding_id": fid, "unit": event.unit, "severity": event.severity,
@@ -133,8 +135,8 @@ class EscalationProjection:
                 state["fired"][code] = {"threshold": _iso(event.threshold),
                                         "due": _iso(event.due)}
             state["top"] = max(state["top"], rung_of(code))
-            if code == "supervise" and event.due is not None:
-                state["deadline"] = _iso(event.due)
+            state["deadline"] = deadline_after_escalation(code, _iso(event.due),
+                                                          state["deadline"])
         else:
             return False
         return True

@@ -20,8 +20,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from domain.findings import rung_of
+from domain.rungs import deadline_after_escalation, rung_of
 from projections.bulk import Bulk
+from projections.events import FINDING_EVENTS
 from projections.runner import metadata
 
 findings = Table(
@@ -95,11 +96,11 @@ class FindingsProjection:
         work: list[tuple[int, str, str, Any]] = []
         touched: set[str] = set()
         recorded: set[str] = set()
+        kinds = FINDING_EVENTS
         for position, event in batch:
-            kind = type(event).__qualname__
-            if not kind.startswith("Finding."):
+            kind = kinds.get(type(event))
+            if kind is None:
                 continue
-            kind = kind[8:]
             fid = str(event.originator_id)
             if kind == "Recorded":
                 recorded.add(fid)
@@ -171,8 +172,9 @@ def apply_event(row: dict[str, Any], kind: str, d: dict[str, Any], position: int
         code = d["code"]
         if row["rung"] is None or rung_of(code) > rung_of(row["rung"]):
             row["rung"] = code
-        if code == "supervise" and d["due"] is not None:
-            _set_on(row, d["due"])
+        deadline = deadline_after_escalation(code, d["due"], row["deadline"])
+        if deadline != row["deadline"]:
+            _set_on(row, deadline)
 
 
 BULK = Bulk(findings, key="finding_id")

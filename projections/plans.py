@@ -14,6 +14,7 @@ from sqlalchemy import JSON, Column, Date, Index, Integer, String, Table, Text, 
 from sqlalchemy.engine import Connection
 
 from domain.plans import TaskView, task_row
+from projections.events import TASK_EVENTS
 from projections.runner import metadata
 
 plan_tasks = Table(
@@ -83,12 +84,12 @@ class PlansProjection:
         self.name = name
 
     def apply(self, conn: Connection, position: int, event: Any) -> None:
-        kind = type(event).__qualname__
-        if not kind.startswith("Task."):
+        kind = TASK_EVENTS.get(type(event))
+        if kind is None:
             return
         if self.as_of is not None and event.recorded_at > self.as_of:
             return
-        if kind == "Task.Created":
+        if kind == "Created":
             conn.execute(plan_tasks.insert().values(
                 task=event.code, task_id=str(event.originator_id), plan=event.plan, ordinal=event.ordinal, number=event.number,
                 title=event.title, category=event.category, lead=list(event.lead),
@@ -101,12 +102,12 @@ class PlansProjection:
             if roles:
                 conn.execute(plan_task_units.insert(), [
                     {"task": event.code, "unit": u, "role": r} for u, r in roles.items()])
-        elif kind == "Task.ProgressReported":
+        elif kind == "ProgressReported":
             conn.execute(plan_task_reports.insert().values(
                 position=position, task=_code(conn, event), indicator=event.indicator,
                 unit=event.unit, value=event.value, on=event.on,
             ))
-        elif kind == "Task.Closed":
+        elif kind == "Closed":
             conn.execute(plan_tasks.update().where(plan_tasks.c.task == _code(conn, event))
                          .values(closed_on=event.on, closed_by=event.inspector))
 

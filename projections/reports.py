@@ -38,12 +38,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from domain.calendar import PROVISIONAL_MARK
-from domain.findings import RUNGS, SEVERITIES, STATUSES
+from domain.findings import SEVERITIES, STATUSES
+from domain.rungs import CODES, LADDER, rung_name
 from domain.time import SHANGHAI, local_date
 from projections.accountability import escalations, findings, units
 from projections.plans import unit_tasks as plan_unit_tasks
 
-CODES = list(RUNGS)
 TIMELINE_LABELS = {
     "Recorded": "登记问题",
     "RectificationOrdered": "限期整改",
@@ -97,7 +97,7 @@ def describe(kind: str, args: list[Any]) -> str:
         return f"约谈{args[0]}：{args[1]}"
     if kind == "EscalationRaised":
         code, rule, policy, version, due = args
-        label = RUNGS[code][1] if code in RUNGS else code
+        label = rung_name(code)
         return f"升级：{label}（规则 {rule}，{policy} v{version}" + (f"，期限{due}）" if due else "）")
     return kind
 
@@ -178,8 +178,8 @@ def monthly(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def by_rung(esc: dict[str, int]) -> list[dict[str, Any]]:
-    return [{"rung": RUNGS[c][0], "code": c, "label": RUNGS[c][1], "count": esc.get(c, 0)}
-            for c in CODES]
+    return [{"rung": r.order, "code": r.code, "label": r.name, "count": esc.get(r.code, 0)}
+            for r in LADDER]
 
 
 def rank_key(item: dict[str, Any]) -> tuple[Any, ...]:
@@ -290,7 +290,7 @@ class Reports:
                 "deadline": f["deadline"], "deadline_provisional": f["deadline_provisional"],
                 "current_deadline": f["current_deadline"], "overdue": overdue, "late": late,
                 "days_overdue": (self.today - f["deadline"]).days if overdue else 0,
-                "rung": f["rung"], "rung_label": RUNGS[f["rung"]][1] if f["rung"] else None,
+                "rung": f["rung"], "rung_label": rung_name(f["rung"]),
                 "escalations": esc_by_finding.get(f["finding_id"], []),
                 "closed_on": f["closed_on"], "closed_on_time": f["closed_on_time"],
                 "strikes": f["strikes"], "extensions": f["extensions"],

@@ -25,7 +25,7 @@ from typing import Any
 from durable import engine as durable_engine
 from durable import lang
 
-from domain.findings import RUNGS
+from domain.rungs import rung_of
 from rules.ladder import Step
 from rules.policy import Policy
 
@@ -57,7 +57,7 @@ _sinks: dict[str, list[Fired]] = {}
 
 
 def rung_no(code: str) -> int:
-    return int(RUNGS[code][0])
+    return rung_of(code)
 
 
 class CompiledPolicy:

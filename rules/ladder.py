@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from domain.calendar import WorkCalendar
-from domain.findings import RUNGS
+from domain.rungs import RUNGS, rung_of
 from rules.policy import Policy, Rung
 
 NEVER = date(9999, 12, 31)
@@ -102,7 +102,7 @@ def _anchor_after(source: str, step: Step, deadline: date, held: date | None) ->
     """The day whose end a rung counting from ``source`` counts from."""
     if step.due is None:
         return step.day - ONE_DAY  # counts from the start of the source's threshold
-    if source == "supervise" and step.fired:
+    if RUNGS[source].sets_deadline and step.fired:
         # The 督办 deadline became the finding's deadline: extensions and failed
         # reviews after it move it, and the next rung counts from it.
         return deadline
@@ -138,7 +138,7 @@ def next_threshold(state: dict[str, Any], steps: dict[str, Step], policy: Policy
         rung: Rung = policy.rungs[code]
         if step.fired or severity in rung.skip_for:
             continue
-        if RUNGS[code][0] <= top and not (code == "reminder" and top < 1):
+        if rung_of(code) <= top and not (code == "reminder" and top < 1):
             continue
         day = effective_day(code, steps, policy, severity)
         if report_on is not None and report_on < day:

@@ -16,8 +16,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from domain.errors import InvalidInput
-from domain.findings import RUNGS, SEVERITIES
+from domain.findings import MAX_WITHIN, SEVERITIES
 from domain.plans import LagPolicy
+from domain.rungs import RUNGS, rung_of
 
 POLICY_DIR = Path(__file__).parent / "policies"
 DEFAULT_POLICY = "default"
@@ -69,7 +70,7 @@ class Lagging(BaseModel):
     name: str = Field(default="工作滞后", min_length=1)
     after: int = Field(default=0, ge=0, le=3650)
     days: Literal["working", "calendar"] = "working"
-    within: int = Field(default=10, ge=1, le=3650)
+    within: int = Field(default=10, ge=1, le=MAX_WITHIN)
     severity: Literal["general", "serious", "major"] = "serious"
     inspector: str = Field(default="督导室（任务滞后规则）", min_length=1)
     text: str = Field(default="工作滞后：{plan}任务{number}“{title}”{reason}，截至{deadline}未完成",
@@ -127,7 +128,7 @@ class Policy(BaseModel):
     def order(self) -> list[str]:
         """Rung codes so that each comes after the rung it counts from."""
         done: list[str] = []
-        pending = sorted(self.rungs, key=lambda c: RUNGS[c][0])
+        pending = sorted(self.rungs, key=rung_of)
         while pending:
             for code in pending:
                 source = self.rungs[code].from_

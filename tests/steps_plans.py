@@ -119,10 +119,10 @@ def _escalations(plan_world: PlanWorld) -> list[list[dict[str, Any]]]:
 
 @then(parsers.re(r"每条工作滞后问题至今的升级依次是：(?P<names>.+)"))
 def lag_rungs(plan_world: PlanWorld, names: str) -> None:
-    from domain.findings import RUNGS
+    from domain.rungs import rung_name
 
     for escalations in _escalations(plan_world):
-        assert [RUNGS[e["code"]][1] for e in escalations] == names.split("、")
+        assert [rung_name(e["code"]) for e in escalations] == names.split("、")
 
 
 @then(parsers.re(r"每条工作滞后问题的督办期限是" + DAY.format("due")))

@@ -519,8 +519,8 @@ def test_two_writers_on_postgres_seal_in_commit_order(pg_db: str) -> None:
         other = open_app(pg_db)
         mine, theirs = app.get_finding(shared), other.get_finding(shared)
         for finding, to in ((mine, date(2024, 10, 31)), (theirs, date(2024, 10, 30))):
-            finding.grant_extension(on=date(2024, 9, 26), to=to, reason="抢先", actor="t",
-                                    recorded_at=app.now())
+            finding.grant_extension(on=date(2024, 9, 26), to=to, reason="抢先",
+                                    calendar=app.calendar, actor="t", recorded_at=app.now())
         app.commit(mine)
         with pytest.raises(Conflict):
             other.commit(theirs)

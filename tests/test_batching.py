@@ -70,7 +70,7 @@ def test_the_served_service_turns_a_lost_race_into_conflict(sqlite_db: str, cloc
         stale = app.get_finding(fid)
         app.order_rectification(fid, on=date(2024, 9, 2), within=10, actor="t")
         stale.order_rectification(on=date(2024, 9, 2), within=5, calendar_days=False,
-                                  deadline=date(2024, 9, 9), actor="t", recorded_at=clock())
+                                  calendar=app.calendar, actor="t", recorded_at=clock())
         with pytest.raises(Conflict):
             app.commit(stale)
         assert app.get_finding(fid).deadline == date(2024, 9, 14)  # 09-14: a make-up Saturday

@@ -19,7 +19,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from adapters.cli import cli
 from adapters.cli.base import run
-from domain.findings import RUNGS
+from domain.rungs import LADDER, rung_name
 
 # 工作滞后.feature's steps (pytest-bdd finds steps among this module's names).
 from tests.steps_plans import *  # noqa: F403
@@ -28,7 +28,7 @@ FEATURES = Path(__file__).resolve().parent.parent / "features"
 scenarios(str(FEATURES))
 
 SEVERITY = {"一般": "general", "较重": "serious", "严重": "major"}
-RUNG_BY_NAME = {zh: code for code, (_, zh) in RUNGS.items()}
+RUNG_BY_NAME = {r.name: r.code for r in LADDER}
 DATE = r"(?P<{}>\d{{4}}-\d{{2}}-\d{{2}})"
 NOTHING = {"无", "没有", "（无）"}
 
@@ -68,7 +68,7 @@ class World:
         finding = finding or self.finding
         assert finding
         shown = self.cli(self.last_now or "2030-01-01T09:00", "finding", "show", finding)
-        return [RUNGS[e["code"]][1] for e in shown["escalations"]]
+        return [rung_name(e["code"]) for e in shown["escalations"]]
 
 
 @pytest.fixture

@@ -7,11 +7,13 @@ from uuid import uuid4
 
 import pytest
 
+from domain.calendar import WorkCalendar
 from domain.errors import DudaoError, InvalidInput, Refused
 from domain.findings import Finding
 from domain.time import SHANGHAI
 
 NOW = datetime(2024, 12, 31, 18, tzinfo=SHANGHAI)
+CAL = WorkCalendar()
 D = date.fromisoformat
 
 
@@ -20,10 +22,10 @@ def new(on: str = "2024-09-20", severity: str = "general") -> Finding:
                    severity=severity, task=None, inspection_id=None, actor="t", recorded_at=NOW)
 
 
-def ordered(deadline: str = "2024-10-14") -> Finding:
+def ordered() -> Finding:
     f = new()
-    f.order_rectification(on=D("2024-09-25"), within=10, calendar_days=False,
-                          deadline=D(deadline), actor="t", recorded_at=NOW)
+    f.order_rectification(on=D("2024-09-25"), within=10, calendar_days=False, calendar=CAL,
+                          actor="t", recorded_at=NOW)
     return f
 
 
@@ -62,14 +64,14 @@ def test_report_then_pass_closes() -> None:
 
 def test_fail_orders_new_deadline_and_counts_a_strike() -> None:
     f = reported()
-    f.fail_review(on=D("2024-10-09"), within=5, calendar_days=False, deadline=D("2024-10-15"),
+    f.fail_review(on=D("2024-10-09"), within=5, calendar_days=False, calendar=CAL,
                   note="不合格", actor="t", recorded_at=NOW)
     assert (f.status, f.deadline, f.strikes) == ("rectifying", D("2024-10-15"), 1)
 
 
 def test_extension_moves_deadline() -> None:
     f = ordered()
-    f.grant_extension(on=D("2024-10-08"), to=D("2024-10-31"), reason="汛期", actor="t",
+    f.grant_extension(on=D("2024-10-08"), to=D("2024-10-31"), reason="汛期", calendar=CAL, actor="t",
                       recorded_at=NOW)
     assert (f.deadline, f.extensions) == (D("2024-10-31"), 1)
 
@@ -111,24 +113,24 @@ REFUSALS = {
     "second report while under review": (reported, lambda f: f.submit_report(
         on=D("2024-10-09"), text="x", actor="t", recorded_at=NOW), Refused),
     "second order": (ordered, lambda f: f.order_rectification(
-        on=D("2024-09-26"), within=5, calendar_days=False, deadline=D("2024-10-10"),
+        on=D("2024-09-26"), within=5, calendar_days=False, calendar=CAL,
         actor="t", recorded_at=NOW), Refused),
     "order before the finding": (new, lambda f: f.order_rectification(
-        on=D("2024-09-19"), within=5, calendar_days=False, deadline=D("2024-09-26"),
+        on=D("2024-09-19"), within=5, calendar_days=False, calendar=CAL,
         actor="t", recorded_at=NOW), InvalidInput),
     "order in the future": (new, lambda f: f.order_rectification(
-        on=D("2025-01-02"), within=5, calendar_days=False, deadline=D("2025-01-09"),
+        on=D("2025-01-02"), within=5, calendar_days=False, calendar=CAL,
         actor="t", recorded_at=NOW), InvalidInput),
     "order within 0": (new, lambda f: f.order_rectification(
-        on=D("2024-09-25"), within=0, calendar_days=False, deadline=D("2024-09-26"),
+        on=D("2024-09-25"), within=0, calendar_days=False, calendar=CAL,
         actor="t", recorded_at=NOW), InvalidInput),
     "extension without order": (new, lambda f: f.grant_extension(
-        on=D("2024-10-08"), to=D("2024-10-31"), reason="x", actor="t", recorded_at=NOW), Refused),
+        on=D("2024-10-08"), to=D("2024-10-31"), reason="x", calendar=CAL, actor="t", recorded_at=NOW), Refused),
     "extension to an earlier date": (ordered, lambda f: f.grant_extension(
-        on=D("2024-10-08"), to=D("2024-10-10"), reason="x", actor="t", recorded_at=NOW),
+        on=D("2024-10-08"), to=D("2024-10-10"), reason="x", calendar=CAL, actor="t", recorded_at=NOW),
         InvalidInput),
     "extension to the same date": (ordered, lambda f: f.grant_extension(
-        on=D("2024-10-08"), to=D("2024-10-14"), reason="x", actor="t", recorded_at=NOW),
+        on=D("2024-10-08"), to=D("2024-10-14"), reason="x", calendar=CAL, actor="t", recorded_at=NOW),
         InvalidInput),
     "interview before escalating to it": (ordered, lambda f: f.hold_interview(
         on=D("2024-10-08"), interviewee="x", minutes="x", actor="t", recorded_at=NOW), Refused),
@@ -171,13 +173,12 @@ def test_closed_finding_refuses_everything(action: str) -> None:
         "report": lambda: f.submit_report(on=D("2024-10-10"), text="x", actor="t", recorded_at=NOW),
         "review": lambda: f.pass_review(on=D("2024-10-10"), note=None, actor="t", recorded_at=NOW),
         "extend": lambda: f.grant_extension(on=D("2024-10-10"), to=D("2024-11-30"), reason="x",
-                                            actor="t", recorded_at=NOW),
+                                            calendar=CAL, actor="t", recorded_at=NOW),
         "escalate": lambda: escalate(f, "supervise"),
         "interview": lambda: f.hold_interview(on=D("2024-10-10"), interviewee="x", minutes="x",
                                               actor="t", recorded_at=NOW),
         "order": lambda: f.order_rectification(on=D("2024-10-10"), within=5, calendar_days=False,
-                                               deadline=D("2024-10-17"), actor="t",
-                                               recorded_at=NOW),
+                                               calendar=CAL, actor="t", recorded_at=NOW),
     }
     with pytest.raises(Refused) as e:
         calls[action]()

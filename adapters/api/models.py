@@ -2,21 +2,43 @@
 
 Field names match the command line's options (INTERFACE.md). These models check
 the shape of input only (types, lengths, characters a database cannot store);
-every business rule stays in the service and the domain.
+every business rule and every range stays in the domain, which the models defer
+to: a rectification period's bounds and the business dates' range are checked
+by ``domain.findings.check_within`` and ``domain.values.check_day`` (the schema
+still states the period's bounds). The rung codes, severities and statuses are
+the domain's tables (domain/rungs.py, domain/findings.py).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
-Severity = Literal["general", "serious", "major"]
-Status = Literal["recorded", "rectifying", "under_review", "closed"]
-Rung = Literal["reminder", "supervise", "interview", "public_notice", "accountability"]
+from domain.findings import MAX_WITHIN, SEVERITIES, STATUSES
+from domain.rungs import CODES, LADDER
+
+if TYPE_CHECKING:
+    Severity = str
+    Status = str
+    Rung = str
+else:
+    Severity = Literal[tuple(SEVERITIES)]
+    Status = Literal[tuple(STATUSES)]
+    Rung = Literal[CODES]
 Role = Literal["inspector", "unit", "policy", "auditor", "admin"]
+
+
+def described(names: dict[str, str]) -> str:
+    """``general 一般 / serious 较重 / major 严重``."""
+    return " / ".join(f"{code} {name}" for code, name in names.items())
+
+
+SEVERITY_TEXT = "严重程度：" + described(SEVERITIES)
+STATUS_TEXT = "状态：" + described(STATUSES)
+RUNG_TEXT = "升级级别：" + described({r.code: r.name for r in LADDER})
 
 # NUL, other control characters (but tab and newlines) and lone surrogates cannot be
 # stored as text in every database: refuse them at the door.
@@ -39,20 +61,18 @@ def text(max_length: int, description: str, *, min_length: int = 1,
     ]
 
 
-DAY_MIN = date(2000, 1, 1)
-DAY_MAX = date(2099, 12, 31)
-
-
 def day(description: str) -> Any:
-    return Annotated[date, Field(ge=DAY_MIN, le=DAY_MAX, description=description,
-                                 examples=["2024-09-25"])]
+    """A business date; its range (2000-01-01..2099-12-31) is the domain's to check."""
+    return Annotated[date, Field(description=description, examples=["2024-09-25"])]
 
 
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
                             description="单位代码：字母、数字、“-”和“_”，以字母或数字开头，最长64位",
                             examples=["HTQ"])]
-Within = Annotated[int, Field(ge=1, le=3650, description="整改期限天数（1–3650），默认按工作日计算",
-                              examples=[10])]
+# the bounds are stated for the contract and checked by the domain (check_within)
+Within = Annotated[int, Field(description=f"整改期限天数（1–{MAX_WITHIN}），默认按工作日计算",
+                              examples=[10],
+                              json_schema_extra={"minimum": 1, "maximum": MAX_WITHIN})]
 
 
 class Strict(BaseModel):
@@ -76,7 +96,7 @@ class InspectionFindingIn(Strict):
     """检查中发现的一条问题。"""
 
     text: text(4000, "问题描述", examples=["体育课开课率不足"])  # type: ignore[valid-type]
-    severity: Severity = Field("general", description="严重程度：general 一般 / serious 较重 / major 严重")
+    severity: Severity = Field("general", description=SEVERITY_TEXT)
     task: text(100, "对应的实施方案任务编号") | None = Field(  # type: ignore[valid-type]
         None, description="对应的实施方案任务编号")
 
@@ -99,7 +119,7 @@ class FindingIn(Strict):
     on: day("检查日期（YYYY-MM-DD，不得晚于今天）")  # type: ignore[valid-type]
     inspector: text(100, "督学姓名", examples=["张督学"])  # type: ignore[valid-type]
     text: text(4000, "问题描述", examples=["教师全员培训学时未达标"])  # type: ignore[valid-type]
-    severity: Severity = Field("general", description="严重程度：general 一般 / serious 较重 / major 严重")
+    severity: Severity = Field("general", description=SEVERITY_TEXT)
     task: text(100, "对应的实施方案任务编号") | None = Field(  # type: ignore[valid-type]
         None, description="对应的实施方案任务编号")
 
@@ -124,7 +144,8 @@ class ReviewIn(Strict):
 
     on: day("复查日期（YYYY-MM-DD）")  # type: ignore[valid-type]
     passed: bool = Field(..., description="复查是否通过；通过即销号")
-    within: Within | None = Field(None, description="未通过时新的整改期限天数（1–3650）；通过时不填")
+    within: Within | None = Field(
+        None, description=f"未通过时新的整改期限天数（1–{MAX_WITHIN}）；通过时不填")
     calendar_days: bool = Field(False, description="新的期限按自然日计算，默认按工作日")
     note: text(2000, "复查意见") | None = Field(None, description="复查意见")  # type: ignore[valid-type]
 
@@ -198,9 +219,9 @@ class FindingCreated(BaseModel):
 
 
 class EscalationOut(BaseModel):
-    code: Rung = Field(..., description="升级级别：reminder 预警 / supervise 督办 / interview 约谈 / "
-                                          "public_notice 通报 / accountability 问责")
-    rung: int = Field(..., description="级别序号：0 预警 … 4 问责")
+    code: Rung = Field(..., description=RUNG_TEXT)
+    rung: int = Field(..., description=f"级别序号：{LADDER[0].order} {LADDER[0].name} … "
+                                       f"{LADDER[-1].order} {LADDER[-1].name}")
     rule: str = Field(..., description="触发的规则")
     policy_version: int = Field(..., description="升级策略版本")
     threshold: date = Field(..., description="该级别开始适用的日期")
@@ -210,8 +231,8 @@ class EscalationOut(BaseModel):
 class FindingOut(BaseModel):
     finding_id: str = Field(..., description="问题编号（UUID）")
     unit: str = Field(..., description="责任单位代码")
-    status: Status = Field(..., description="状态：recorded 已登记 / rectifying 整改中 / under_review 待复查 / closed 已销号")
-    severity: Severity = Field(..., description="严重程度：general 一般 / serious 较重 / major 严重")
+    status: Status = Field(..., description=STATUS_TEXT)
+    severity: Severity = Field(..., description=SEVERITY_TEXT)
     on: date = Field(..., description="检查（发现）日期")
     inspector: str = Field(..., description="督学")
     text: str = Field(..., description="问题描述")
@@ -234,7 +255,7 @@ class FindingOut(BaseModel):
 class FindingRow(BaseModel):
     finding_id: str = Field(..., description="问题编号（UUID）")
     unit: str = Field(..., description="责任单位代码")
-    status: Status = Field(..., description="状态：recorded 已登记 / rectifying 整改中 / under_review 待复查 / closed 已销号")
+    status: Status = Field(..., description=STATUS_TEXT)
     severity: Severity = Field(..., description="严重程度")
     on: date = Field(..., description="检查（发现）日期")
     inspector: str = Field(..., description="督学")
@@ -290,12 +311,11 @@ class HistoryOut(BaseModel):
     events: list[HistoryEvent] = Field(..., description="该问题的全部事件，按发生顺序")
 
 
-class EscalationCounts(BaseModel):
-    reminder: int = Field(0, description="预警次数（升级事件数）")
-    supervise: int = Field(0, description="督办次数（升级事件数）")
-    interview: int = Field(0, description="约谈次数（升级事件数）")
-    public_notice: int = Field(0, description="通报次数（升级事件数）")
-    accountability: int = Field(0, description="问责次数（升级事件数）")
+# one count per rung (domain/rungs.py)
+_COUNTS: dict[str, Any] = {r.code: (int, Field(0, description=f"{r.name}次数（升级事件数）"))
+                           for r in LADDER}
+EscalationCounts: type[BaseModel] = create_model("EscalationCounts", __module__=__name__,
+                                                 **_COUNTS)
 
 
 class UnitReportOut(BaseModel):
@@ -310,7 +330,7 @@ class UnitReportOut(BaseModel):
     closed: int = Field(..., description="已销号的问题数")
     closed_on_time: int = Field(..., description="按期销号：复查通过的那份整改报告不晚于整改期限（督办期限不算）")
     on_time_rate: float | None = Field(None, description="按期整改率 = 按期销号 ÷（已销号 + 逾期未整改），无可评价问题时为 null")
-    escalations: EscalationCounts = Field(..., description="各级升级的次数")
+    escalations: EscalationCounts = Field(..., description="各级升级的次数")  # type: ignore[valid-type]
     interviews: int = Field(..., description="已举行的约谈次数")
     public_notices: int = Field(..., description="升级到通报的问题数")
     accountability: int = Field(..., description="升级到问责的问题数")

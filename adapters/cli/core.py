@@ -9,7 +9,8 @@ import click
 from adapters.cli.base import DATE, POSITIVE, ChoiceType, cli, emit, pass_app
 from adapters.service import Dudao
 from domain.calendar import PROVISIONAL_MARK
-from domain.findings import RUNGS, SEVERITIES, STATUSES, Finding
+from domain.findings import SEVERITIES, STATUSES, Finding
+from domain.rungs import rung_name
 
 
 def finding_summary(f: Finding) -> dict[str, object]:
@@ -36,7 +37,7 @@ def finding_summary(f: Finding) -> dict[str, object]:
 
 
 def finding_line(f: Finding) -> str:
-    rung = f"，升级至{RUNGS[f.rung][1]}" if f.rung else ""
+    rung = f"，升级至{rung_name(f.rung)}" if f.rung else ""
     mark = PROVISIONAL_MARK if f.deadline_provisional else ""
     deadline = f"，期限 {f.deadline}{mark}" if f.deadline else ""
     return (f"{f.id}  {f.unit}  [{SEVERITIES[f.severity]}] {STATUSES[f.status]}"

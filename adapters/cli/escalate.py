@@ -9,7 +9,7 @@ import click
 
 from adapters.bootstrap import sweeper
 from adapters.cli.base import Context, cli, emit
-from domain.findings import RUNGS
+from domain.rungs import rung_name
 
 
 @cli.command("escalate")
@@ -60,7 +60,7 @@ def escalate(ctx: Context, policy: str | None, dry_run: bool) -> None:
         lines = [head + f"{len(decisions)} 项升级", *lines]
         for d in decisions:
             due = f"，期限 {d.due}" if d.due else ""
-            lines.append(f"  {d.finding_id[:8]}  {d.unit}  {RUNGS[d.code][1]}"
+            lines.append(f"  {d.finding_id[:8]}  {d.unit}  {rung_name(d.code)}"
                          f"（自 {d.threshold} 起{due}）  {d.rule}")
         return "\n".join(lines)
 

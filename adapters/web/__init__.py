@@ -38,7 +38,8 @@ from adapters.reports import live as live_view
 from adapters.reports.render import day, md_cell, percent, rate_chart, rung_chart
 from adapters.service import Dudao, parse_id
 from domain.errors import DudaoError, InvalidInput, NotFound
-from domain.findings import RUNGS, SEVERITIES, STATUSES
+from domain.findings import MAX_WITHIN, SEVERITIES, STATUSES
+from domain.rungs import RUNGS
 from projections.accountability import findings as acc_findings
 from projections.reports import finding_state, timelines
 from projections.runner import Runner
@@ -76,7 +77,8 @@ def environment() -> Environment:
                            PackageLoader("adapters.reports", "templates")])
     env = Environment(loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(percent=percent, day=day, cell=md_cell)
-    env.globals.update(RUNGS=RUNGS, SEVERITIES=SEVERITIES, STATUSES=STATUSES)
+    env.globals.update(RUNGS=RUNGS, SEVERITIES=SEVERITIES, STATUSES=STATUSES,
+                       MAX_WITHIN=MAX_WITHIN)
     return env
 
 
