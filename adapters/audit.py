@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
 from adapters.chain import GENESIS, Checkpoint, EventRow, seal, verify_rows
 from adapters.service import Dudao
+from adapters.settings import DEFAULT_NATS
 from adapters.store import store_env
 from domain.errors import DudaoError
+
+if TYPE_CHECKING:
+    from rules.policy import Policy
 
 # ------------------------------------------------------------------ trail
 
@@ -120,15 +123,10 @@ def trail_text(data: dict[str, Any]) -> str:
 
 SUBJECT = "dudao.audit.checkpoint"
 STREAM = "DUDAO_AUDIT"
-DEFAULT_NATS = "nats://127.0.0.1:4222"
 
 
 class NotPublished(DudaoError):
     """The checkpoint could not be published to NATS."""
-
-
-def nats_url() -> str:
-    return os.environ.get("DUDAO_NATS") or DEFAULT_NATS
 
 
 def publish_checkpoint(checkpoint: Checkpoint, taken_at: datetime, url: str | None = None,
@@ -140,7 +138,7 @@ def publish_checkpoint(checkpoint: Checkpoint, taken_at: datetime, url: str | No
     server; without JetStream it reaches only the subscribers listening now.
     Raises NotPublished when NATS cannot be reached.
     """
-    url = url or nats_url()
+    url = url or DEFAULT_NATS
     payload = json.dumps({**checkpoint.as_dict(), "taken_at": taken_at.isoformat()},
                          ensure_ascii=False).encode()
     try:
@@ -336,7 +334,7 @@ def _escalation_key(finding_id: str, code: str, deadline: Any) -> tuple[str, str
     return (finding_id, code, str(deadline) if code == "reminder" else "")
 
 
-def rerun_rules(app: Dudao, policy_name: str | None = None, *,
+def rerun_rules(app: Dudao, policy_name: Policy | str | None = None, *,
                 progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Re-decide the whole history with a policy and list the differences from what was recorded.
 
@@ -353,9 +351,9 @@ def rerun_rules(app: Dudao, policy_name: str | None = None, *,
 
     from adapters.escalation import Sweeper
     from adapters.store import engine_for
-    from rules.policy import DEFAULT_POLICY, load_policy
+    from rules.policy import Policy, load_policy
 
-    policy = load_policy(policy_name or DEFAULT_POLICY)
+    policy = policy_name if isinstance(policy_name, Policy) else load_policy(policy_name)
     recorded: list[Any] = []
     decided: list[Any] = []
     sweeps: list[datetime] = []

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.outbox import NoticePublisher, PublisherTask, _stderr
+from adapters.outbox import PublisherTask, _stderr
 from adapters.serve import ServeOptions, register_background
 from domain.errors import DudaoError
 from domain.time import local_date, start_of_day
@@ -95,13 +95,13 @@ def hooks(options: ServeOptions, lifecycle: Any, *, server: str | None = None,
     running: dict[str, Any] = {}
 
     async def start(c: Any) -> None:
-        from adapters.bootstrap import nats_server, sweeper
+        from adapters.bootstrap import notice_publisher, sweeper
 
-        publisher = NoticePublisher(c.app, c.engine, nats_server(server), log=log)
+        publisher = notice_publisher(c.app, c.db, server, c.settings, log=log)
         running["publisher"] = PublisherTask(publisher)
         await running["publisher"].start()
         if sweep:
-            running["sweep"] = SweepTask(lambda: sweeper(c.app, c.db), options.sweep_interval,
+            running["sweep"] = SweepTask(lambda: sweeper(c.app, c.db, None, c.settings), options.sweep_interval,
                                          after=lambda _n: publisher.wake(), log=log,
                                          clock=c.app.now)
             await running["sweep"].start()

@@ -1,18 +1,18 @@
 """The composition root: wires storage, clock, calendar and (later) messaging.
 
-Nothing else in the project reads the wall clock or the environment for these.
+Nothing else in the project reads the wall clock; the environment is read once,
+into :class:`adapters.settings.Settings`.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.service import Dudao, StoreUnavailable
-from adapters.store import DEFAULT_DB, engine_for, prepare, store_env
+from adapters.settings import Settings
+from adapters.store import engine_for, prepare, store_env
 from domain.calendar import WorkCalendar, parse_holiday_text
 from domain.errors import InvalidInput
 from domain.time import SHANGHAI, Clock
@@ -25,6 +25,7 @@ from projections.runner import Projection, Runner
 
 if TYPE_CHECKING:
     from adapters.escalation import Sweeper
+    from rules.policy import Policy
 
 
 def system_clock() -> datetime:
@@ -32,43 +33,11 @@ def system_clock() -> datetime:
     return datetime.now(SHANGHAI)
 
 
-def parse_moment(value: str, field: str = "--now") -> datetime:
-    """ISO 8601; a date alone is its start; no offset means Asia/Shanghai."""
-    text = value.strip()
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(
-            f"{field} 的时间格式不对：{value!r}（应为 ISO 8601，如 2024-10-15T09:00）",
-            f"{field}: invalid ISO 8601 datetime {value!r}",
-            field=field,
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=SHANGHAI)
-    return moment
-
-
 def fixed_clock(moment: datetime) -> Clock:
     def clock() -> datetime:
         return moment
 
     return clock
-
-
-@dataclass(frozen=True)
-class Settings:
-    db: str
-    now: datetime | None = None
-    holidays: str | None = None
-
-    @classmethod
-    def from_env(
-        cls, db: str | None = None, now: str | None = None, holidays: str | None = None
-    ) -> Settings:
-        db = db or os.environ.get("DUDAO_DB") or DEFAULT_DB
-        now_text = now or os.environ.get("DUDAO_NOW")
-        holidays = holidays or os.environ.get("DUDAO_HOLIDAYS") or None
-        return cls(db=db, now=parse_moment(now_text) if now_text else None, holidays=holidays)
 
 
 def load_calendar(path: str | None) -> WorkCalendar:
@@ -122,24 +91,33 @@ def default_projections() -> list[Projection]:
     return [accountability, FindingsProjection(follow=accountability), PlansProjection()]
 
 
-def sweeper(app: Dudao, db: str, policy: str | None = None) -> Sweeper:
-    """The escalation sweep of a policy (default: ``DUDAO_POLICY`` or ``default``) on this
-    store; the service calls ``.run()`` on it periodically."""
+def policy(settings: Settings, name: str | None = None) -> Policy:
+    """The escalation policy named (else the settings', else the default), looked up in the
+    operator's policy folders first."""
+    from rules.policy import load_policy
+
+    return load_policy(name or settings.policy, settings.policy_folders)
+
+
+def sweeper(app: Dudao, db: str, name: str | None = None,
+            settings: Settings | None = None) -> Sweeper:
+    """The escalation sweep of a policy (see :func:`policy`) on this store; the service
+    calls ``.run()`` on it periodically."""
     from adapters.escalation import Sweeper
 
-    name = policy or os.environ.get("DUDAO_POLICY") or "default"
-    return Sweeper(app, engine_for(db), name)
+    return Sweeper(app, engine_for(db), policy(settings or Settings(db=db), name))
 
 
-def nats_server(value: str | None = None) -> str:
-    """The NATS server of the notices: ``DUDAO_NATS``, default nats://127.0.0.1:4222."""
-    from adapters.outbox import DEFAULT_NATS
+def notice_publisher(app: Dudao, db: str, server: str | None = None,
+                     settings: Settings | None = None, **options: Any) -> Any:
+    """The notices outbox publisher (adapters.outbox.NoticePublisher) on the same database;
+    notices of a policy in the operator's folders are worded by that policy's file."""
+    from functools import partial
 
-    return value or os.environ.get("DUDAO_NATS") or DEFAULT_NATS
-
-
-def notice_publisher(app: Dudao, db: str, server: str | None = None, **options: Any) -> Any:
-    """The notices outbox publisher (adapters.outbox.NoticePublisher) on the same database."""
+    from adapters.notices import NoticeRenderer, policy_notice_texts
     from adapters.outbox import NoticePublisher
 
-    return NoticePublisher(app, engine_for(db), nats_server(server), **options)
+    settings = settings or Settings(db=db)
+    options.setdefault("renderer", NoticeRenderer(
+        partial(policy_notice_texts, folders=settings.policy_folders)))
+    return NoticePublisher(app, engine_for(db), server or settings.nats, **options)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateError
@@ -100,7 +101,8 @@ def policy_template(text: str) -> str:
                   lambda m: POLICY_PLACEHOLDERS.get(m.group(1), m.group(0)), text)
 
 
-def policy_notice_texts(policy: str, version: int) -> Mapping[str, str] | None:
+def policy_notice_texts(policy: str, version: int,
+                        folders: Sequence[Path] = ()) -> Mapping[str, str] | None:
     """The notice texts of the policy file (``rules/policies/<policy>.toml``), as templates.
 
     Only when the file is the version that decided the escalation; an
@@ -111,7 +113,7 @@ def policy_notice_texts(policy: str, version: int) -> Mapping[str, str] | None:
     except ImportError:
         return None
     try:
-        loaded = load_policy(policy)
+        loaded = load_policy(policy, folders)
     except Exception:  # an unknown or broken policy falls back to the defaults
         return None
     if loaded.version != version:

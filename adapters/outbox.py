@@ -38,10 +38,10 @@ from adapters.notices import (
     unit_subject,
 )
 from adapters.service import Dudao
+from adapters.settings import DEFAULT_NATS
 from domain.errors import DudaoError
 from projections.runner import metadata
 
-DEFAULT_NATS = "nats://127.0.0.1:4222"
 DUPLICATE_WINDOW = 7 * 24 * 3600.0
 """JetStream's deduplication window (seconds): a publisher that crashed after
 publishing and before saving its position may restart up to a week later

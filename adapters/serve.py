@@ -26,8 +26,9 @@ import uvicorn
 from adapters.api.app import Components, Lifecycle, create_api
 from adapters.auth import IdempotencyStore, TokenStore
 from adapters.batching import GroupCommitter
-from adapters.bootstrap import Settings, clock_for, load_calendar, read_models
+from adapters.bootstrap import clock_for, load_calendar, read_models
 from adapters.service import Dudao, StoreUnavailable
+from adapters.settings import Settings
 from adapters.store import engine_for, is_postgres, prepare, store_env
 from domain.calendar import WorkCalendar
 from domain.time import Clock
@@ -105,11 +106,12 @@ def open_service(db: str, clock: Clock, calendar: WorkCalendar) -> Dudao:
     return ServedDudao(clock=clock, calendar=calendar, env=service_env(db))
 
 
-def build_components(app: Dudao, db: str) -> Components:
+def build_components(app: Dudao, db: str, settings: Settings | None = None) -> Components:
     engine = engine_for(db)
     return Components(
         app=app, db=db, engine=engine, runner=read_models(app, db),
         tokens=TokenStore(engine, clock=app.now), idempotency=IdempotencyStore(engine), wall=wall_seconds,
+        settings=settings or Settings(db=db),
     )
 
 
@@ -163,7 +165,7 @@ def serve(settings: Settings, options: ServeOptions,
           announce: Callable[[str], None] = print) -> None:
     """Run the service until SIGTERM/SIGINT; then stop the background tasks and close."""
     app = open_service(settings.db, clock_for(settings), load_calendar(settings.holidays))
-    c = build_components(app, settings.db)
+    c = build_components(app, settings.db, settings)
     lifecycle = Lifecycle()
     import adapters.background  # noqa: F401 - registers the escalation sweep and the notices publisher
     for factory in BACKGROUND:

@@ -9,8 +9,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from domain.errors import InvalidInput
 
-DEFAULT_DB = "dudao.db"
-
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 

@@ -470,11 +470,12 @@ def test_serving_sweeps_and_publishes_as_deadlines_pass(app: Dudao, db: str,
     from types import SimpleNamespace
 
     from adapters.background import hooks
+    from adapters.settings import Settings
 
     (fid,) = seed(app, 1, [])  # ordered 2024-09-25 within 10 working days: 2024-10-14
     lifecycle = SimpleNamespace(startup=[], shutdown=[])
     hooks(SimpleNamespace(sweep_interval=1.0), lifecycle, server=nats_server.url)
-    c = SimpleNamespace(app=app, db=db, engine=engine_for(db))
+    c = SimpleNamespace(app=app, db=db, engine=engine_for(db), settings=Settings(db=db))
 
     async def scenario() -> list[dict[str, Any]]:
         received: list[dict[str, Any]] = []

@@ -9,7 +9,6 @@ token's actor. Rules live in the service and the domain, not here.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
@@ -38,6 +37,7 @@ from adapters.auth import (
     request_digest,
 )
 from adapters.service import Dudao, StoreUnavailable
+from adapters.settings import Settings
 from domain.errors import (
     CalendarNotCovered,
     Conflict,
@@ -76,6 +76,7 @@ class Components:
     idempotency: IdempotencyStore
     wall: Callable[[], float]
     """Seconds since the epoch, for idempotency leases only (never business time)."""
+    settings: Settings
 
 
 Hook = Callable[[Components], Any]
@@ -292,9 +293,8 @@ def create_api(c: Components, lifecycle: Lifecycle | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
         started: list[Hook] = []
-        threads = os.environ.get("DUDAO_API_THREADS")
-        if threads:
-            anyio.to_thread.current_default_thread_limiter().total_tokens = int(threads)
+        if c.settings.api_threads:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = c.settings.api_threads
         try:
             for hook in lifecycle.startup:
                 result = hook(c)

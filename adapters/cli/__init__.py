@@ -1,25 +1,15 @@
 """The ``dudao`` command line (INTERFACE.md).
 
 Global options: --db, --now, --json, --actor. Each command group lives in a
-module of this package and registers itself on :data:`cli` when imported.
+module of this package and registers itself on :data:`cli` when imported;
+:data:`adapters.cli.base.COMMANDS` says which module holds which command, and
+the module is imported only when its command runs.
 """
 
 from __future__ import annotations
 
 import sys
 
-# Command groups: importing a module registers its commands on `cli`.
-from adapters.cli import (  # noqa: F401
-    api,
-    audit,
-    calendar,
-    core,
-    demo,
-    escalate,
-    notices,
-    plans,
-    report,
-)
 from adapters.cli.base import cli, run
 
 __all__ = ["cli", "main"]

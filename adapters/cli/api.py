@@ -12,7 +12,7 @@ from adapters.store import engine_for
 
 @cli.group()
 def token() -> None:
-    """HTTP API 的令牌。"""
+    pass
 
 
 @token.command("create")
@@ -48,7 +48,6 @@ def token_create(app: Dudao, actor: str, role: str, unit_code: str | None,
               help="升级巡检的间隔秒数（交给 dudao serve 的后台巡检任务）")
 @click.pass_obj
 def serve_command(ctx: Context, host: str, port: int, sweep_interval: float) -> None:
-    """运行 HTTP API（/api/v1），SIGTERM 或 Ctrl-C 时干净地停止。"""
     from adapters.serve import ServeOptions, serve
 
     serve(ctx.settings, ServeOptions(host=host, port=port, sweep_interval=sweep_interval),

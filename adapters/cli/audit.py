@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from adapters import bootstrap
 from adapters.audit import (
     EVENT_NAMES,
     NotPublished,
@@ -26,7 +27,7 @@ from adapters.audit import (
     trail_text,
 )
 from adapters.chain import Checkpoint, Report
-from adapters.cli.base import MOMENT, cli, dumps, emit, pass_app
+from adapters.cli.base import MOMENT, cli, dumps, emit, pass_app, settings
 from adapters.service import Dudao
 from domain.errors import DudaoError
 
@@ -40,7 +41,7 @@ class Tampered(DudaoError):
 
 @cli.group()
 def audit() -> None:
-    """审计：轨迹、校验、检查点与回放。"""
+    pass
 
 
 # ------------------------------------------------------------------ trail
@@ -128,7 +129,7 @@ def audit_checkpoint(app: Dudao, actor: str, no_publish: bool) -> None:
     if no_publish:
         return
     try:
-        how = publish_checkpoint(head, app.now())
+        how = publish_checkpoint(head, app.now(), url=settings().nats)
     except NotPublished as e:
         click.echo(f"警告：检查点未发布（{e.zh}）。上面的检查点只打印在这里，请另行保存。"
                    f" (the checkpoint was NOT published)", err=True)
@@ -234,7 +235,7 @@ def audit_rules(app: Dudao, actor: str, policy: str | None) -> None:
     """
     bars = PhaseBars({"rules": "重新判定"})
     try:
-        result = rerun_rules(app, policy,
+        result = rerun_rules(app, bootstrap.policy(settings(), policy),
                              progress=lambda done, total: bars.update("rules", done, total))
     finally:
         bars.close()

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import getpass
+import importlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import click
 
-from adapters.bootstrap import Settings, bootstrap, parse_moment
-from adapters.service import Dudao
+from adapters.settings import Settings, parse_moment
 from domain.errors import DudaoError
+
+if TYPE_CHECKING:
+    from adapters.service import Dudao
 
 QUOTES = "'\""
 GLOBAL_FLAGS = {"--json"}
@@ -32,6 +34,8 @@ class Context:
     @property
     def app(self) -> Dudao:
         if self._app is None:
+            from adapters.bootstrap import bootstrap
+
             self._app = bootstrap(self.settings)
         return self._app
 
@@ -118,6 +122,13 @@ def emit(data: Any, human: str | Callable[[], str] | None = None) -> None:
         click.echo(human() if callable(human) else human)
 
 
+def settings() -> Settings:
+    """The settings of the running command (read once, at the start of the command line)."""
+    ctx = click.get_current_context().find_object(Context)
+    assert ctx is not None
+    return ctx.settings
+
+
 def pass_app(f: Callable[..., Any]) -> Callable[..., Any]:
     """Decorator: give the command the application service as ``app`` and ``actor``."""
 
@@ -140,7 +151,56 @@ def default_actor() -> str:
     return f"cli:{user}"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+COMMANDS: dict[str, tuple[str, str]] = {
+    "unit": ("core", "责任单位。"),
+    "finding": ("core", "督导发现的问题。"),
+    "rectify": ("core", "限期整改：通知、报告、复查、延期。"),
+    "interview": ("core", "约谈。"),
+    "escalate": ("escalate", "按升级策略扫描到期的问题，记录升级（预警、督办、约谈、通报、问责）。"),
+    "plan": ("plans", "实施方案：导入、工作台账。"),
+    "task": ("plans", "实施方案的任务：进度填报、销号。"),
+    "report": ("report", "问责报告与督导通报。"),
+    "projections": ("report", "读模型（投影）。"),
+    "audit": ("audit", "审计：轨迹、校验、检查点与回放。"),
+    "calendar": ("calendar", "工作日历：查看某年的节假日与调休。"),
+    "notices": ("notices", "升级通知：从事件日志发布到 NATS JetStream，或接收。"),
+    "token": ("api", "HTTP API 的令牌。"),
+    "serve": ("api", "运行 HTTP API（/api/v1），SIGTERM 或 Ctrl-C 时干净地停止。"),
+    "demo": ("demo", "运行演示：在全新的 SQLite 事件库上记录2024年的一批督导问题。"),
+}
+"""Every top-level command: the module of ``adapters.cli`` that defines it, and its one-line
+help, which is the command's own help too. A command's module is imported only when the
+command runs (or its own ``--help`` is asked for), so ``dudao --help`` and every command
+start without loading what the others need (the web server, the demo, NATS)."""
+
+
+class LazyGroup(click.Group):
+    """The top-level group: commands are looked up in :data:`COMMANDS` and loaded on use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(f"adapters.cli.{COMMANDS[cmd_name][0]}")
+        command = self.commands.get(cmd_name)
+        if command is not None and cmd_name in COMMANDS:
+            line = COMMANDS[cmd_name][1]
+            if not (command.help or "").startswith(line):
+                command.help = f"{line}\n\n{command.help}" if command.help else line
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1] if name in COMMANDS
+                 else self.commands[name].get_short_help_str())
+                for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--db", metavar="PATH|URL", help="事件库：SQLite 文件路径或 postgresql:// 地址（DUDAO_DB，默认 dudao.db）")
 @click.option("--now", metavar="DATETIME", help="当前时间，ISO 8601，无时区按北京时间（DUDAO_NOW）")
 @click.option("--json", "as_json", is_flag=True, help="在标准输出上输出 JSON")
@@ -149,12 +209,8 @@ def default_actor() -> str:
 def cli(click_ctx: click.Context, db: str | None, now: str | None, as_json: bool,
         actor: str | None) -> None:
     """dudao（督导）：教育督导问题整改与问责系统。"""
-    settings = Settings.from_env(db=db, now=now)
-    ctx = Context(
-        settings=settings,
-        json=as_json,
-        actor=actor or os.environ.get("DUDAO_ACTOR") or default_actor(),
-    )
+    settings = Settings.from_env(db=db, now=now, actor=actor)
+    ctx = Context(settings=settings, json=as_json, actor=settings.actor or default_actor())
     click_ctx.obj = ctx
     click_ctx.call_on_close(ctx.close)
 
@@ -240,4 +296,4 @@ def echo_err(text: str) -> None:
     click.echo(text, err=True)
 
 
-__all__ = ["DATE", "MOMENT", "POSITIVE", "Context", "cli", "emit", "pass_app", "run"]
+__all__ = ["DATE", "MOMENT", "POSITIVE", "Context", "cli", "emit", "pass_app", "run", "settings"]

@@ -12,7 +12,7 @@ SOURCES = {"package": "法定（chinesecalendar 包）", "operator": "运营方�
 
 @cli.group("calendar")
 def calendar() -> None:
-    """工作日历：查看某年的节假日与调休。"""
+    pass
 
 
 @calendar.command("show")

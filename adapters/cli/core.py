@@ -45,7 +45,7 @@ def finding_line(f: Finding) -> str:
 
 @cli.group()
 def unit() -> None:
-    """责任单位。"""
+    pass
 
 
 @unit.command("add")
@@ -67,7 +67,7 @@ def unit_add(app: Dudao, actor: str, code: str, name: str, parent: str | None,
 
 @cli.group()
 def finding() -> None:
-    """督导发现的问题。"""
+    pass
 
 
 @finding.command("record")
@@ -102,7 +102,7 @@ def finding_show(app: Dudao, actor: str, finding_id: str) -> None:
 
 @cli.group()
 def rectify() -> None:
-    """限期整改：通知、报告、复查、延期。"""
+    pass
 
 
 @rectify.command("order")
@@ -172,7 +172,7 @@ def rectify_extend(app: Dudao, actor: str, finding_id: str, on: date, to: date,
 
 @cli.group()
 def interview() -> None:
-    """约谈。"""
+    pass
 
 
 @interview.command("hold")

@@ -15,5 +15,4 @@ from adapters.demo import run_demo
               help="输出目录（演示事件库与报告写在这里）")
 @click.pass_obj
 def demo(ctx: Context, out: str) -> None:
-    """运行演示：在全新的 SQLite 事件库上记录2024年的一批督导问题。"""
     run_demo(Path(out), click.echo, holidays=ctx.settings.holidays)

@@ -15,14 +15,12 @@ from domain.findings import RUNGS
 @click.option("--dry-run", is_flag=True, help="只判定、不记录")
 @click.pass_obj
 def escalate(ctx: Context, policy: str | None, dry_run: bool) -> None:
-    """按升级策略扫描到期的问题，记录升级（预警、督办、约谈、通报、问责）。
-
-    以全局 --now 为当前时间（默认系统时钟）。--now 可以早于事件库里最后记录的时间，
+    """以全局 --now 为当前时间（默认系统时钟）。--now 可以早于事件库里最后记录的时间，
     用于模拟与回放：判定仍按各级门槛日计算，记录的 decided_at 就是这个 --now。
     同一时刻重复运行不会产生新的升级。
     """
     app = ctx.app
-    sweep = sweeper(app, ctx.settings.db, policy)
+    sweep = sweeper(app, ctx.settings.db, policy, ctx.settings)
     now = app.now()
     decisions = sweep.decide(now) if dry_run else sweep.run(now)
     rows = [

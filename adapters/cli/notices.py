@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 import click
 
-from adapters.bootstrap import nats_server, notice_publisher
-from adapters.cli.base import Context, cli, echo_err, emit, pass_app
+from adapters.bootstrap import notice_publisher
+from adapters.cli.base import Context, cli, echo_err, emit, pass_app, settings
 from adapters.notices import describe_notice
 from adapters.outbox import consumer_name, follow, publish_all
 from adapters.service import Dudao
@@ -43,7 +43,7 @@ def _db() -> str:
 
 @cli.group("notices")
 def notices() -> None:
-    """升级通知：从事件日志发布到 NATS JetStream，或接收。"""
+    pass
 
 
 @notices.command("publish")
@@ -56,7 +56,7 @@ def publish(app: Dudao, actor: str, watch: bool, server: str | None) -> None:
 
     NATS 不可达时以非零退出码说明原因；未确认的通知留在事件日志中，不会丢失。
     """
-    publisher = notice_publisher(app, _db(), server, log=echo_err)
+    publisher = notice_publisher(app, _db(), server, settings(), log=echo_err)
     if watch:
         async def work(stop: asyncio.Event) -> None:
             echo_err(f"正在向 {publisher.server} 持续发布升级通知（Ctrl-C 或 SIGTERM 停止）")
@@ -84,7 +84,7 @@ def publish(app: Dudao, actor: str, watch: bool, server: str | None) -> None:
 @pass_app
 def pending(app: Dudao, actor: str) -> None:
     """待发布（尚未得到 JetStream 确认）的升级通知数。"""
-    publisher = notice_publisher(app, _db())
+    publisher = notice_publisher(app, _db(), settings=settings())
     count, position = publisher.pending(), publisher.position()
     emit({"pending": count, "position": position},
          f"{count} 条升级通知待发布（已确认到事件日志位置 {position}）")
@@ -103,7 +103,7 @@ def follow_notices(ctx: Context, unit: str | None, durable: str | None, count: i
     """通知到达时逐条打印（持久消费者：离线期间错过的通知，下次接收时补上）。"""
     if unit is not None:
         check_code(unit, "unit")
-    url = nats_server(server)
+    url = server or settings().nats
 
     def show(payload: dict[str, Any]) -> None:
         if ctx.json:

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
 
-from adapters import plans
-from adapters.cli.base import DATE, cli, emit, pass_app
+from adapters import bootstrap, plans
+from adapters.cli.base import DATE, cli, emit, pass_app, settings
 from adapters.service import Dudao
 from domain.errors import InvalidInput
 from domain.plans import COMPARATOR_TEXT, ROLES, TASK_STATUSES, target_text, task_row
 from domain.time import local_date
-from rules.policy import DEFAULT_POLICY, load_policy
 
 
 @cli.group()
 def plan() -> None:
-    """实施方案：导入、工作台账。"""
+    pass
 
 
 def import_text(data: dict[str, Any]) -> str:
@@ -85,7 +83,7 @@ def plan_show(app: Dudao, actor: str, plan_code: str) -> None:
 @pass_app
 def plan_lagging(app: Dudao, actor: str, record: bool, policy_name: str | None) -> None:
     """工作滞后的任务：期限已过、指标未达到且未销号（升级扫描 dudao escalate 也会登记）。"""
-    rule = load_policy(policy_name or os.environ.get("DUDAO_POLICY") or DEFAULT_POLICY).lagging.rule()
+    rule = bootstrap.policy(settings(), policy_name).lagging.rule()
     if record:
         done = app.record_lagging(policy=rule, actor=actor)
         emit({"recorded": done}, lambda: "\n".join(
@@ -106,7 +104,7 @@ def plan_lagging(app: Dudao, actor: str, record: bool, policy_name: str | None) 
 
 @cli.group()
 def task() -> None:
-    """实施方案的任务：进度填报、销号。"""
+    pass
 
 
 def task_data(app: Dudao, code: str) -> dict[str, Any]:

@@ -51,7 +51,7 @@ def with_report_options(f: Any) -> Any:
 
 @cli.group("report")
 def report() -> None:
-    """问责报告与督导通报。"""
+    pass
 
 
 @report.command("unit")
@@ -83,7 +83,7 @@ def report_bulletin(app: Dudao, actor: str, as_of: datetime | None, since: date 
 
 @cli.group("projections")
 def projections() -> None:
-    """读模型（投影）。"""
+    pass
 
 
 def _run(app: Dudao, db: str, rebuild: bool) -> int:

@@ -31,12 +31,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import ChoiceLoader, Environment, PackageLoader
 from sqlalchemy import select
 
-from adapters.bootstrap import parse_moment, read_models
+from adapters.bootstrap import read_models
 from adapters.reports import View
 from adapters.reports import as_of as as_of_view
 from adapters.reports import live as live_view
 from adapters.reports.render import day, md_cell, percent, rate_chart, rung_chart
 from adapters.service import Dudao, parse_id
+from adapters.settings import parse_moment
 from domain.errors import DudaoError, InvalidInput, NotFound
 from domain.findings import RUNGS, SEVERITIES, STATUSES
 from projections.accountability import findings as acc_findings
