@@ -38,6 +38,7 @@ features: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/sweep.py
 	$(BIN)/python bench/notices.py
+	$(BIN)/python -m bench.cli
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
