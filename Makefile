@@ -33,7 +33,7 @@ lock: $(STAMP)
 features: $(STAMP)
 	@mkdir -p out
 	@$(BIN)/python -m pytest -q tests/test_features.py --cucumberjson=out/features.json; \
-	status=$$?; $(BIN)/python -m adapters.livedoc out/features.json out/features.html && exit $$status
+	status=$$?; $(BIN)/python -m adapters.rendering.livedoc out/features.json out/features.html && exit $$status
 
 bench: $(STAMP)
 	$(BIN)/python bench/sweep.py

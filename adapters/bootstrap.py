@@ -10,9 +10,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from adapters.service import Dudao, StoreUnavailable
+from adapters.infrastructure.event_store import engine_for, prepare, store_env
+from adapters.service_layer.application import Dudao, StoreUnavailable
 from adapters.settings import Settings
-from adapters.store import engine_for, prepare, store_env
 from domain.calendar import WorkCalendar, parse_holiday_text
 from domain.errors import InvalidInput
 from domain.time import SHANGHAI, Clock
@@ -24,7 +24,7 @@ from projections.read import fast_reader
 from projections.runner import Projection, Runner
 
 if TYPE_CHECKING:
-    from adapters.escalation import Sweeper
+    from adapters.service_layer.sweep import Sweeper
     from rules.policy import Policy
 
 
@@ -103,19 +103,19 @@ def sweeper(app: Dudao, db: str, name: str | None = None,
             settings: Settings | None = None) -> Sweeper:
     """The escalation sweep of a policy (see :func:`policy`) on this store; the service
     calls ``.run()`` on it periodically."""
-    from adapters.escalation import Sweeper
+    from adapters.service_layer.sweep import Sweeper
 
     return Sweeper(app, engine_for(db), policy(settings or Settings(db=db), name))
 
 
 def notice_publisher(app: Dudao, db: str, server: str | None = None,
                      settings: Settings | None = None, **options: Any) -> Any:
-    """The notices outbox publisher (adapters.outbox.NoticePublisher) on the same database;
+    """The notices outbox publisher (adapters.infrastructure.notice_outbox.NoticePublisher) on the same database;
     notices of a policy in the operator's folders are worded by that policy's file."""
     from functools import partial
 
-    from adapters.notices import NoticeRenderer, policy_notice_texts
-    from adapters.outbox import NoticePublisher
+    from adapters.infrastructure.notice_messages import NoticeRenderer, policy_notice_texts
+    from adapters.infrastructure.notice_outbox import NoticePublisher
 
     settings = settings or Settings(db=db)
     options.setdefault("renderer", NoticeRenderer(

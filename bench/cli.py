@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DUDAO = [sys.executable, "-c", "from adapters.cli import main; main()"]
+DUDAO = [sys.executable, "-c", "from adapters.entrypoints.cli import main; main()"]
 STORAGE_STACK = ("import eventsourcing.application, eventsourcing.sqlite, eventsourcing.postgres, "
                  "sqlalchemy, psycopg, pydantic, chinese_calendar, lunardate")
 

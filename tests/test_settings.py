@@ -1,5 +1,5 @@
 """Settings read once (adapters.settings) and a command line that loads a command's module
-only when it runs (adapters.cli.base.COMMANDS)."""
+only when it runs (adapters.entrypoints.cli.base.COMMANDS)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.cli.base import COMMANDS, cli
+from adapters.entrypoints.cli.base import COMMANDS, cli
 from adapters.settings import Settings
 from domain.errors import InvalidInput
 from rules.policy import POLICY_DIR
@@ -43,7 +43,7 @@ def test_a_bad_thread_count_names_the_variable() -> None:
 
 def test_the_command_table_matches_the_commands_the_modules_define() -> None:
     for module in {m for m, _ in COMMANDS.values()}:
-        importlib.import_module(f"adapters.cli.{module}")
+        importlib.import_module(f"adapters.entrypoints.cli.{module}")
     assert set(cli.commands) == set(COMMANDS)
     for name, (_module, line) in COMMANDS.items():
         command = cli.get_command(None, name)  # type: ignore[arg-type]
@@ -52,17 +52,17 @@ def test_the_command_table_matches_the_commands_the_modules_define() -> None:
 
 @pytest.mark.parametrize("argv", [["--help"], ["unit", "--help"]])
 def test_the_command_line_starts_without_the_server_the_demo_or_nats(argv: list[str]) -> None:
-    code = ("import sys, json\nfrom adapters.cli import main\n"
+    code = ("import sys, json\nfrom adapters.entrypoints.cli import main\n"
             f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
             "print(json.dumps(sorted(sys.modules)), file=sys.stderr)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=60, check=True)
     loaded = set(json.loads(done.stderr.strip().splitlines()[-1]))
     assert "责任单位" in done.stdout
-    for heavy in ("fastapi", "uvicorn", "nats", "adapters.demo", "adapters.serve", "httpx"):
+    for heavy in ("fastapi", "uvicorn", "nats", "adapters.demo.year", "adapters.entrypoints.server", "httpx"):
         assert heavy not in loaded, heavy
     if argv == ["--help"]:
-        assert not {"eventsourcing", "sqlalchemy", "adapters.service"} & loaded
+        assert not {"eventsourcing", "sqlalchemy", "adapters.service_layer.application"} & loaded
 
 
 def test_operator_policy_folders_reach_the_sweep_and_the_lagging_rule(
