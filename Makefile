@@ -33,11 +33,12 @@ lock: $(STAMP)
 features: $(STAMP)
 	@mkdir -p out
 	@$(BIN)/python -m pytest -q tests/test_features.py --cucumberjson=out/features.json; \
-	status=$$?; $(BIN)/python -m adapters.livedoc out/features.json out/features.html && exit $$status
+	status=$$?; $(BIN)/python -m adapters.rendering.livedoc out/features.json out/features.html && exit $$status
 
 bench: $(STAMP)
 	$(BIN)/python bench/sweep.py
 	$(BIN)/python bench/notices.py
+	$(BIN)/python -m bench.cli
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

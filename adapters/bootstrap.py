@@ -1,20 +1,20 @@
 """The composition root: wires storage, clock, calendar and (later) messaging.
 
-Nothing else in the project reads the wall clock or the environment for these.
+Nothing else in the project reads the wall clock; the environment is read once,
+into :class:`adapters.settings.Settings`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from adapters.service import Dudao, StoreUnavailable
-from adapters.store import DEFAULT_DB, engine_for, prepare, startup_lock, store_env
+from adapters.infrastructure.event_store import engine_for, prepare, startup_lock, store_env
+from adapters.service_layer.application import Dudao, StoreUnavailable
+from adapters.settings import Settings
 from domain.calendar import WorkCalendar, parse_holiday_text
 from domain.errors import InvalidInput
 from domain.time import SHANGHAI, Clock
@@ -26,7 +26,8 @@ from projections.read import fast_reader
 from projections.runner import Projection, Runner
 
 if TYPE_CHECKING:
-    from adapters.escalation import Sweeper
+    from adapters.service_layer.sweep import Sweeper
+    from rules.policy import Policy
 
 
 def system_clock() -> datetime:
@@ -34,43 +35,11 @@ def system_clock() -> datetime:
     return datetime.now(SHANGHAI)
 
 
-def parse_moment(value: str, field: str = "--now") -> datetime:
-    """ISO 8601; a date alone is its start; no offset means Asia/Shanghai."""
-    text = value.strip()
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(
-            f"{field} 的时间格式不对：{value!r}（应为 ISO 8601，如 2024-10-15T09:00）",
-            f"{field}: invalid ISO 8601 datetime {value!r}",
-            field=field,
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=SHANGHAI)
-    return moment
-
-
 def fixed_clock(moment: datetime) -> Clock:
     def clock() -> datetime:
         return moment
 
     return clock
-
-
-@dataclass(frozen=True)
-class Settings:
-    db: str
-    now: datetime | None = None
-    holidays: str | None = None
-
-    @classmethod
-    def from_env(
-        cls, db: str | None = None, now: str | None = None, holidays: str | None = None
-    ) -> Settings:
-        db = db or os.environ.get("DUDAO_DB") or DEFAULT_DB
-        now_text = now or os.environ.get("DUDAO_NOW")
-        holidays = holidays or os.environ.get("DUDAO_HOLIDAYS") or None
-        return cls(db=db, now=parse_moment(now_text) if now_text else None, holidays=holidays)
 
 
 def load_calendar(path: str | None) -> WorkCalendar:
@@ -94,7 +63,7 @@ def clock_for(settings: Settings) -> Clock:
 
 @contextmanager
 def prepared(db: str) -> Iterator[None]:
-    """The store's start-up lock held (see :func:`adapters.store.startup_lock`) and its
+    """The store's start-up lock held (see :func:`adapters.infrastructure.event_store.startup_lock`) and its
     PostgreSQL schema made: whatever is created or first inserted inside is made once,
     however many processes start at the same moment."""
     with ExitStack() as stack:
@@ -136,43 +105,36 @@ def default_projections() -> list[Projection]:
     return [accountability, FindingsProjection(follow=accountability), PlansProjection()]
 
 
-def sweeper(app: Dudao, db: str, policy: str | None = None) -> Sweeper:
-    """The escalation sweep of a policy (default: ``DUDAO_POLICY`` or ``default``) on this
-    store; the service calls ``.run()`` on it periodically."""
-    from adapters.escalation import Sweeper
+def policy(settings: Settings, name: str | None = None) -> Policy:
+    """The escalation policy named (else the settings', else the default), looked up in the
+    operator's policy folders first."""
+    from rules.policy import load_policy
 
-    name = policy or os.environ.get("DUDAO_POLICY") or "default"
+    return load_policy(name or settings.policy, settings.policy_folders)
+
+
+def sweeper(app: Dudao, db: str, name: str | None = None,
+            settings: Settings | None = None) -> Sweeper:
+    """The escalation sweep of a policy (see :func:`policy`) on this store; the service
+    calls ``.run()`` on it periodically."""
+    from adapters.service_layer.sweep import Sweeper
+
+    settings = settings or Settings(db=db)
     with startup_lock(db):  # its read model's table is made once
-        return Sweeper(app, engine_for(db), name, page=sweep_page())
+        return Sweeper(app, engine_for(db), policy(settings, name), page=settings.sweep_page)
 
 
-def sweep_page(value: str | None = None) -> int | None:
-    """Findings per transaction of a sweep (``DUDAO_SWEEP_PAGE``, default 2,000): a stop
-    (SIGTERM) takes effect between pages."""
-    text = value or os.environ.get("DUDAO_SWEEP_PAGE")
-    if not text:
-        return None
-    try:
-        page = int(text)
-    except ValueError:
-        page = 0
-    if not 1 <= page <= 100_000:
-        raise InvalidInput(f"DUDAO_SWEEP_PAGE 应为 1 到 100000 的整数：{text!r}",
-                           f"DUDAO_SWEEP_PAGE must be an integer 1..100000: {text!r}",
-                           field="DUDAO_SWEEP_PAGE")
-    return page
+def notice_publisher(app: Dudao, db: str, server: str | None = None,
+                     settings: Settings | None = None, **options: Any) -> Any:
+    """The notices outbox publisher (``notice_outbox.NoticePublisher``) on the same
+    database; notices of a policy in the operator's folders are worded by that policy's file."""
+    from functools import partial
 
+    from adapters.infrastructure.notice_messages import NoticeRenderer, policy_notice_texts
+    from adapters.infrastructure.notice_outbox import NoticePublisher
 
-def nats_server(value: str | None = None) -> str:
-    """The NATS server of the notices: ``DUDAO_NATS``, default nats://127.0.0.1:4222."""
-    from adapters.outbox import DEFAULT_NATS
-
-    return value or os.environ.get("DUDAO_NATS") or DEFAULT_NATS
-
-
-def notice_publisher(app: Dudao, db: str, server: str | None = None, **options: Any) -> Any:
-    """The notices outbox publisher (adapters.outbox.NoticePublisher) on the same database."""
-    from adapters.outbox import NoticePublisher
-
+    settings = settings or Settings(db=db)
+    options.setdefault("renderer", NoticeRenderer(
+        partial(policy_notice_texts, folders=settings.policy_folders)))
     with startup_lock(db):  # its position table is made once
-        return NoticePublisher(app, engine_for(db), nats_server(server), **options)
+        return NoticePublisher(app, engine_for(db), server or settings.nats, **options)

@@ -32,10 +32,10 @@ import psutil
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-from adapters.auth import TokenStore
 from adapters.bootstrap import load_calendar, system_clock
-from adapters.serve import open_service
-from adapters.store import engine_for
+from adapters.entrypoints.server import open_service
+from adapters.infrastructure.event_store import engine_for
+from adapters.infrastructure.tokens import TokenStore
 
 BIN = Path(sys.executable).parent
 HERE = Path(__file__).resolve().parent

@@ -26,8 +26,8 @@ from eventsourcing.domain import Aggregate, event
 from psycopg import sql
 
 from adapters.bootstrap import load_calendar
-from adapters.service import Dudao
-from adapters.store import prepare, store_env
+from adapters.infrastructure.event_store import prepare, store_env
+from adapters.service_layer.application import Dudao
 from domain.time import SHANGHAI
 
 NOW = datetime(2024, 12, 31, 18, tzinfo=SHANGHAI)

@@ -35,10 +35,10 @@ sys.path.insert(0, str(ROOT))
 from nats.js import api  # noqa: E402
 
 from adapters.bootstrap import load_calendar, notice_publisher  # noqa: E402
-from adapters.notices import Notice  # noqa: E402
-from adapters.outbox import connect, ensure_stream  # noqa: E402
-from adapters.service import Dudao  # noqa: E402
-from adapters.store import store_env  # noqa: E402
+from adapters.infrastructure.event_store import store_env  # noqa: E402
+from adapters.infrastructure.notice_messages import Notice  # noqa: E402
+from adapters.infrastructure.notice_outbox import connect, ensure_stream  # noqa: E402
+from adapters.service_layer.application import Dudao  # noqa: E402
 from domain.rungs import CODES  # noqa: E402
 from domain.time import SHANGHAI  # noqa: E402
 from tests.nats_server import NatsServer, nats_server_binary  # noqa: E402
@@ -159,9 +159,14 @@ class MovingClock:
 def serving_latency(url: str, work: Path, samples: int, interval: float) -> list[float]:
     """Seconds from a deadline passing to its 督办 notice's arrival, ``dudao serve`` running
     (API, sweep every ``interval`` s, publisher) on a SQLite file with a clock at wall speed."""
-    from adapters.api.app import Lifecycle
-    from adapters.background import hooks
-    from adapters.serve import ServeOptions, build_components, open_service, serving_in_thread
+    from adapters.entrypoints.api.app import Lifecycle
+    from adapters.entrypoints.background import hooks
+    from adapters.entrypoints.server import (
+        ServeOptions,
+        build_components,
+        open_service,
+        serving_in_thread,
+    )
     from domain.time import end_of_day
 
     db = str(work / "serve.db")

@@ -29,8 +29,8 @@ from uuid import uuid4
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.bootstrap import load_calendar, read_models
-from adapters.service import Dudao
-from adapters.store import prepare, store_env
+from adapters.infrastructure.event_store import prepare, store_env
+from adapters.service_layer.application import Dudao
 from domain.findings import Finding
 from domain.ids import unit_id
 from domain.time import SHANGHAI

@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import case, func, select
 
 from adapters.bootstrap import load_calendar, read_models
-from adapters.reports import live
-from adapters.reports.render import render
-from adapters.service import Dudao
-from adapters.store import prepare, store_env
+from adapters.infrastructure.event_store import prepare, store_env
+from adapters.rendering.reports import live
+from adapters.rendering.reports.render import render
+from adapters.service_layer.application import Dudao
 from bench.replay import fill
 from domain.time import SHANGHAI
 from projections.accountability import findings

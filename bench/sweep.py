@@ -32,8 +32,8 @@ from uuid import uuid4
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.bootstrap import fixed_clock, load_calendar, sweeper
-from adapters.service import Dudao
-from adapters.store import store_env
+from adapters.infrastructure.event_store import store_env
+from adapters.service_layer.application import Dudao
 from domain.findings import Finding
 from domain.time import SHANGHAI
 
@@ -149,7 +149,7 @@ def main() -> None:
         app.clock = fixed_clock(now)
 
         # The facts the sweep will hand the ruleset, for the raw baseline (untimed here).
-        from adapters.escalation import _days
+        from adapters.service_layer.sweep import _days
         from domain.time import local_date
 
         today = local_date(now)

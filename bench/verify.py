@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from adapters.bootstrap import load_calendar
-from adapters.chain import event_bytes
-from adapters.service import Dudao
-from adapters.store import prepare, store_env
+from adapters.infrastructure.event_store import prepare, store_env
+from adapters.infrastructure.hash_chain import event_bytes
+from adapters.service_layer.application import Dudao
 from domain.calendar import WorkCalendar
 from domain.findings import Finding
 from domain.time import SHANGHAI

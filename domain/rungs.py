@@ -7,7 +7,7 @@ default notice texts. Adding a rung means adding its row here (and its rule in
 the policy file, rules/policies/*.toml).
 
 ``notice`` is the default notice text (a jinja2 template, variables: see
-``adapters.notices.build_notice``), used when the policy gives none.
+``adapters.infrastructure.notice_messages.build_notice``), used when the policy gives none.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -213,7 +214,7 @@ def parse_policy(text: str, source: str) -> Policy:
         ) from None
 
 
-def policy_path(name: str) -> Path:
+def policy_path(name: str, folders: Sequence[Path] = ()) -> Path:
     """The file of a policy: a path to a .toml file, or a name under the policy folders."""
     if name.endswith(".toml") or os.sep in name:
         return Path(name)
@@ -223,7 +224,6 @@ def policy_path(name: str) -> Path:
             f"invalid policy name {name!r}",
             field="--policy",
         )
-    folders = [Path(p) for p in os.environ.get("DUDAO_POLICIES", "").split(os.pathsep) if p]
     for folder in [*folders, POLICY_DIR]:
         candidate = folder / f"{name}.toml"
         if candidate.is_file():
@@ -236,8 +236,11 @@ def policy_path(name: str) -> Path:
     )
 
 
-def load_policy(name: str = DEFAULT_POLICY) -> Policy:
-    path = policy_path(name)
+def load_policy(name: str | None = None, folders: Sequence[Path] = ()) -> Policy:
+    """The policy of this name (``None``: the default policy) or file; named policies are
+    looked up in ``folders`` (the operator's, ``DUDAO_POLICIES``) before the built-in ones."""
+    name = name or DEFAULT_POLICY
+    path = policy_path(name, folders)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:

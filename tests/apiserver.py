@@ -8,9 +8,15 @@ from typing import Any
 
 import httpx
 
-from adapters.api.app import Components, Lifecycle
 from adapters.bootstrap import load_calendar
-from adapters.serve import bind, build_components, close_components, make_server, open_service
+from adapters.entrypoints.api.app import Components, Lifecycle
+from adapters.entrypoints.server import (
+    bind,
+    build_components,
+    close_components,
+    make_server,
+    open_service,
+)
 
 
 class ApiServer:

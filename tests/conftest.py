@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -18,8 +19,8 @@ import pytest
 from psycopg import sql
 
 from adapters.bootstrap import load_calendar
-from adapters.service import Dudao
-from adapters.store import prepare, store_env
+from adapters.infrastructure.event_store import prepare, store_env
+from adapters.service_layer.application import Dudao
 from domain.time import SHANGHAI
 
 PG_URL = os.environ.get("DUDAO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -136,6 +137,9 @@ def _no_shared_nats(monkeypatch):  # type: ignore[no-untyped-def]
         monkeypatch.setenv("DUDAO_NATS", "nats://127.0.0.1:1")
 
 
+SAMPLE_PLANS = Path(__file__).resolve().parent.parent / "adapters" / "demo" / "sample_plans"
+"""The three sample plans: the demo's data and the plan tests' fixtures."""
+
 CLI_NOW = "2024-12-31T18:00"
 
 
@@ -147,8 +151,8 @@ class Cli:
         self.capsys = capsys
 
     def __call__(self, *args: str, now: str = CLI_NOW) -> tuple[int, str, str]:
-        from adapters.cli import cli
-        from adapters.cli.base import run
+        from adapters.entrypoints.cli import cli
+        from adapters.entrypoints.cli.base import run
 
         self.capsys.readouterr()
         code = run(cli, ["--db", self.db, "--now", now, *args])

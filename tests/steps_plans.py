@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from adapters.cli import cli
-from adapters.cli.base import run
+from adapters.entrypoints.cli import cli
+from adapters.entrypoints.cli.base import run
 
 DAY = r"(?P<{}>\d{{4}}-\d{{2}}-\d{{2}})"
 

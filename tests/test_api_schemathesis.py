@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from adapters.store import prepare
+from adapters.infrastructure.event_store import prepare
 from tests.apiserver import ApiServer
 from tests.conftest import PG_URL, Clock, need, pg_unavailable
 

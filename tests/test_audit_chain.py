@@ -24,10 +24,17 @@ import pytest
 from psycopg import sql
 
 from adapters.bootstrap import load_calendar
-from adapters.chain import GENESIS, Checkpoint, event_hash, link, seal, verify_rows
-from adapters.chained_store import ChainBroken, ChainIncomplete
-from adapters.service import Dudao
-from adapters.store import prepare, store_env
+from adapters.infrastructure.event_store import prepare, store_env
+from adapters.infrastructure.hash_chain import (
+    GENESIS,
+    Checkpoint,
+    event_hash,
+    link,
+    seal,
+    verify_rows,
+)
+from adapters.infrastructure.sealing_recorders import ChainBroken, ChainIncomplete
+from adapters.service_layer.application import Dudao
 from domain.errors import Conflict, InvalidInput, Refused
 from domain.time import SHANGHAI
 from tests.conftest import PG_URL, need, pg_unavailable
@@ -50,7 +57,7 @@ def build_history(db: str) -> int:
     Returns the event count."""
     import tempfile
 
-    from adapters.demo import run_demo
+    from adapters.demo.year import run_demo
 
     with tempfile.TemporaryDirectory() as tmp:
         demo = run_demo(Path(tmp), lambda line: None)

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from adapters.audit import STREAM, SUBJECT
 from adapters.bootstrap import load_calendar, read_models
-from adapters.reports import live as reports_live
-from adapters.reports.render import render
-from adapters.service import Dudao
-from adapters.store import store_env
+from adapters.infrastructure.event_store import store_env
+from adapters.rendering.reports import live as reports_live
+from adapters.rendering.reports.render import render
+from adapters.service_layer.application import Dudao
+from adapters.service_layer.audit import STREAM, SUBJECT
 from domain.time import SHANGHAI
 from projections.findings import list_findings
 from tests.conftest import Cli, Clock, need
@@ -337,7 +337,7 @@ def test_replay_as_of_equals_what_the_read_models_showed_then(
 
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[str]]:
-    from adapters.demo import run_demo
+    from adapters.demo.year import run_demo
 
     lines: list[str] = []
     db = run_demo(tmp_path_factory.mktemp("demo"), lines.append)

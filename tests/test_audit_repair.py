@@ -21,9 +21,9 @@ import pytest
 from psycopg import sql
 
 from adapters.bootstrap import load_calendar
-from adapters.chained_store import ChainBroken, ChainIncomplete
-from adapters.service import Dudao
-from adapters.store import store_env
+from adapters.infrastructure.event_store import store_env
+from adapters.infrastructure.sealing_recorders import ChainBroken, ChainIncomplete
+from adapters.service_layer.application import Dudao
 from domain.time import SHANGHAI
 from tests.conftest import PG_URL, Cli
 

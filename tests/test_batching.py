@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from adapters.batching import GroupCommitter
 from adapters.bootstrap import load_calendar
-from adapters.serve import ServedDudao, service_env
+from adapters.entrypoints.server import ServedDudao, service_env
+from adapters.infrastructure.group_commit import GroupCommitter
 from domain.errors import Conflict
 
 

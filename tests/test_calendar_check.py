@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select, text
 
 from adapters.bootstrap import read_models
-from adapters.service import Dudao
+from adapters.service_layer.application import Dudao
 from projections.accountability import findings as acc_findings
 from projections.findings import findings, list_findings
 from tests.apiserver import ApiServer

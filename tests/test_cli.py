@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from adapters.cli import cli
-from adapters.cli.base import run
+from adapters.entrypoints.cli import cli
+from adapters.entrypoints.cli.base import run
 from tests.conftest import CLI_NOW as NOW
 from tests.conftest import Cli
 

@@ -8,8 +8,8 @@ from datetime import date
 from typing import Any
 
 from adapters.bootstrap import load_calendar
-from adapters.service import Dudao
-from adapters.store import store_env
+from adapters.infrastructure.event_store import store_env
+from adapters.service_layer.application import Dudao
 from domain.errors import Conflict
 from tests.conftest import Clock
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from adapters.service import Dudao
+from adapters.service_layer.application import Dudao
 from projections.decode import FastDecoder
 from tests.conftest import Clock
 from tests.test_reports import scenario

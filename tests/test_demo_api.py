@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from adapters.bootstrap import load_calendar, system_clock
-from adapters.demo import run_demo
-from adapters.service import Dudao
-from adapters.store import store_env
+from adapters.demo.year import run_demo
+from adapters.infrastructure.event_store import store_env
+from adapters.service_layer.application import Dudao
 
 
 def test_demo_uses_the_api_with_an_inspector_and_a_unit_token(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 def dudao(db: Path, now: str, *args: str) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("dudao", path=str(Path(sys.executable).parent))
-    cmd = [exe] if exe else [sys.executable, "-m", "adapters.cli"]
+    cmd = [exe] if exe else [sys.executable, "-m", "adapters.entrypoints.cli"]
     env = {**os.environ, "DUDAO_DB": str(db), "DUDAO_NOW": now}
     return subprocess.run([*cmd, *args], capture_output=True, text=True, env=env, timeout=60,
                           check=False)

@@ -20,12 +20,12 @@ import psycopg
 import pytest
 from sqlalchemy import select
 
-from adapters.api.app import Lifecycle
-from adapters.background import hooks
 from adapters.bootstrap import read_models
-from adapters.serve import ServeOptions
-from adapters.service import Dudao
-from adapters.store import pg_schema
+from adapters.entrypoints.api.app import Lifecycle
+from adapters.entrypoints.background import hooks
+from adapters.entrypoints.server import ServeOptions
+from adapters.infrastructure.event_store import pg_schema
+from adapters.service_layer.application import Dudao
 from domain.calendar import WorkCalendar
 from projections.findings import findings
 from projections.runner import skipped_events
@@ -176,7 +176,7 @@ def test_health_counts_what_the_sweep_projections_and_publisher_skipped(
         sqlite_db: str, nats_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import tests.apiserver as apiserver
     from adapters.bootstrap import load_calendar
-    from adapters.store import store_env
+    from adapters.infrastructure.event_store import store_env
     from tests.apiserver import ApiServer
 
     clock = Clock()

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from adapters.cli import cli
-from adapters.cli.base import run
+from adapters.entrypoints.cli import cli
+from adapters.entrypoints.cli.base import run
 from domain.rungs import LADDER, rung_name
 
 # 工作滞后.feature's steps (pytest-bdd finds steps among this module's names).

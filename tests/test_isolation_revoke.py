@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.apiserver import ApiServer
-from tests.conftest import Cli, Clock
+from tests.conftest import SAMPLE_PLANS, Cli, Clock
 
-PLAN = Path(__file__).resolve().parent.parent / "adapters" / "sample_plans" / \
+PLAN = SAMPLE_PLANS / \
     "county-high-schools-2023-2025.txt"
 
 

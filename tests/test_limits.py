@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from adapters.limits import BODY_LIMIT, MAX_HEAD, BoundedHttpToolsProtocol
+from adapters.entrypoints.http_limits import BODY_LIMIT, MAX_HEAD, BoundedHttpToolsProtocol
 from tests.apiserver import ApiServer
 
 

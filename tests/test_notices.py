@@ -23,9 +23,10 @@ from uuid import UUID
 import pytest
 
 from adapters.bootstrap import load_calendar, notice_publisher
-from adapters.cli import cli
-from adapters.cli.base import run
-from adapters.notices import (
+from adapters.entrypoints.cli import cli
+from adapters.entrypoints.cli.base import run
+from adapters.infrastructure.event_store import engine_for, store_env
+from adapters.infrastructure.notice_messages import (
     DEFAULT_TEXTS,
     STREAM,
     FindingInfo,
@@ -34,7 +35,7 @@ from adapters.notices import (
     build_notice,
     cn_date,
 )
-from adapters.outbox import (
+from adapters.infrastructure.notice_outbox import (
     DUPLICATE_WINDOW,
     NatsUnavailable,
     NoticePublisher,
@@ -42,8 +43,7 @@ from adapters.outbox import (
     follow,
     publish_all,
 )
-from adapters.service import Dudao
-from adapters.store import engine_for, store_env
+from adapters.service_layer.application import Dudao
 
 CODES = ["reminder", "supervise", "interview", "public_notice", "accountability"]
 
@@ -184,7 +184,7 @@ def test_the_policy_text_is_used_and_a_broken_one_falls_back() -> None:
 
 
 def test_the_policy_file_texts_become_jinja_templates() -> None:
-    from adapters.notices import policy_notice_texts, policy_template
+    from adapters.infrastructure.notice_messages import policy_notice_texts, policy_template
 
     assert policy_template("请于{due}前整改“{text}”，{unit}") == (
         "请于{{ due | cn_date }}前整改“{{ finding_text }}”，{{ unit_name }}")
@@ -426,7 +426,7 @@ def test_publisher_process_killed_and_restarted(clock: Any, sqlite_db: str,
     db = sqlite_db
     app = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(db))
     seed(app, 0, [])
-    command = [sys.executable, "-c", "from adapters.cli import main; main()",
+    command = [sys.executable, "-c", "from adapters.entrypoints.cli import main; main()",
                "--db", db, "notices", "publish", "--watch"]
     env = {**os.environ, "DUDAO_NATS": nats_server.url}
     positions = notice_publisher(app, db, nats_server.url)
@@ -469,12 +469,13 @@ def test_serving_sweeps_and_publishes_as_deadlines_pass(app: Dudao, db: str,
     """The hooks ``dudao serve`` runs: the sweep decides, the notices reach NATS, clean stop."""
     from types import SimpleNamespace
 
-    from adapters.background import hooks
+    from adapters.entrypoints.background import hooks
+    from adapters.settings import Settings
 
     (fid,) = seed(app, 1, [])  # ordered 2024-09-25 within 10 working days: 2024-10-14
     lifecycle = SimpleNamespace(startup=[], shutdown=[])
     hooks(SimpleNamespace(sweep_interval=1.0), lifecycle, server=nats_server.url)
-    c = SimpleNamespace(app=app, db=db, engine=engine_for(db))
+    c = SimpleNamespace(app=app, db=db, engine=engine_for(db), settings=Settings(db=db))
 
     async def scenario() -> list[dict[str, Any]]:
         received: list[dict[str, Any]] = []
@@ -509,7 +510,7 @@ def test_dudao_serve_publishes_when_a_deadline_has_passed(sqlite_db: str, clock:
                                    actor="t") == date(2024, 10, 14)
     app.close()
     env = {**os.environ, "DUDAO_NATS": nats_server.url}
-    dudao = [sys.executable, "-c", "from adapters.cli import main; main()", "--db", db]
+    dudao = [sys.executable, "-c", "from adapters.entrypoints.cli import main; main()", "--db", db]
     serve = subprocess.Popen([*dudao, "--now", "2024-10-15T09:00", "serve", "--port", "0",
                               "--sweep-interval", "1"], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -531,7 +532,7 @@ def test_dudao_serve_publishes_when_a_deadline_has_passed(sqlite_db: str, clock:
 def test_the_sweep_also_runs_just_after_midnight() -> None:
     from datetime import datetime
 
-    from adapters.background import SweepTask
+    from adapters.entrypoints.background import SweepTask
     from domain.time import SHANGHAI
 
     moment = [datetime(2024, 10, 14, 23, 59, 59, 500000, tzinfo=SHANGHAI)]
@@ -543,7 +544,7 @@ def test_the_sweep_also_runs_just_after_midnight() -> None:
 
 
 def test_a_sweep_that_cannot_start_says_why_and_stops() -> None:
-    from adapters.background import SweepTask
+    from adapters.entrypoints.background import SweepTask
     from domain.errors import InvalidInput
 
     said: list[str] = []

@@ -60,8 +60,8 @@ def test_the_rung_vocabulary_is_written_once_in_domain_rungs() -> None:
 
 
 def test_the_table_is_ordered_and_every_part_derives_from_it() -> None:
-    from adapters.audit import trail  # noqa: F401  (imports the rung names it shows)
-    from adapters.notices import DEFAULT_TEXTS
+    from adapters.infrastructure.notice_messages import DEFAULT_TEXTS
+    from adapters.service_layer.audit import trail  # noqa: F401  (imports the rung names it shows)
     from projections.reports import by_rung
 
     assert [r.order for r in LADDER] == list(range(len(LADDER)))
@@ -75,7 +75,7 @@ def test_the_table_is_ordered_and_every_part_derives_from_it() -> None:
 
 
 def test_the_api_enums_and_counts_come_from_the_table() -> None:
-    from adapters.api import models as m
+    from adapters.entrypoints.api import models as m
 
     components = {k: m.UnitReportOut.model_json_schema()["$defs"].get(k) for k in
                   ("EscalationCounts",)}

@@ -9,13 +9,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.bootstrap import load_calendar
-from adapters.service import Dudao
-from adapters.store import store_env
+from adapters.infrastructure.event_store import store_env
+from adapters.service_layer.application import Dudao
 from domain.errors import DudaoError
 from domain.plan_text import parse_plan
-from tests.conftest import Clock
+from tests.conftest import SAMPLE_PLANS, Clock
 
-PLANS = Path(__file__).resolve().parent.parent / "adapters" / "sample_plans"
+PLANS = SAMPLE_PLANS
 SAMPLES = [p.read_text(encoding="utf-8") for p in sorted(PLANS.glob("*.txt"))]
 PIECES = ["<责任单位:", "[责任单位:", "(牵头单位:", ";责任单位:", ">", "]", ")", "、", ",", "。",
           "\n", "1.", "(一)", "二、主要任务", "市教育局", "区财政局", "各县区党委", "政府",

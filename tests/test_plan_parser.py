@@ -7,15 +7,15 @@ numbers are the file's, 1-based); the comment above each says how.
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from domain.errors import InvalidInput
 from domain.plan_text import ParsedPlan, ParsedTask, decode_plan, parse_plan, read_annotation
 from domain.unit_names import base_code, is_group, normalise_name, qualified_code, split_names
+from tests.conftest import SAMPLE_PLANS
 
-PLANS = Path(__file__).resolve().parent.parent / "adapters" / "sample_plans"
+PLANS = SAMPLE_PLANS
 COUNTY = "county-high-schools-2023-2025.txt"
 HANZHONG = "hanzhong-education-quality-2023-2025.txt"
 JIAGEDAQI = "jiagedaqi-compulsory-education-balance-2023.txt"

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-from adapters import plans
 from adapters.bootstrap import read_models
-from adapters.service import Dudao
+from adapters.service_layer import action_plans as plans
+from adapters.service_layer.application import Dudao
 from projections.plans import PlansProjection, unit_tasks
-from tests.conftest import Clock
+from tests.conftest import SAMPLE_PLANS, Clock
 
-PLANS = Path(__file__).resolve().parent.parent / "adapters" / "sample_plans"
+PLANS = SAMPLE_PLANS
 
 
 def test_read_model_rows_equal_the_ledger(app: Dudao, db: str, clock: Clock) -> None:
@@ -59,8 +58,8 @@ def test_unit_report_lists_the_units_tasks_live_and_as_of(app: Dudao, db: str,
                                                           clock: Clock) -> None:
     from datetime import datetime
 
-    from adapters.reports import as_of, live
-    from adapters.reports.render import render
+    from adapters.rendering.reports import as_of, live
+    from adapters.rendering.reports.render import render
     from domain.time import SHANGHAI
 
     clock.at("2024-01-02")

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from adapters import plans
-from adapters.cli import cli
-from adapters.cli.base import run
-from adapters.service import Dudao
+from adapters.entrypoints.cli import cli
+from adapters.entrypoints.cli.base import run
+from adapters.service_layer import action_plans as plans
+from adapters.service_layer.application import Dudao
 from domain.errors import Conflict, InvalidInput, NotFound, Refused
-from tests.conftest import Clock
+from tests.conftest import SAMPLE_PLANS, Clock
 
-PLANS = Path(__file__).resolve().parent.parent / "adapters" / "sample_plans"
+PLANS = SAMPLE_PLANS
 COUNTY = PLANS / "county-high-schools-2023-2025.txt"
 HANZHONG = PLANS / "hanzhong-education-quality-2023-2025.txt"
 JIAGEDAQI = PLANS / "jiagedaqi-compulsory-education-balance-2023.txt"
@@ -214,7 +214,7 @@ def test_cli_import_show_progress_close(sqlite_db: str, capsys: pytest.CaptureFi
 
 
 def test_demo_imports_the_sample_plans_first(tmp_path: Path) -> None:
-    from adapters.demo import run_demo
+    from adapters.demo.year import run_demo
 
     lines: list[str] = []
     run_demo(tmp_path / "out", lines.append)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from tests.apiserver import ApiServer
-from tests.conftest import Clock
+from tests.conftest import SAMPLE_PLANS, Clock
 
-PLAN = Path(__file__).resolve().parent.parent / "adapters" / "sample_plans" / \
+PLAN = SAMPLE_PLANS / \
     "county-high-schools-2023-2025.txt"
 
 

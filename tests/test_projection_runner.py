@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from adapters.bootstrap import read_models
-from adapters.service import Dudao
+from adapters.service_layer.application import Dudao
 from projections.findings import FindingsProjection, findings, list_findings
 
 

@@ -35,9 +35,9 @@ import pytest
 from sqlalchemy import select
 
 from adapters.bootstrap import read_models
-from adapters.reports import as_of, live
-from adapters.reports.render import render, to_json
-from adapters.service import Dudao
+from adapters.rendering.reports import as_of, live
+from adapters.rendering.reports.render import render, to_json
+from adapters.service_layer.application import Dudao
 from domain.time import SHANGHAI
 from projections.accountability import (
     AccountabilityProjection,
@@ -294,9 +294,9 @@ def test_as_of_before_anything_and_unknown_unit(app: Dudao, db: str, clock: Cloc
 
 def test_command_line(sqlite_db: str, clock: Clock, capsys: Any, tmp_path: Any) -> None:
     from adapters.bootstrap import load_calendar
-    from adapters.cli import cli
-    from adapters.cli.base import run
-    from adapters.store import store_env
+    from adapters.entrypoints.cli import cli
+    from adapters.entrypoints.cli.base import run
+    from adapters.infrastructure.event_store import store_env
 
     app = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(sqlite_db))
     scenario(app, clock)

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from adapters.api.app import Lifecycle
+from adapters.entrypoints.api.app import Lifecycle
 from tests.apiserver import ApiServer
 
 DUDAO = str(Path(sys.executable).with_name("dudao"))

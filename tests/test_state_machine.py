@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from adapters.bootstrap import load_calendar
-from adapters.service import Dudao
-from adapters.store import store_env
+from adapters.infrastructure.event_store import store_env
+from adapters.service_layer.application import Dudao
 from domain.errors import DudaoError
 from domain.findings import RUNGS, STATUSES, rung_of
 from tests.conftest import Clock

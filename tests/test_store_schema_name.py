@@ -7,7 +7,7 @@ import uuid
 import psycopg
 import pytest
 
-from adapters.store import pg_schema, prepare, store_env
+from adapters.infrastructure.event_store import pg_schema, prepare, store_env
 from domain.errors import InvalidInput
 
 BAD = ["x;DROP SCHEMA public", "X", "1abc", "a" * 64, "", "a-b", 'a"b']

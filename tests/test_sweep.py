@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapters.bootstrap import sweeper
-from adapters.service import Dudao
+from adapters.service_layer.application import Dudao
 from domain.errors import Refused
 from rules.policy import POLICY_DIR
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from adapters.bootstrap import load_calendar, sweeper
-from adapters.service import Dudao
-from adapters.store import store_env
+from adapters.infrastructure.event_store import store_env
+from adapters.service_layer.application import Dudao
 from domain.errors import DudaoError
 from tests.conftest import Clock
 

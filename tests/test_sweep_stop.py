@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from adapters.bootstrap import load_calendar
-from adapters.service import Dudao
-from adapters.store import store_env
+from adapters.infrastructure.event_store import store_env
+from adapters.service_layer.application import Dudao
 from bench.sweep import Clock, populate
 from domain.time import SHANGHAI
 from tests.test_serve import DUDAO, read_line

@@ -21,10 +21,10 @@ import httpx
 import pytest
 
 from adapters.bootstrap import load_calendar
-from adapters.reports import live
-from adapters.reports.render import percent
-from adapters.service import Dudao
-from adapters.store import store_env
+from adapters.infrastructure.event_store import store_env
+from adapters.rendering.reports import live
+from adapters.rendering.reports.render import percent
+from adapters.service_layer.application import Dudao
 from tests.apiserver import ApiServer
 from tests.conftest import Clock, need
 from tests.test_reports import scenario

@@ -1,0 +1,1 @@
+"""The demo: a year of supervision on the sample plans, and its HTTP tour."""

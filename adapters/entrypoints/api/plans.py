@@ -1,0 +1,143 @@
+"""Action plans over HTTP: import, the ledger (工作台账), a unit's progress, sign-off (销号).
+
+Same roles as the rest of the API: the supervision office (``policy``) or an
+``admin`` imports plans; a ``unit`` token reports its own values on its own
+tasks and sees only its own part of a ledger; an ``inspector`` signs tasks off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from adapters.entrypoints.api.app import ERRORS, READ_ERRORS, IdempotencyKey, Who, forbid
+from adapters.infrastructure.tokens import Principal
+from domain.errors import NotFound
+from domain.plan_text import MAX_PLAN_BYTES
+from domain.plans import task_row
+from domain.time import local_date
+
+Write = Callable[..., JSONResponse]
+
+
+class PlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=MAX_PLAN_BYTES,  # the byte limit speaks
+                      description="实施方案全文（纯文本）")
+    source: str = Field(default="plan.txt", min_length=1, max_length=200,
+                        description="文件名（记在方案上；未给代码时由它生成方案代码）")
+    code: str | None = Field(default=None, min_length=1, max_length=64,
+                             description="方案代码（可选，字母、数字、-、_）")
+
+
+class ProgressIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    indicator: int = Field(ge=1, description="指标序号（见任务的 indicators）")
+    value: str = Field(min_length=1, max_length=40, description="达到的数值，如 96 或 4.5")
+    on: date = Field(description="填报日期 YYYY-MM-DD")
+    unit: str | None = Field(default=None, max_length=64,
+                             description="填报单位（责任单位令牌即本单位；其他角色可不填，表示整项任务）")
+    note: str | None = Field(default=None, max_length=2000, description="说明")
+
+
+class CloseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    on: date | None = Field(default=None, description="销号日期（默认今天）")
+    note: str | None = Field(default=None, max_length=2000, description="销号意见")
+
+
+def plan_routes(api: FastAPI, c: Any, write: Write, prefix: str) -> None:
+    """Add the plan and task routes to the API (called by ``create_api``)."""
+    def visible_task(who: Principal, code: str) -> Any:
+        """The task, or for a unit token not naming it the very 404 of a missing task
+        (same body: a unit cannot tell "not yours" from "does not exist")."""
+        try:
+            t = c.app.get_task(code)
+        except NotFound:
+            t = None
+        if t is None or (who.role == "unit" and who.unit not in t.units):
+            raise NotFound(f"任务 {code} 不存在", f"unknown task {code!r}", field="task")
+        return t
+
+    @api.post(f"{prefix}/plans", status_code=201, tags=["实施方案"],
+              summary="导入实施方案（督导室、管理员）：任务、责任单位、指标、期限", responses=ERRORS)
+    def import_plan(body: PlanIn, request: Request, who: Who,
+                    idempotency_key: IdempotencyKey = None) -> JSONResponse:
+        forbid(who, "plan.import")
+
+        def run(_: str | None) -> Any:
+            return c.app.import_plan(body.text.encode("utf-8"), source=body.source,
+                                     code=body.code, actor=who.actor)
+
+        return write(request, who, idempotency_key, body, 201, run)
+
+    @api.get(f"{prefix}/plans/{{code}}", tags=["实施方案"],
+             summary="工作台账：每个单位的任务、指标及状态（责任单位令牌只看本单位）",
+             responses=READ_ERRORS)
+    def get_plan(code: str, who: Who) -> JSONResponse:
+        forbid(who, "plan.read")
+        ledger = c.app.plan_ledger(code)
+        if who.role == "unit":
+            ledger["units"] = [u for u in ledger["units"] if u["unit"] == who.unit]
+            ledger["unassigned"] = []
+            # plan-level figures only over the unit's own tasks
+            rows = [r for u in ledger["units"] for r in u["tasks"]]
+            ledger["tasks"] = len(rows)
+            ledger["indicators"] = sum(len(r["indicators"]) for r in rows)
+            ledger["counts"] = {s: sum(1 for r in rows if r["status"] == s)
+                                for s in ledger["counts"]}
+        return JSONResponse(jsonable_encoder(ledger))
+
+    @api.get(f"{prefix}/tasks/{{task}}", tags=["实施方案"],
+             summary="查看任务：责任单位、指标、进度、状态", responses=READ_ERRORS)
+    def get_task(task: str, who: Who) -> JSONResponse:
+        forbid(who, "plan.read")
+        t = visible_task(who, task)
+        row = task_row(t, local_date(c.app.now()), who.unit if who.role == "unit" else None)
+        reports = t.reports
+        if who.role == "unit":
+            reports = [r for r in reports if r.get("unit") == who.unit]
+        return JSONResponse(jsonable_encoder(row | {"text": t.text, "reports": reports}))
+
+    @api.post(f"{prefix}/tasks/{{task}}/progress", status_code=201, tags=["实施方案"],
+              summary="填报指标达到的数值（责任单位）", responses=ERRORS)
+    def report_progress(task: str, body: ProgressIn, request: Request, who: Who,
+                        idempotency_key: IdempotencyKey = None) -> JSONResponse:
+        forbid(who, "task.progress")
+        visible_task(who, task)
+        unit = who.unit if who.role == "unit" else body.unit
+        if who.role == "unit" and body.unit not in (None, who.unit):
+            raise NotFound(f"单位 {body.unit} 不存在", f"unknown unit {body.unit!r}", field="unit")
+
+        def run(_: str | None) -> Any:
+            t = c.app.report_progress(task, indicator=body.indicator, value=body.value,
+                                      on=body.on, unit=unit, note=body.note, actor=who.actor)
+            return {"task": t.code, "indicator": body.indicator,
+                    "value": t.reports[-1]["value"], "unit": unit, "on": body.on,
+                    "met": t.met(body.indicator, unit=unit)}
+
+        return write(request, who, idempotency_key, body, 201, run)
+
+    @api.post(f"{prefix}/tasks/{{task}}/close", status_code=201, tags=["实施方案"],
+              summary="督学签字销号", responses=ERRORS)
+    def close_task(task: str, body: CloseIn, request: Request, who: Who,
+                   idempotency_key: IdempotencyKey = None) -> JSONResponse:
+        forbid(who, "task.close")
+        visible_task(who, task)
+
+        def run(_: str | None) -> Any:
+            t = c.app.close_task(task, on=body.on, inspector=who.name or who.actor,
+                                 note=body.note, actor=who.actor)
+            return {"task": t.code, "status": "closed", "closed_on": t.closed_on,
+                    "closed_by": t.closed_by}
+
+        return write(request, who, idempotency_key, body, 201, run)

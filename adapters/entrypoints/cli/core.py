@@ -1,0 +1,193 @@
+"""Units, findings, rectification and interviews on the command line."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+from adapters.entrypoints.cli.base import DATE, POSITIVE, ChoiceType, cli, emit, pass_app
+from adapters.service_layer.application import Dudao
+from domain.calendar import PROVISIONAL_MARK
+from domain.findings import SEVERITIES, STATUSES, Finding
+from domain.rungs import rung_name
+
+
+def finding_summary(f: Finding) -> dict[str, object]:
+    return {
+        "finding_id": str(f.id),
+        "unit": f.unit,
+        "status": f.status,
+        "severity": f.severity,
+        "on": f.on,
+        "text": f.text,
+        "task": f.task,
+        "deadline": f.deadline,
+        "deadline_provisional": bool(f.deadline is not None and f.deadline_provisional),
+        "rung": f.rung,
+        "strikes": f.strikes,
+        "extensions": f.extensions,
+        "escalations": [
+            {k: e[k] for k in ("code", "rung", "rule", "policy_version", "threshold", "due")}
+            for e in f.escalations
+        ],
+        "interview_held_on": f.interview_held_on,
+        "closed_on": f.closed_on,
+    }
+
+
+def finding_line(f: Finding) -> str:
+    rung = f"，升级至{rung_name(f.rung)}" if f.rung else ""
+    mark = PROVISIONAL_MARK if f.deadline_provisional else ""
+    deadline = f"，期限 {f.deadline}{mark}" if f.deadline else ""
+    return (f"{f.id}  {f.unit}  [{SEVERITIES[f.severity]}] {STATUSES[f.status]}"
+            f"{deadline}{rung}  {f.text}")
+
+
+# ------------------------------------------------------------------- unit
+
+
+@cli.group()
+def unit() -> None:
+    pass
+
+
+@unit.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="单位名称")
+@click.option("--parent", metavar="CODE", help="上级单位代码")
+@click.option("--principal", metavar="NAME", help="主要负责人")
+@pass_app
+def unit_add(app: Dudao, actor: str, code: str, name: str, parent: str | None,
+             principal: str | None) -> None:
+    """登记责任单位 CODE。"""
+    u = app.add_unit(code, name, parent=parent, principal=principal, actor=actor)
+    emit({"unit": u.code, "name": u.name, "parent": u.parent, "principal": u.principal},
+         f"已登记单位 {u.code}（{u.name}）")
+
+
+# ---------------------------------------------------------------- finding
+
+
+@cli.group()
+def finding() -> None:
+    pass
+
+
+@finding.command("record")
+@click.option("--unit", "unit_code", required=True, metavar="CODE", help="责任单位代码")
+@click.option("--on", "on", required=True, type=DATE, help="检查日期")
+@click.option("--inspector", required=True, metavar="NAME", help="督学")
+@click.option("--text", required=True, help="问题描述")
+@click.option("--severity", type=ChoiceType(list(SEVERITIES)), default="general",
+              show_default=True, help="严重程度：general 一般 / serious 较重 / major 严重")
+@click.option("--task", metavar="TASK_ID", help="对应的实施方案任务")
+@click.option("--key", metavar="IDEMPOTENCY_KEY", help="幂等键：重复提交返回同一问题")
+@pass_app
+def finding_record(app: Dudao, actor: str, unit_code: str, on: date, inspector: str,
+                   text: str, severity: str, task: str | None, key: str | None) -> None:
+    """登记一条问题。"""
+    fid = app.record_finding(unit=unit_code, on=on, inspector=inspector, text=text,
+                             severity=severity, task=task, key=key, actor=actor)
+    emit({"finding_id": str(fid)}, str(fid))
+
+
+@finding.command("show")
+@click.argument("finding_id", metavar="FINDING")
+@pass_app
+def finding_show(app: Dudao, actor: str, finding_id: str) -> None:
+    """显示一条问题的当前状态。"""
+    f = app.get_finding(finding_id)
+    emit(finding_summary(f), lambda: finding_line(f))
+
+
+# ---------------------------------------------------------------- rectify
+
+
+@cli.group()
+def rectify() -> None:
+    pass
+
+
+@rectify.command("order")
+@click.argument("finding_id", metavar="FINDING")
+@click.option("--on", "on", required=True, type=DATE, help="下达日期")
+@click.option("--within", required=True, type=POSITIVE, help="整改期限天数（默认工作日）")
+@click.option("--calendar-days", is_flag=True, help="按自然日计算期限")
+@pass_app
+def rectify_order(app: Dudao, actor: str, finding_id: str, on: date, within: int,
+                  calendar_days: bool) -> None:
+    """下达整改通知，给出期限。"""
+    deadline = app.order_rectification(finding_id, on=on, within=within,
+                                       calendar_days=calendar_days, actor=actor)
+    mark = PROVISIONAL_MARK if app.calendar.touches_provisional(on, deadline) else ""
+    emit({"deadline": deadline}, f"整改期限：{deadline}{mark}")
+
+
+@rectify.command("report")
+@click.argument("finding_id", metavar="FINDING")
+@click.option("--on", "on", required=True, type=DATE, help="报告日期")
+@click.option("--text", required=True, help="整改报告内容")
+@pass_app
+def rectify_report(app: Dudao, actor: str, finding_id: str, on: date, text: str) -> None:
+    """提交整改报告。"""
+    app.submit_report(finding_id, on=on, text=text, actor=actor)
+    f = app.get_finding(finding_id)
+    emit({"finding_id": str(f.id), "status": f.status}, "已提交整改报告，待复查")
+
+
+@rectify.command("review")
+@click.argument("finding_id", metavar="FINDING")
+@click.option("--on", "on", required=True, type=DATE, help="复查日期")
+@click.option("--pass", "passed", flag_value=True, default=None, help="复查通过（销号）")
+@click.option("--fail", "passed", flag_value=False, help="复查未通过")
+@click.option("--within", type=POSITIVE, help="未通过时新的整改期限天数")
+@click.option("--calendar-days", is_flag=True, help="按自然日计算新的期限")
+@click.option("--note", help="复查意见")
+@pass_app
+def rectify_review(app: Dudao, actor: str, finding_id: str, on: date, passed: bool | None,
+                   within: int | None, calendar_days: bool, note: str | None) -> None:
+    """复查整改：--pass 销号，或 --fail --within N 重新限期。"""
+    if passed is None:
+        raise click.UsageError("--pass/--fail: 必须给出 --pass 或 --fail 之一（one of --pass or --fail is required）")
+    deadline = app.review(finding_id, on=on, passed=passed, within=within,
+                          calendar_days=calendar_days, note=note, actor=actor)
+    f = app.get_finding(finding_id)
+    mark = PROVISIONAL_MARK if deadline is not None and f.deadline_provisional else ""
+    emit({"finding_id": str(f.id), "status": f.status, "deadline": deadline},
+         "复查通过，已销号" if passed else f"复查未通过，新的整改期限：{deadline}{mark}")
+
+
+@rectify.command("extend")
+@click.argument("finding_id", metavar="FINDING")
+@click.option("--on", "on", required=True, type=DATE, help="批准日期")
+@click.option("--to", "to", required=True, type=DATE, help="延期后的期限")
+@click.option("--reason", required=True, help="延期理由")
+@pass_app
+def rectify_extend(app: Dudao, actor: str, finding_id: str, on: date, to: date,
+                   reason: str) -> None:
+    """批准延期。"""
+    deadline = app.extend(finding_id, on=on, to=to, reason=reason, actor=actor)
+    emit({"deadline": deadline}, f"已延期，新的整改期限：{deadline}")
+
+
+# -------------------------------------------------------------- interview
+
+
+@cli.group()
+def interview() -> None:
+    pass
+
+
+@interview.command("hold")
+@click.argument("finding_id", metavar="FINDING")
+@click.option("--on", "on", required=True, type=DATE, help="约谈日期")
+@click.option("--interviewee", required=True, metavar="NAME", help="被约谈人")
+@click.option("--minutes", required=True, help="约谈纪要")
+@pass_app
+def interview_hold(app: Dudao, actor: str, finding_id: str, on: date, interviewee: str,
+                   minutes: str) -> None:
+    """登记约谈。"""
+    app.hold_interview(finding_id, on=on, interviewee=interviewee, minutes=minutes,
+                       actor=actor)
+    emit({"finding_id": finding_id, "interview_held_on": on}, f"已登记{on}的约谈")

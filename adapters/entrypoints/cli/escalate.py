@@ -1,0 +1,72 @@
+"""``dudao escalate``: one escalation sweep at the clock's now."""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+import click
+
+from adapters.bootstrap import sweeper
+from adapters.entrypoints.cli.base import Context, cli, emit
+from domain.rungs import rung_name
+
+
+@cli.command("escalate")
+@click.option("--policy", "policy", metavar="NAME",
+              help="升级策略：rules/policies/ 下的名称或 .toml 文件路径（DUDAO_POLICY，默认 default）")
+@click.option("--dry-run", is_flag=True, help="只判定、不记录")
+@click.pass_obj
+def escalate(ctx: Context, policy: str | None, dry_run: bool) -> None:
+    """以全局 --now 为当前时间（默认系统时钟）。--now 可以早于事件库里最后记录的时间，
+    用于模拟与回放：判定仍按各级门槛日计算，记录的 decided_at 就是这个 --now。
+    同一时刻重复运行不会产生新的升级。
+    """
+    app = ctx.app
+    sweep = sweeper(app, ctx.settings.db, policy, ctx.settings)
+    now = app.now()
+    # SIGTERM or Ctrl-C: the sweep ends at its next page; what it recorded stays recorded.
+    caught: list[int] = []
+
+    def stop(signum: int, _frame: Any) -> None:
+        caught.append(signum)
+        sweep.stop()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        decisions = sweep.decide(now) if dry_run else sweep.run(now)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    rows = [
+        {"finding_id": d.finding_id, "unit": d.unit, "code": d.code, "rung": d.rung,
+         "rule": d.rule, "policy": d.policy, "policy_version": d.policy_version,
+         "threshold": d.threshold, "due": d.due, "notice": d.notice}
+        for d in decisions
+    ]
+
+    def human() -> str:
+        head = (f"{now:%Y-%m-%d %H:%M} 按“{sweep.policy.title}”（{sweep.policy.label()}）"
+                f"{'试判定' if dry_run else '扫描'}：")
+        lines = [f"  新登记工作滞后问题 {len(sweep.lagged)} 条："] if sweep.lagged else []
+        lines += [f"    {r['task']}  {r['unit']}  滞后自 {r['threshold']}，整改期限 {r['deadline']}"
+                  for r in sweep.lagged]
+        lines += [f"  跳过的问题 {len(sweep.skipped)} 条（下次扫描重试）："] if sweep.skipped else []
+        lines += [f"    {r['finding_id']}  {r['unit']}  {r['reason']}" for r in sweep.skipped]
+        if not decisions:
+            return "\n".join([head + "没有新的升级", *lines])
+        lines = [head + f"{len(decisions)} 项升级", *lines]
+        for d in decisions:
+            due = f"，期限 {d.due}" if d.due else ""
+            lines.append(f"  {d.finding_id[:8]}  {d.unit}  {rung_name(d.code)}"
+                         f"（自 {d.threshold} 起{due}）  {d.rule}")
+        return "\n".join(lines)
+
+    emit({"escalations": rows, "skipped": sweep.skipped, "lagging": sweep.lagged, "policy": sweep.policy.policy,
+          "policy_version": sweep.policy.version, "dry_run": dry_run,
+          "interrupted": sweep.interrupted}, human)
+    if caught:
+        click.echo(f"已中断：本次{'判定' if dry_run else '记录'}了 {len(decisions)} 项升级"
+                   f"（已判定 {sweep.pending} 项）；已记录的保持不变，"
+                   "其余再运行 dudao escalate 即可继续", err=True)
+        raise click.exceptions.Exit(128 + caught[0])

@@ -1,0 +1,181 @@
+"""Action plans on the command line: import, the ledger (工作台账), progress, sign-off."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from adapters import bootstrap
+from adapters.entrypoints.cli.base import DATE, cli, emit, pass_app, settings
+from adapters.service_layer import action_plans as plans
+from adapters.service_layer.application import Dudao
+from domain.errors import InvalidInput
+from domain.plan_text import MAX_PLAN_BYTES
+from domain.plans import COMPARATOR_TEXT, ROLES, TASK_STATUSES, target_text, task_row
+from domain.time import local_date
+
+
+@cli.group()
+def plan() -> None:
+    pass
+
+
+def import_text(data: dict[str, Any]) -> str:
+    head = (f"已导入《{data['title'] or data['plan']}》（代码 {data['plan']}）"
+            if data["new"] else
+            f"《{data['title'] or data['plan']}》（代码 {data['plan']}）已导入过，本次未记录任何内容")
+    lines = [head,
+             f"任务 {data['tasks']} 项，责任单位 {data['units']} 个"
+             f"（新登记 {len(data['new_units'])} 个），指标 {data['indicators']} 项"
+             f"（任务指标 {data['task_indicators']}，总体目标 {data['goal_indicators']}）"]
+    if data["groups"]:
+        lines.append("群组单位（代表多个单位，作为一个单位登记）：" + "、".join(data["groups"]))
+    lines.append("单位代码：" + "，".join(f"{n}={c}" for n, c in data["unit_codes"].items()))
+    if data["warnings"]:
+        lines.append(f"提示 {len(data['warnings'])} 条：")
+        lines += [f"  {w}" for w in data["warnings"]]
+    return "\n".join(lines)
+
+
+@plan.command("import")
+@click.argument("file", metavar="FILE")
+@click.option("--code", metavar="CODE", help="方案代码（默认取文件名）")
+@pass_app
+def plan_import(app: Dudao, actor: str, file: str, code: str | None) -> None:
+    """导入实施方案 FILE（UTF-8 或 GB18030 文本），登记方案、任务和责任单位。"""
+    try:
+        # At most one byte past the limit is read (never the whole of /dev/zero, say),
+        # and no stat is trusted: the size check then names the limit.
+        with Path(file).open("rb") as f:
+            raw = f.read(MAX_PLAN_BYTES + 1)
+    except OSError as e:
+        raise InvalidInput(f"无法读取文件 {file}：{e.strerror}",
+                           f"cannot read {file}: {e.strerror}", field="FILE") from None
+    data = app.import_plan(raw, source=file, code=code, actor=actor)
+    emit(data, lambda: import_text(data))
+
+
+@plan.command("list")
+@pass_app
+def plan_list(app: Dudao, actor: str) -> None:
+    """列出已导入的实施方案。"""
+    rows = []
+    for c in plans.plan_codes(app):
+        p = plans.get_plan(app, c)
+        rows.append({"plan": p.code, "title": p.title, "tasks": len(p.tasks),
+                     "units": len(p.units), "indicators": p.indicators, "end": p.end})
+    emit({"plans": rows}, lambda: "\n".join(
+        f"{r['plan']}  {r['title']}  任务{r['tasks']} 单位{r['units']} 指标{r['indicators']}"
+        for r in rows) or "尚未导入实施方案")
+
+
+@plan.command("show")
+@click.argument("plan_code", metavar="PLAN")
+@pass_app
+def plan_show(app: Dudao, actor: str, plan_code: str) -> None:
+    """工作台账：方案 PLAN 的每个单位的任务、指标及状态（推进中/逾期/已销号）。"""
+    data = app.plan_ledger(plan_code)
+    emit(data, lambda: plans.ledger_text(data))
+
+
+@plan.command("lagging")
+@click.option("--record", is_flag=True, help="对每个滞后任务的每个责任单位登记“工作滞后”问题并限期整改")
+@click.option("--policy", "policy_name", metavar="NAME",
+              help="升级策略（其中 [lagging] 一节）：rules/policies/ 下的名称或 .toml 路径（DUDAO_POLICY，默认 default）")
+@pass_app
+def plan_lagging(app: Dudao, actor: str, record: bool, policy_name: str | None) -> None:
+    """工作滞后的任务：期限已过、指标未达到且未销号（升级扫描 dudao escalate 也会登记）。"""
+    rule = bootstrap.policy(settings(), policy_name).lagging.rule()
+    if record:
+        done = app.record_lagging(policy=rule, actor=actor)
+        emit({"recorded": done}, lambda: "\n".join(
+            f"{r['task']}  {r['unit']}  滞后自 {r['threshold']}，整改期限 {r['deadline']}"
+            for r in done) or "没有新的滞后任务")
+        return
+    rows = [{"task": t.code, "unit": lag.unit, "threshold": lag.threshold,
+             "deadline": lag.deadline, "unmet": list(lag.unmet)}
+            for t, lag in plans.lagging(app, policy=rule)]
+    emit({"lagging": rows}, lambda: "\n".join(
+        f"{r['task']}  {r['unit']}  期限 {r['deadline']}，滞后自 {r['threshold']}"
+        + (f"，未达标指标 {r['unmet']}" if r["unmet"] else "，未销号")
+        for r in rows) or "没有滞后的任务")
+
+
+# ------------------------------------------------------------------- task
+
+
+@cli.group()
+def task() -> None:
+    pass
+
+
+def task_data(app: Dudao, code: str) -> dict[str, Any]:
+    t = app.get_task(code)
+    row = task_row(t, local_date(app.now()))
+    row["text"] = t.text
+    row["line"] = t.line
+    row["reports"] = t.reports
+    return row
+
+
+def task_text(row: dict[str, Any]) -> str:
+    lines = [f"{row['task']}  {row['number']} {row['title']}  {TASK_STATUSES[row['status']]}",
+             f"牵头单位：{'、'.join(row['lead']) or '—'}；责任单位：{'、'.join(row['responsible']) or '—'}"
+             f"；期限 {row['deadline'] or '—'}"]
+    for i in row["indicators"]:
+        value = f"已报 {i['value']}{i['unit']}（{i['reported_on']}）" if i["value"] else "未填报"
+        lines.append(f"  指标{i['n']} {i['name']} {COMPARATOR_TEXT[i['comparator']]}"
+                     f"{i['target']}{i['unit']}（{i['deadline']}）{value}  "
+                     f"{plans.INDICATOR_STATES[i['status']]}")
+    return "\n".join(lines)
+
+
+@task.command("show")
+@click.argument("task_code", metavar="TASK")
+@pass_app
+def task_show(app: Dudao, actor: str, task_code: str) -> None:
+    """显示任务 TASK 的责任单位、指标和进度。"""
+    row = task_data(app, task_code)
+    emit(row, lambda: task_text(row))
+
+
+@task.command("progress")
+@click.argument("task_code", metavar="TASK")
+@click.option("--indicator", "indicator", required=True, type=click.IntRange(min=1),
+              help="指标序号（见 task show）")
+@click.option("--value", required=True, help="达到的数值")
+@click.option("--on", "on", required=True, type=DATE, help="填报日期")
+@click.option("--unit", "unit_code", metavar="CODE", help="填报单位（默认：整个任务）")
+@click.option("--note", help="说明")
+@pass_app
+def task_progress(app: Dudao, actor: str, task_code: str, indicator: int, value: str, on: date,
+                  unit_code: str | None, note: str | None) -> None:
+    """填报任务 TASK 某项指标达到的数值。"""
+    t = app.report_progress(task_code, indicator=indicator, value=value, on=on,
+                            unit=unit_code, note=note, actor=actor)
+    ind = t.indicator(indicator)
+    met = t.met(indicator, unit=unit_code)
+    emit({"task": t.code, "indicator": indicator, "value": t.reports[-1]["value"],
+          "unit": unit_code, "on": on, "met": met},
+         f"已填报：{t.code} 指标{indicator} {ind['name']} = {t.reports[-1]['value']}{ind['unit']}"
+         f"（目标 {target_text(ind)}，{'已达标' if met else '未达标'}）")
+
+
+@task.command("close")
+@click.argument("task_code", metavar="TASK")
+@click.option("--on", "on", type=DATE, help="销号日期（默认今天）")
+@click.option("--inspector", metavar="NAME", help="签字销号的督学（默认操作人）")
+@click.option("--note", help="销号意见")
+@pass_app
+def task_close(app: Dudao, actor: str, task_code: str, on: date | None,
+               inspector: str | None, note: str | None) -> None:
+    """督学对任务 TASK 签字销号。"""
+    t = app.close_task(task_code, on=on, inspector=inspector, note=note, actor=actor)
+    emit({"task": t.code, "status": "closed", "closed_on": t.closed_on,
+          "closed_by": t.closed_by}, f"任务 {t.code} 已于 {t.closed_on} 销号（{t.closed_by}）")
+
+
+__all__ = ["ROLES", "plan", "task"]

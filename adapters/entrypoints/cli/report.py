@@ -1,0 +1,123 @@
+"""``dudao report unit|bulletin`` and ``dudao projections rebuild|catch-up``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from adapters.bootstrap import read_models
+from adapters.entrypoints.cli.base import DATE, MOMENT, ChoiceType, Context, cli, emit, pass_app
+from adapters.rendering.reports import view
+from adapters.rendering.reports.render import FORMATS, render
+from adapters.service_layer.application import Dudao
+
+
+def _output(text: str, out: str | None, what: str) -> None:
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    path = Path(out)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    emit({"written": str(path)}, f"已写入{what}：{path}")
+
+
+def _format(fmt: str | None) -> str:
+    ctx = click.get_current_context().find_object(Context)
+    return fmt or ("json" if ctx is not None and ctx.json else "md")
+
+
+report_options = [
+    click.option("--as-of", "as_of", type=MOMENT, default=None,
+                 help="按该时刻之前记录的事件出报告（当时系统所知），不动现有读模型"),
+    click.option("--since", "since", type=DATE, default=None,
+                 help="本期起始日期：只计其后仍未销号或其后销号的问题、其后的升级"),
+    click.option("--format", "fmt", type=ChoiceType(FORMATS), default=None,
+                 help="输出格式：json、md 或 html（默认 md；带 --json 时为 json）"),
+    click.option("-o", "--out", "out", type=click.Path(dir_okay=False), default=None,
+                 help="写入文件而不是标准输出"),
+]
+
+
+def with_report_options(f: Any) -> Any:
+    for option in reversed(report_options):
+        f = option(f)
+    return f
+
+
+@cli.group("report")
+def report() -> None:
+    pass
+
+
+@report.command("unit")
+@click.argument("code")
+@with_report_options
+@pass_app
+def report_unit(app: Dudao, actor: str, code: str, as_of: datetime | None,
+                since: date | None, fmt: str | None, out: str | None) -> None:
+    """单位问责报告：问题、逾期、按期整改率、升级、约谈、通报、问责及同级比较。"""
+    ctx = click.get_current_context().find_object(Context)
+    assert ctx is not None
+    with view(app, ctx.settings.db, as_of) as v:
+        data = v.period(since).unit(code)
+    _output(render(data, _format(fmt)), out, f"{data['name']}问责报告")
+
+
+@report.command("bulletin")
+@with_report_options
+@pass_app
+def report_bulletin(app: Dudao, actor: str, as_of: datetime | None, since: date | None,
+                    fmt: str | None, out: str | None) -> None:
+    """督导通报：按期整改率排名、通报批评、问责、激励与总体情况。"""
+    ctx = click.get_current_context().find_object(Context)
+    assert ctx is not None
+    with view(app, ctx.settings.db, as_of) as v:
+        data = v.period(since).bulletin()
+    _output(render(data, _format(fmt)), out, "督导通报")
+
+
+@cli.group("projections")
+def projections() -> None:
+    pass
+
+
+def _run(app: Dudao, db: str, rebuild: bool) -> int:
+    runner = read_models(app, db)
+    total = app.last_position()
+    start = 0 if rebuild else min(runner.positions().values(), default=0)
+    with click.progressbar(length=max(total - start, 0), label="重放事件", file=None,
+                           show_pos=True, show_percent=True) as bar:
+        last = [start]
+
+        def progress(position: int, end: int) -> None:
+            bar.update(position - last[0])
+            last[0] = position
+
+        done = runner.rebuild(progress=progress) if rebuild else runner.catch_up(progress=progress)
+    runner.engine.dispose()
+    return done
+
+
+@projections.command("rebuild")
+@pass_app
+def projections_rebuild(app: Dudao, actor: str) -> None:
+    """清空读模型，从第一个事件起重放（显示进度）。"""
+    ctx = click.get_current_context().find_object(Context)
+    assert ctx is not None
+    done = _run(app, ctx.settings.db, rebuild=True)
+    emit({"events": done}, f"已重建读模型：重放 {done} 个事件")
+
+
+@projections.command("catch-up")
+@pass_app
+def projections_catch_up(app: Dudao, actor: str) -> None:
+    """把读模型追到事件库最新位置。"""
+    ctx = click.get_current_context().find_object(Context)
+    assert ctx is not None
+    done = _run(app, ctx.settings.db, rebuild=False)
+    emit({"events": done}, f"读模型已追平：新应用 {done} 个事件")

@@ -1,5 +1,0 @@
-import sys
-
-from adapters.livedoc import main
-
-sys.exit(main())

@@ -1,0 +1,1 @@
+"""Rendering: accountability reports and the bulletin (templates), and the living documentation of the feature files."""

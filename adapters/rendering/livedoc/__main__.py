@@ -1,0 +1,5 @@
+import sys
+
+from adapters.rendering.livedoc import main
+
+sys.exit(main())

@@ -1,0 +1,415 @@
+"""Action plans on the service: import, the ledger (工作台账), progress, sign-off, lagging.
+
+The service methods in ``adapters.service_layer.application.Dudao`` delegate here. Everything an
+import records -- new units, the plan and its tasks -- is saved in one
+transaction: a refused import records nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.utils import get_topic
+
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.ids import keyed_id, unit_id
+from domain.plan_text import (
+    MAX_PLAN_TASKS,
+    ParsedPlan,
+    check_plan_tasks,
+    decode_plan,
+    normalise_text,
+    parse_plan,
+)
+from domain.plans import (
+    COMPARATOR_TEXT,
+    INDICATOR_STATES,
+    ROLES,
+    TASK_STATUSES,
+    ActionPlan,
+    Lag,
+    LagPolicy,
+    Task,
+    check_value,
+    target_text,
+    task_row,
+)
+from domain.time import local_date
+from domain.unit_names import base_code, normalise_name, qualified_code
+from domain.units import CODE_PATTERN, Unit, check_code, check_text
+from domain.values import check_day
+
+if TYPE_CHECKING:
+    from adapters.service_layer.application import Dudao
+
+# The lagging rule's defaults, until the policy file (rules/policies/) carries them.
+LAG_POLICY = LagPolicy()
+
+
+def plan_id(code: str) -> Any:
+    return keyed_id("plan", code)
+
+
+def task_id(code: str) -> Any:
+    return keyed_id("task", code)
+
+
+def default_plan_code(source: str, digest: str) -> str:
+    """The file's stem if it is a valid code, else its initials, else P + the digest."""
+    stem = PurePath(source).stem.strip()
+    if CODE_PATTERN.match(stem) and len(stem) <= 48:
+        return stem
+    candidate = re.sub(r"[^A-Za-z0-9_-]", "", base_code(stem, max_len=48))
+    if candidate and CODE_PATTERN.match(candidate):
+        return candidate
+    return "P" + digest[:8]
+
+
+# ------------------------------------------------------------------ lookups
+
+
+def _topic(cls: str, event_name: str) -> str:
+    owner = {"Unit": Unit, "ActionPlan": ActionPlan, "Task": Task}[cls]
+    return get_topic(getattr(owner, event_name))
+
+
+def _scan(app: Dudao, topic: str) -> Iterator[Any]:
+    start = 1
+    while True:
+        page = list(app.recorder.select_notifications(start=start, limit=1000, topics=[topic]))
+        if not page:
+            return
+        for n in page:
+            yield app.mapper.to_domain_event(n)
+        start = page[-1].id + 1
+
+
+def units_by_name(app: Dudao) -> dict[str, str]:
+    """Every registered unit's normalised name → its code (the first one registered)."""
+    out: dict[str, str] = {}
+    for e in _scan(app, _topic("Unit", "Registered")):
+        out.setdefault(normalise_name(e.name), e.code)
+    return out
+
+
+def find_plan(app: Dudao, code: str) -> ActionPlan | None:
+    try:
+        obj: Any = app.repository.get(plan_id(code))
+    except AggregateNotFoundError:
+        return None
+    return obj if isinstance(obj, ActionPlan) else None
+
+
+def get_plan(app: Dudao, code: str) -> ActionPlan:
+    plan = find_plan(app, code) if isinstance(code, str) else None
+    if plan is None:
+        raise NotFound(f"实施方案 {code} 不存在", f"unknown plan {code!r}", field="plan")
+    return plan
+
+
+def find_task(app: Dudao, code: str) -> Task | None:
+    try:
+        obj: Any = app.repository.get(task_id(code))
+    except AggregateNotFoundError:
+        return None
+    return obj if isinstance(obj, Task) else None
+
+
+def get_task(app: Dudao, code: str) -> Task:
+    task = find_task(app, code) if isinstance(code, str) else None
+    if task is None:
+        raise NotFound(f"任务 {code} 不存在", f"unknown task {code!r}", field="TASK")
+    return task
+
+
+def plan_codes(app: Dudao) -> list[str]:
+    return [e.code for e in _scan(app, _topic("ActionPlan", "Imported"))]
+
+
+def plan_with_digest(app: Dudao, digest: str) -> ActionPlan | None:
+    for e in _scan(app, _topic("ActionPlan", "Imported")):
+        if e.digest == digest:
+            return find_plan(app, e.code)
+    return None
+
+
+def task_codes(app: Dudao, unit: str | None = None) -> list[str]:
+    """Codes of every task, or of those naming ``unit`` as lead or responsible unit."""
+    return [e.code for e in _scan(app, _topic("Task", "Created"))
+            if unit is None or unit in e.lead or unit in e.responsible]
+
+
+# ------------------------------------------------------------------- import
+
+
+def summary(plan: ActionPlan, *, new: bool, new_units: list[str] | None = None) -> dict[str, Any]:
+    goal_n = len(plan.goals)
+    return {
+        "plan": plan.code,
+        "title": plan.title,
+        "tasks": len(plan.tasks),
+        "units": len(plan.units),
+        "indicators": plan.indicators,
+        "task_indicators": plan.indicators - goal_n,
+        "goal_indicators": goal_n,
+        "warnings": list(plan.warnings),
+        "groups": [u["name"] for u in plan.units if u["kind"] == "group"],
+        "unit_codes": {u["name"]: u["code"] for u in plan.units},
+        "new": new,
+        "new_units": new_units or [],
+    }
+
+
+def import_plan(app: Dudao, raw: bytes, *, source: str, code: str | None = None,
+                actor: str) -> dict[str, Any]:
+    """Import a plan's text; importing the same text under the same code again records nothing."""
+    text = decode_plan(raw, source=PurePath(source).name)
+    digest = hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
+    if code:
+        check_code(code, "code")
+    same = plan_with_digest(app, digest)
+    if same is not None:  # the same text, whatever its file name: nothing new
+        return summary(same, new=False)
+    code = code or default_plan_code(source, digest)
+    existing = find_plan(app, code)
+    if existing is not None:
+        if existing.digest == digest:
+            return summary(existing, new=False)
+        raise Conflict(
+            f"实施方案代码 {code} 已用于另一份内容不同的方案（{existing.source}），"
+            "本次未导入；如是新方案，请用 --code 另起代码",
+            f"plan code {code} is already used by a different text ({existing.source}); "
+            "nothing imported; give another --code",
+            field="code",
+        )
+    parsed = parse_plan(text, max_tasks=MAX_PLAN_TASKS)
+    check_plan_tasks(parsed, PurePath(source).name)
+    refuse_if_empty(parsed, source)
+    now = app.now()
+
+    known = units_by_name(app)
+    units: list[dict[str, Any]] = []
+    new_units: list[Unit] = []
+    codes: dict[str, str] = {}
+    for name, kind in parsed.units.items():
+        check_text(name, "name", "单位名称")
+        unit_code = known.get(name)
+        if unit_code is None:
+            unit_code = _free_code(app, name, {u.code for u in new_units})
+            new_units.append(Unit(id=unit_id(unit_code), code=unit_code, name=name, parent=None,
+                                  principal=None, kind=kind, actor=actor, recorded_at=now))
+        codes[name] = unit_code
+        units.append({"name": name, "code": unit_code, "kind": kind})
+
+    warnings = [str(w) for w in parsed.warnings]
+    for name, line in parsed.groups_lines.items():
+        warnings.append(f"第{line}行：“{name}”代表多个单位，作为一个群组单位（kind=group，"
+                        f"代码 {codes[name]}）登记")
+    tasks: list[Task] = []
+    indicator_count = len(parsed.goals)
+    for t in parsed.tasks:
+        t_code = f"{code}-{t.ordinal}"
+        indicators = [i.as_dict(n) for n, i in enumerate(t.indicators, start=1)]
+        indicator_count += len(indicators)
+        tasks.append(Task(
+            id=task_id(t_code), code=t_code, plan=code, ordinal=t.ordinal, number=t.number,
+            title=t.title, text=t.text, category=t.category,
+            lead=[codes[n] for n in t.lead], responsible=[codes[n] for n in t.responsible],
+            indicators=indicators, deadline=t.deadline, deadline_source=t.deadline_source,
+            line=t.line, actor=actor, recorded_at=now,
+        ))
+    plan = ActionPlan(
+        id=plan_id(code), code=code, title=parsed.title, source=PurePath(source).name,
+        digest=digest, period=list(parsed.period) if parsed.period else None, end=parsed.end,
+        goals=[i.as_dict(n) for n, i in enumerate(parsed.goals, start=1)],
+        stages=[{"name": s.name, "start": s.start, "end": s.end, "line": s.line}
+                for s in parsed.stages],
+        tasks=[t.code for t in tasks], units=units, indicators=indicator_count,
+        warnings=warnings, actor=actor, recorded_at=now,
+    )
+    app.commit(*new_units, plan, *tasks)
+    return summary(plan, new=True, new_units=[u.code for u in new_units])
+
+
+def refuse_if_empty(parsed: ParsedPlan, source: str) -> None:
+    name = PurePath(source).name
+    hints = "；".join(str(w) for w in parsed.warnings[:3])
+    if not parsed.tasks:
+        raise InvalidInput(
+            f"{name} 中没有找到任何任务（没有带编号的任务段落，也没有责任单位标注），未导入"
+            + (f"。前几条提示：{hints}" if hints else ""),
+            f"no task found in {name} (no numbered task paragraphs, no unit annotations); "
+            "nothing imported",
+            field="FILE",
+        )
+    if not any(t.lead or t.responsible for t in parsed.tasks):
+        raise InvalidInput(
+            f"{name} 中找到 {len(parsed.tasks)} 项任务，但没有一项标注了责任单位，未导入。"
+            "支持的标注：<责任单位:…>、[责任单位:…]、(牵头单位:…;责任单位:…)、"
+            "段末“责任单位:…”、(某某牵头,某某配合)、表格中的“责任单位/责任部门”列",
+            f"{len(parsed.tasks)} tasks found in {name} but none names a responsible unit; "
+            "nothing imported",
+            field="FILE",
+        )
+
+
+def _free_code(app: Dudao, name: str, taken: set[str]) -> str:
+    for candidate in (base_code(name), qualified_code(name)):
+        if candidate in taken:
+            continue
+        unit = app.find_unit(candidate)
+        if unit is None or unit.name == name:
+            return candidate
+    raise Conflict(f"无法为单位“{name}”生成不重复的代码", f"no free code for unit {name!r}",
+                   field="code")
+
+
+# -------------------------------------------------------- progress, sign-off
+
+
+def report_progress(app: Dudao, task: str, *, indicator: int, value: str, on: date,
+                    unit: str | None = None, note: str | None = None, actor: str) -> Task:
+    t = get_task(app, task)
+    if unit is not None:
+        app.get_unit(unit)
+    check_day(on, "on")
+    note = check_text(note, "note", "备注", max_len=2000) if note and note.strip() else None
+    t.report_progress(indicator=indicator, value=check_value(value), on=on, unit=unit,
+                      note=note, actor=actor, recorded_at=app.now())
+    app.commit(t)
+    return t
+
+
+def close_task(app: Dudao, task: str, *, on: date | None = None, inspector: str | None = None,
+               note: str | None = None, actor: str) -> Task:
+    t = get_task(app, task)
+    now = app.now()
+    inspector = check_text(inspector or actor, "inspector", "督学姓名", max_len=100)
+    note = check_text(note, "note", "备注", max_len=2000) if note and note.strip() else None
+    t.close(on=check_day(on or local_date(now), "on"), inspector=inspector, note=note, actor=actor,
+            recorded_at=now)
+    app.commit(t)
+    return t
+
+
+# -------------------------------------------------------------------- ledger
+
+
+def ledger(app: Dudao, plan_code: str) -> dict[str, Any]:
+    """工作台账: each unit of the plan with its tasks, indicators and their status, today."""
+    plan = get_plan(app, plan_code)
+    today = local_date(app.now())
+    tasks = [get_task(app, c) for c in plan.tasks]
+    units = []
+    for u in plan.units:
+        mine = [t for t in tasks if t.role_of(u["code"])]
+        rows = [task_row(t, today, u["code"]) for t in mine]
+        units.append({
+            "unit": u["code"], "name": u["name"], "kind": u["kind"],
+            "tasks": rows,
+            "counts": {s: sum(1 for r in rows if r["status"] == s) for s in TASK_STATUSES},
+        })
+    unassigned = [task_row(t, today) for t in tasks if not t.units]
+    return {
+        "plan": plan.code, "title": plan.title, "as_of": today, "end": plan.end,
+        "goals": plan.goals, "stages": plan.stages,
+        "tasks": len(tasks), "indicators": plan.indicators,
+        "counts": {s: sum(1 for t in tasks if t.status(today) == s) for s in TASK_STATUSES},
+        "units": units, "unassigned": unassigned,
+    }
+
+
+def unit_tasks(app: Dudao, unit: str, *, as_of: date | None = None) -> list[dict[str, Any]]:
+    """The tasks of every plan that name ``unit``, with their status: for the unit report."""
+    today = as_of or local_date(app.now())
+    return [task_row(get_task(app, c), today, unit) for c in task_codes(app, unit)]
+
+
+def ledger_text(data: dict[str, Any]) -> str:
+    lines = [f"工作台账：{data['title'] or data['plan']}（{data['plan']}），截至 {data['as_of']}",
+             f"任务 {data['tasks']} 项，指标 {data['indicators']} 项；"
+             + "，".join(f"{TASK_STATUSES[s]} {n}" for s, n in data["counts"].items())]
+    if data["goals"]:
+        lines.append("总体目标：" + "；".join(f"{g['name']}{target_text(g)}（{g['deadline']}）"
+                                            for g in data["goals"]))
+    for u in data["units"]:
+        kind = "（群组）" if u["kind"] == "group" else ""
+        lines.append(f"\n■ {u['name']}{kind} [{u['unit']}]  " +
+                     "，".join(f"{TASK_STATUSES[s]} {n}" for s, n in u["counts"].items()))
+        for r in u["tasks"]:
+            role = ROLES.get(r["role"] or "", "")
+            lines.append(f"  {r['task']}  {r['number']} {r['title']}  [{role}] "
+                         f"期限 {r['deadline'] or '—'}  {TASK_STATUSES[r['status']]}")
+            for i in r["indicators"]:
+                value = f"已报 {i['value']}{i['unit']}（{i['reported_on']}）" if i["value"] else "未填报"
+                lines.append(f"      指标{i['n']} {i['name']} "
+                             f"{COMPARATOR_TEXT[i['comparator']]}{i['target']}{i['unit']}"
+                             f"（{i['deadline']}）{value}  {INDICATOR_STATES[i['status']]}")
+    if data["unassigned"]:
+        lines.append("\n■ 未标注责任单位的任务")
+        for r in data["unassigned"]:
+            lines.append(f"  {r['task']}  {r['number']} {r['title']}  期限 {r['deadline'] or '—'}")
+    return "\n".join(lines)
+
+
+
+# ------------------------------------------------------------------- lagging
+
+
+def lagging(app: Dudao, *, as_of: date | None = None,
+            policy: LagPolicy = LAG_POLICY) -> list[tuple[Task, Lag]]:
+    """Every (task, unit) that lags today: pure detection, records nothing."""
+    today = as_of or local_date(app.now())
+    threshold_of = policy.threshold_of(app.calendar)
+    out: list[tuple[Task, Lag]] = []
+    for c in task_codes(app):
+        t = get_task(app, c)
+        for u in t.units:
+            lag = t.lags(today, u, threshold_of)
+            if lag is not None:
+                out.append((t, lag))
+    return out
+
+
+def lag_key(task: str, unit: str) -> str:
+    return f"lag:{task}:{unit}"
+
+
+def record_lagging(app: Dudao, *, policy: LagPolicy = LAG_POLICY, today: date | None = None,
+                   actor: str = "dudao:rules") -> list[dict[str, Any]]:
+    """Record a finding 工作滞后 against each unit of each lagging task, and order it
+    rectified; running it again records nothing new. Returns what it recorded.
+
+    ``today`` (default: the clock's) is the day the check runs for, as a sweep's ``now``."""
+    today = today or local_date(app.now())
+    recorded = []
+    for t, lag in lagging(app, as_of=today, policy=policy):
+        key = lag_key(t.code, lag.unit)
+        fid = keyed_id("finding", key)
+        existing = app.find_finding(fid)
+        if existing is not None:
+            if existing.status == "recorded":  # recorded, but its order did not go through
+                app.order_rectification(fid, on=existing.on, within=policy.within,
+                                        actor=actor)
+            continue
+        plan = find_plan(app, t.plan)
+        unmet = [t.indicator(n) for n in lag.unmet]
+        reason = ("，指标" + "、".join(f"{i['name']}{target_text(i)}" for i in unmet) + "未达到"
+                  if unmet else "未销号")
+        text = policy.text.format(
+            plan=f"《{plan.title}》" if plan and plan.title else t.plan, number=t.number,
+            title=t.title, reason=reason, deadline=lag.deadline)
+        on = min(lag.threshold, today)
+        app.record_finding(unit=lag.unit, on=on, inspector=policy.inspector, text=text,
+                           severity=policy.severity, task=t.code, key=key, actor=actor)
+        deadline = app.order_rectification(fid, on=on, within=policy.within, actor=actor)
+        recorded.append({"finding_id": str(fid), "task": t.code, "unit": lag.unit,
+                         "threshold": lag.threshold, "deadline": deadline,
+                         "unmet": list(lag.unmet)})
+    return recorded

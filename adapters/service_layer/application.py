@@ -1,0 +1,709 @@
+"""The service layer: one eventsourcing Application that every entrypoint calls.
+
+The command line, the HTTP API and the escalation sweep all go through these
+methods; no rule lives twice. Each method loads, lets the aggregate decide,
+and saves; a refusal raises before anything is saved, so nothing is recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    Notification,
+    OperationalError,
+    StoredEvent,
+    Transcoding,
+)
+from eventsourcing.sqlite import SQLiteAggregateRecorder
+from eventsourcing.utils import get_topic
+
+from adapters.infrastructure.hash_chain import Checkpoint, EventRow, Report, event_hash, verify_rows
+from adapters.infrastructure.sealing_recorders import SealPlan, repairing
+from domain.audit import ChainRepair, new_repair
+from domain.calendar import WorkCalendar
+from domain.errors import Conflict, DudaoError, InvalidInput, NotFound, Refused
+from domain.findings import Finding
+from domain.ids import keyed_id, unit_id
+from domain.inspections import Inspection, check_inspectors
+from domain.time import Clock
+from domain.units import UNIT_KINDS, Unit, check_code, check_text
+from domain.values import check_day, check_not_in_future
+
+REPAIR_TOPIC = get_topic(ChainRepair.Sealed)  # type: ignore[attr-defined]
+
+
+class StoreUnavailable(DudaoError):
+    """The event store cannot be reached."""
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+EVENT_META = ("originator_id", "originator_version", "timestamp", "originator_topic")
+
+
+def event_record(event: Any) -> dict[str, Any]:
+    """A domain event as plain data: its type, version and attributes."""
+    data = {k: v for k, v in event.__dict__.items() if k not in EVENT_META}
+    return {
+        "type": type(event).__name__,
+        "version": event.originator_version,
+        **data,
+    }
+
+
+class Dudao(Application[UUID]):
+    """The dudao application service."""
+
+    name = "dudao"
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        calendar: WorkCalendar,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.clock = clock
+        self.calendar = calendar
+        # Units are registered once and never change: a known unit can be remembered.
+        self._units: dict[str, Unit] = {}
+        try:
+            super().__init__(env=env)
+        except OperationalError as e:
+            raise _unavailable(e) from e
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # ------------------------------------------------------------- plumbing
+
+    def commit(self, *aggregates: Aggregate) -> None:
+        """Save, turning a lost race into a clear conflict error."""
+        try:
+            self.save(*aggregates)
+        except IntegrityError as e:
+            raise Conflict(
+                "并发冲突：该记录刚被他人修改，请刷新后重试，本次操作未记录",
+                "conflict: the record was changed by someone else at the same time; "
+                "nothing was recorded, retry",
+            ) from e
+        except OperationalError as e:
+            raise _unavailable(e) from e
+
+    def _get(self, aggregate_id: UUID) -> Any:
+        try:
+            return self.repository.get(aggregate_id, projector_func=_project)
+        except AggregateNotFoundError:
+            raise
+        except OperationalError as e:
+            raise _unavailable(e) from e
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    # ---------------------------------------------------------------- units
+
+    def add_unit(
+        self,
+        code: str,
+        name: str,
+        *,
+        parent: str | None = None,
+        principal: str | None = None,
+        kind: str = "unit",
+        actor: str,
+    ) -> Unit:
+        """Register a unit; registering the same unit again changes nothing."""
+        check_code(code)
+        name = check_text(name, "name", "单位名称")
+        principal = principal.strip() if principal and principal.strip() else None
+        if kind not in UNIT_KINDS:
+            raise DudaoError(f"单位类别 {kind!r} 无效", f"invalid unit kind {kind!r}", field="kind")
+        if parent is not None:
+            check_code(parent, "parent")
+            self.get_unit(parent, field="parent")
+            if parent == code:
+                raise Conflict("单位不能是自己的上级", "a unit cannot be its own parent",
+                               field="parent")
+        existing = self.find_unit(code)
+        if existing is not None:
+            if existing.same_as(name, parent, principal, kind):
+                return existing
+            raise Conflict(
+                f"单位代码 {code} 已被“{existing.name}”使用",
+                f"unit code {code} is already used by {existing.name!r}",
+                field="code",
+            )
+        unit = Unit(
+            id=unit_id(code), code=code, name=name, parent=parent, principal=principal,
+            kind=kind, actor=actor, recorded_at=self.now(),
+        )
+        self.commit(unit)
+        return unit
+
+    def find_unit(self, code: str) -> Unit | None:
+        known = self._units.get(code)
+        if known is not None:
+            return known
+        try:
+            unit: Unit = self._get(unit_id(code))
+        except AggregateNotFoundError:
+            return None
+        self._units[code] = unit
+        return unit
+
+    def get_unit(self, code: str, *, field: str = "unit") -> Unit:
+        unit = self.find_unit(code) if isinstance(code, str) else None
+        if unit is None:
+            raise NotFound(f"单位 {code} 不存在", f"unknown unit {code!r}", field=field)
+        return unit
+
+    def check_unit_exists(self, code: str, *, field: str = "unit") -> None:
+        """Refuse an unknown unit. Units are never removed, so a unit once seen is remembered
+        (this saves a store read on every finding recorded)."""
+        known: set[str] = self.__dict__.setdefault("_known_units", set())
+        if code in known:
+            return
+        self.get_unit(code, field=field)
+        known.add(code)
+
+    # ------------------------------------------------------------- findings
+
+    def new_finding(
+        self,
+        *,
+        unit: str,
+        on: date,
+        inspector: str,
+        text: str,
+        severity: str = "general",
+        task: str | None = None,
+        inspection_id: UUID | None = None,
+        finding_id: UUID | None = None,
+        actor: str,
+    ) -> Finding:
+        """Build (not save) a finding after checking every field."""
+        self.check_unit_exists(unit)
+        return Finding.record(
+            id=finding_id or uuid4(), unit=unit, on=on, inspector=inspector, text=text,
+            severity=severity, task=task, inspection_id=inspection_id, actor=actor,
+            recorded_at=self.now(),
+        )
+
+    def record_finding(
+        self,
+        *,
+        unit: str,
+        on: date,
+        inspector: str,
+        text: str,
+        severity: str = "general",
+        task: str | None = None,
+        key: str | None = None,
+        actor: str,
+    ) -> UUID:
+        """Record a finding. Under an idempotency key, a repeat returns the first one."""
+        finding_id = keyed_id("finding", key) if key else None
+        if finding_id is not None:
+            existing = self.find_finding(finding_id)
+            if existing is not None:
+                same = (existing.unit, existing.on, existing.text, existing.severity,
+                        existing.task) == (unit, on, text.strip(), severity,
+                                           (task or "").strip() or None)
+                if not same:
+                    raise Conflict(
+                        f"幂等键 {key} 已用于另一条不同的问题",
+                        f"idempotency key {key!r} was already used for a different finding",
+                        field="key",
+                    )
+                return finding_id
+        finding = self.new_finding(
+            unit=unit, on=on, inspector=inspector, text=text, severity=severity,
+            task=task, finding_id=finding_id, actor=actor,
+        )
+        self.commit(finding)
+        return finding.id  # type: ignore[no-any-return]
+
+    def record_inspection(
+        self,
+        *,
+        unit: str,
+        on: date,
+        inspectors: list[str],
+        findings: list[dict[str, Any]],
+        key: str | None = None,
+        actor: str,
+    ) -> tuple[UUID, list[UUID]]:
+        """督导检查: record a visit and its findings together, in one atomic save.
+
+        ``findings`` holds dicts with ``text`` and optional ``severity`` and ``task``.
+        Under an idempotency key a repeat returns the first inspection's ids.
+        """
+        self.check_unit_exists(unit)
+        names = check_inspectors(inspectors)
+        inspector = "、".join(names)
+        if len(inspector) > 100:
+            raise InvalidInput("督学姓名合计过长（最多100字）",
+                               "the inspectors' names are too long together (> 100)",
+                               field="inspectors")
+        if not isinstance(findings, list):
+            raise InvalidInput("findings 必须是问题列表", "findings must be a list",
+                               field="findings")
+        Inspection.check_findings_count(len(findings))
+        check_day(on, "on")
+        check_not_in_future(on, self.now())
+        inspection_id = keyed_id("inspection", key) if key else uuid4()
+        if key:
+            existing = self._find(inspection_id, Inspection)
+            if existing is not None:
+                if (existing.unit, existing.on, existing.inspectors, len(existing.finding_ids)) \
+                        != (unit, on, names, len(findings)):
+                    raise Conflict(
+                        f"幂等键 {key} 已用于另一次不同的检查",
+                        f"idempotency key {key!r} was already used for a different inspection",
+                        field="key",
+                    )
+                return existing.id, list(existing.finding_ids)
+        built: list[Finding] = []
+        for i, item in enumerate(findings):
+            try:
+                built.append(self.new_finding(
+                    unit=unit, on=on, inspector=inspector, text=item.get("text", ""),
+                    severity=item.get("severity") or "general", task=item.get("task"),
+                    inspection_id=inspection_id,
+                    finding_id=keyed_id("inspection-finding", f"{key}:{i}") if key else None,
+                    actor=actor,
+                ))
+            except DudaoError as e:
+                e.field = f"findings[{i}].{e.field}" if e.field else f"findings[{i}]"
+                raise
+        inspection = Inspection(
+            id=inspection_id, unit=unit, on=on, inspectors=names,
+            finding_ids=[f.id for f in built], actor=actor, recorded_at=self.now(),
+        )
+        self.commit(inspection, *built)
+        return inspection_id, [f.id for f in built]
+
+    def get_inspection(self, inspection_id: UUID | str) -> Inspection:
+        iid = parse_id(inspection_id)
+        inspection = self._find(iid, Inspection) if iid is not None else None
+        if inspection is None:
+            raise NotFound(f"检查 {inspection_id} 不存在", f"unknown inspection {inspection_id}",
+                           field="inspection")
+        return inspection  # type: ignore[no-any-return]
+
+    def _find(self, aggregate_id: UUID, kind: type) -> Any:
+        try:
+            aggregate = self._get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
+
+    def find_finding(self, finding_id: UUID) -> Finding | None:
+        try:
+            aggregate = self._get(finding_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, Finding) else None
+
+    def get_finding(self, finding_id: UUID | str) -> Finding:
+        fid = parse_id(finding_id)
+        finding = self.find_finding(fid) if fid is not None else None
+        if finding is None:
+            raise NotFound(f"问题 {finding_id} 不存在", f"unknown finding {finding_id}",
+                           field="finding")
+        return finding
+
+    def order_rectification(
+        self, finding_id: UUID | str, *, on: date, within: int,
+        calendar_days: bool = False, actor: str,
+    ) -> date:
+        """限期整改: returns the deadline (N working days, or calendar days, from ``on``)."""
+        finding = self.get_finding(finding_id)
+        deadline = finding.order_rectification(
+            on=on, within=within, calendar_days=calendar_days, calendar=self.calendar,
+            actor=actor, recorded_at=self.now(),
+        )
+        self.commit(finding)
+        return deadline
+
+    def submit_report(self, finding_id: UUID | str, *, on: date, text: str, actor: str) -> None:
+        finding = self.get_finding(finding_id)
+        finding.submit_report(on=on, text=text, actor=actor, recorded_at=self.now())
+        self.commit(finding)
+
+    def review(
+        self, finding_id: UUID | str, *, on: date, passed: bool, within: int | None = None,
+        calendar_days: bool = False, note: str | None = None, actor: str,
+    ) -> date | None:
+        """复查: pass closes the finding; fail orders a new deadline (returned)."""
+        finding = self.get_finding(finding_id)
+        note = note.strip() if note and note.strip() else None
+        now = self.now()
+        if passed:
+            if within is not None:
+                raise DudaoError("复查通过时不应给出新的整改期限",
+                                 "a passed review takes no new deadline", field="within")
+            finding.pass_review(on=on, note=note, actor=actor, recorded_at=now)
+            self.commit(finding)
+            return None
+        if within is None:
+            raise DudaoError("复查未通过时必须给出新的整改期限天数",
+                             "a failed review needs a new deadline (within)", field="within")
+        deadline = finding.fail_review(
+            on=on, within=within, calendar_days=calendar_days, calendar=self.calendar,
+            note=note, actor=actor, recorded_at=now,
+        )
+        self.commit(finding)
+        return deadline
+
+    def extend(
+        self, finding_id: UUID | str, *, on: date, to: date, reason: str, actor: str
+    ) -> date:
+        finding = self.get_finding(finding_id)
+        finding.grant_extension(on=on, to=to, reason=reason, calendar=self.calendar,
+                                actor=actor, recorded_at=self.now())
+        self.commit(finding)
+        return to
+
+    def hold_interview(
+        self, finding_id: UUID | str, *, on: date, interviewee: str, minutes: str, actor: str
+    ) -> None:
+        finding = self.get_finding(finding_id)
+        finding.hold_interview(on=on, interviewee=interviewee, minutes=minutes, actor=actor,
+                               recorded_at=self.now())
+        self.commit(finding)
+
+    def record_escalation(
+        self, finding_id: UUID | str, *, code: str, rule: str, policy: str,
+        policy_version: int, threshold: date, due: date | None, facts: dict[str, Any],
+        actor: str = "dudao:rules",
+    ) -> Finding:
+        """Record an escalation the rules decided (decided_at is the clock's now)."""
+        finding = self.get_finding(finding_id)
+        now = self.now()
+        finding.raise_escalation(
+            code=code, rule=rule, policy=policy, policy_version=policy_version,
+            threshold=threshold, due=due, facts=facts, decided_at=now, actor=actor,
+            recorded_at=now,
+        )
+        self.commit(finding)
+        return finding
+
+    # ---------------------------------------------------- action plans (实施方案)
+
+    def import_plan(self, raw: bytes, *, source: str, code: str | None = None,
+                    actor: str) -> dict[str, Any]:
+        """Import a plan's text: its units, the plan and its tasks, in one transaction."""
+        from adapters.service_layer import action_plans as plans
+
+        return plans.import_plan(self, raw, source=source, code=code, actor=actor)
+
+    def get_plan(self, code: str) -> Any:
+        from adapters.service_layer import action_plans as plans
+
+        return plans.get_plan(self, code)
+
+    def get_task(self, code: str) -> Any:
+        from adapters.service_layer import action_plans as plans
+
+        return plans.get_task(self, code)
+
+    def report_progress(self, task: str, *, indicator: int, value: str, on: date,
+                        unit: str | None = None, note: str | None = None, actor: str) -> Any:
+        """A unit's reported value of one indicator of a task."""
+        from adapters.service_layer import action_plans as plans
+
+        return plans.report_progress(self, task, indicator=indicator, value=value, on=on,
+                                     unit=unit, note=note, actor=actor)
+
+    def close_task(self, task: str, *, on: date | None = None, inspector: str | None = None,
+                   note: str | None = None, actor: str) -> Any:
+        """销号: an inspector signs a task off."""
+        from adapters.service_layer import action_plans as plans
+
+        return plans.close_task(self, task, on=on, inspector=inspector, note=note, actor=actor)
+
+    def plan_ledger(self, code: str) -> dict[str, Any]:
+        from adapters.service_layer import action_plans as plans
+
+        return plans.ledger(self, code)
+
+    def unit_tasks(self, unit: str, *, as_of: date | None = None) -> list[dict[str, Any]]:
+        """The plan tasks naming a unit, with their status (for the unit report)."""
+        from adapters.service_layer import action_plans as plans
+
+        return plans.unit_tasks(self, unit, as_of=as_of)
+
+    def record_lagging(self, *, policy: Any = None, today: date | None = None,
+                       actor: str = "dudao:rules") -> list[dict[str, Any]]:
+        """工作滞后: a finding against each unit of each lagging task (idempotent)."""
+        from adapters.service_layer import action_plans as plans
+
+        return plans.record_lagging(self, policy=policy or plans.LAG_POLICY, today=today,
+                                    actor=actor)
+    def record_escalations(
+        self, decisions: list[dict[str, Any]], *, decided_at: datetime | None = None,
+        actor: str = "dudao:rules", batch: int = 2000,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> list[tuple[str, str]]:
+        """Record many escalations (a sweep's decisions), each finding loaded once, saved
+        a page at a time. Each dict holds the arguments of :meth:`record_escalation`; a
+        finding's decisions are applied in the order given. A decision the finding refuses
+        (say it was closed since the sweep looked) is left out with the rest of that
+        finding's. Returns the (finding_id, code) pairs recorded.
+
+        A page is ``batch`` findings: their events are read in a few queries, each finding
+        is rebuilt from its events and raises its escalations (the aggregate checks every
+        one), and the new events of the page are saved in one transaction. ``should_stop``
+        is asked before each page: when it says so, the pages saved so far stay saved and
+        the rest is left to the next sweep (which decides them again)."""
+        now = self.now()
+        moment = decided_at or now
+        by_finding: dict[str, list[dict[str, Any]]] = {}
+        for d in decisions:
+            by_finding.setdefault(str(d["finding_id"]), []).append(d)
+        recorded: list[tuple[str, str]] = []
+        ids = {fid: UUID(fid) for fid in by_finding}
+        pages = list(by_finding)
+        for start in range(0, len(pages), batch):
+            if should_stop is not None and should_stop():
+                break
+            page = pages[start:start + batch]
+            loaded = self._load_many([ids[fid] for fid in page])
+            pending: list[Any] = []
+            for fid in page:
+                finding = loaded.get(ids[fid]) or self.find_finding(ids[fid])
+                if finding is None:
+                    continue
+                for d in by_finding[fid]:
+                    try:
+                        finding.raise_escalation(
+                            code=d["code"], rule=d["rule"], policy=d["policy"],
+                            policy_version=d["policy_version"], threshold=d["threshold"],
+                            due=d["due"], facts=d["facts"], decided_at=moment, actor=actor,
+                            recorded_at=now,
+                        )
+                    except Refused:
+                        break
+                    recorded.append((fid, d["code"]))
+                pending.extend(finding.collect_events())
+            if pending:
+                self.commit(*pending)
+        return recorded
+
+    def _load_many(self, ids: list[UUID], chunk: int = 500) -> dict[UUID, Any]:
+        """Many aggregates at once: one query per chunk on SQLite (the embedded store);
+        elsewhere, the repository one by one. Each stored event is decoded as the mapper
+        would (orjson, :class:`projections.decode.FastDecoder`, falling back to the mapper
+        for anything unusual) and the aggregate is replayed from its events in order."""
+        recorder = self.recorder
+        found: dict[UUID, Any] = {}
+        if not isinstance(recorder, SQLiteAggregateRecorder):
+            for aggregate_id in ids:
+                with contextlib.suppress(AggregateNotFoundError):
+                    found[aggregate_id] = self._get(aggregate_id)
+            return found
+        from projections.decode import FastDecoder
+
+        decode = FastDecoder(self.mapper.to_domain_event)
+        table = recorder.events_table_name
+        for start in range(0, len(ids), chunk):
+            part = ids[start:start + chunk]
+            by_key = {i.hex: i for i in part}
+            statement = (f"SELECT originator_id, originator_version, topic, state FROM {table} "
+                         f"WHERE originator_id IN ({','.join('?' * len(part))}) "
+                         f"ORDER BY originator_id, originator_version")
+            try:
+                with recorder.datastore.transaction(commit=False) as c:
+                    c.execute(statement, list(by_key))
+                    rows = c.fetchall()
+            except OperationalError as e:
+                raise _unavailable(e) from e
+            events: dict[Any, list[Any]] = {}
+            for key, version, topic, state in rows:
+                originator_id = by_key.get(key) or recorder.convert_originator_id(key)
+                events.setdefault(originator_id, []).append(decode(StoredEvent(
+                    originator_id=originator_id, originator_version=version,
+                    topic=topic, state=state)))
+            for aggregate_id, domain_events in events.items():
+                found[UUID(str(aggregate_id))] = _project(None, domain_events)
+        return found
+
+    # ---------------------------------------------------------------- reads
+
+    def history(self, finding_id: UUID | str) -> list[dict[str, Any]]:
+        """Every event of a finding, in order, as plain data."""
+        finding = self.get_finding(finding_id)
+        try:
+            return [event_record(e) for e in self.events.get(finding.id)]
+        except OperationalError as e:
+            raise _unavailable(e) from e
+
+    def event_count(self) -> int:
+        """How many events the store holds (its last notification id)."""
+        try:
+            return self.recorder.max_notification_id() or 0
+        except OperationalError as e:
+            raise _unavailable(e) from e
+
+    # The event log, for projections, publishers and auditors (projections.runner.EventSource).
+
+    def read_log(self, start: int, limit: int) -> list[Any]:
+        """Stored notifications from position ``start`` (inclusive), at most ``limit``."""
+        try:
+            return list(self.recorder.select_notifications(start=start, limit=limit))
+        except OperationalError as e:
+            raise _unavailable(e) from e
+
+    def decode(self, notification: Any) -> Any:
+        """The domain event of a stored notification."""
+        return self.mapper.to_domain_event(notification)
+
+    def last_position(self) -> int:
+        return self.event_count()
+
+    # The audit chain (adapters.infrastructure.hash_chain, adapters.infrastructure.sealing_recorders).
+
+    def verify(self, checkpoint: Checkpoint | None = None, *,
+               progress: Callable[[int], None] | None = None) -> Report:
+        """Check every stored event against its seal (and a checkpoint, if given).
+
+        The repairs recorded in the log (``audit seal --repair``) are listed in the
+        report, whether or not it passes: an auditor sees who sealed what, and when.
+        """
+        recorder: Any = self.recorder
+        found: list[EventRow] = []
+
+        def tap(rows: Iterator[EventRow]) -> Iterator[EventRow]:
+            for row in rows:
+                if row[3] == REPAIR_TOPIC:
+                    found.append((row[0], row[1], row[2], row[3], bytes(row[4])))
+                yield row
+
+        try:
+            with recorder.snapshot() as snap:
+                report = verify_rows(tap(recorder.read_events(snap)),
+                                     recorder.read_chain(snap), checkpoint, progress=progress)
+        except OperationalError as e:
+            raise _unavailable(e) from e
+        report.repairs = [self._repair_record(row) for row in found]
+        return report
+
+    def _repair_record(self, row: EventRow) -> dict[str, Any]:
+        try:
+            e = self.decode(Notification(id=row[0], originator_id=UUID(row[1]),
+                                         originator_version=row[2], topic=row[3], state=row[4]))
+            return {"position": row[0], "by": e.by, "reason": e.reason, "actor": e.actor,
+                    "recorded_at": e.recorded_at.isoformat(), "after": e.after,
+                    "count": e.count, "ranges": [list(r) for r in e.ranges]}
+        except Exception as error:  # a tampered row: verification names it already
+            return {"position": row[0], "error": f"{type(error).__name__}"}
+
+    def seal_plan(self) -> SealPlan:
+        """The events after the chain head that have no seal (what a repair would seal)."""
+        recorder: Any = self.recorder
+        try:
+            return recorder.seal_plan()  # type: ignore[no-any-return]
+        except OperationalError as e:
+            raise _unavailable(e) from e
+
+    def repair_chain(self, plan: SealPlan, *, by: str, reason: str | None,
+                     actor: str) -> dict[str, Any]:
+        """Seal the planned unsealed events, in order, and record who did it, when and why.
+
+        The repair is an event of its own (``ChainRepair.Sealed``), stored in the same
+        transaction as the seals it adds and sealed right after them; if the unsealed
+        events are no longer exactly the planned ones, nothing is sealed or recorded.
+        """
+        if not plan.ranges:
+            raise Refused("没有未封存的事件，无需补封，什么也没有记录",
+                          "there are no unsealed events; nothing was sealed or recorded",
+                          field="--repair")
+        repair = new_repair(by=by, reason=reason, ranges=plan.ranges, after=plan.head,
+                            actor=actor, recorded_at=self.now())
+        with repairing(plan.ranges):
+            self.commit(repair)
+        position = self.positions_of(repair.id).get(1)
+        return {"repaired": True, "repair_id": str(repair.id), "position": position,
+                "by": repair.by, "reason": repair.reason, "actor": actor,
+                "recorded_at": repair.recorded_at.isoformat(), "after": plan.head,
+                "count": repair.count, "ranges": repair.ranges,
+                "first_unsealed_position": plan.first}
+
+    def chain_head(self) -> Checkpoint:
+        """The stored chain head, after checking that its own event still matches it."""
+        recorder: Any = self.recorder
+        try:
+            head, event, seal_row = recorder.head()
+        except OperationalError as e:
+            raise _unavailable(e) from e
+        if seal_row is not None and (event is None or event_hash(*event) != bytes(seal_row[1])):
+            raise Conflict(
+                f"链头位置 {head.position} 的事件与封存不符，不能给出检查点；请运行 dudao audit verify",
+                f"the event at the chain head ({head.position}) does not match its seal; "
+                "no checkpoint given; run dudao audit verify",
+                field="db",
+            )
+        return head
+
+    def positions_of(self, aggregate_id: UUID) -> dict[int, int]:
+        """Originator version → position in the log, for one aggregate."""
+        recorder: Any = self.recorder
+        try:
+            return recorder.positions_of(aggregate_id)  # type: ignore[no-any-return]
+        except OperationalError as e:
+            raise _unavailable(e) from e
+
+    def all_notifications(self, batch: int = 1000) -> Iterator[Any]:
+        start = 1
+        while True:
+            page = self.read_log(start, batch)
+            if not page:
+                return
+            yield from page
+            start = page[-1].id + 1
+
+
+def _project(aggregate: Any, events: Any) -> Any:
+    """Replay events onto an aggregate (eventsourcing's own projector does the same, plus a
+    runtime protocol check per event that costs more than the replay itself)."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
+def parse_id(value: UUID | str) -> UUID | None:
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value).strip())
+    except ValueError:
+        return None
+
+
+def _unavailable(e: Exception) -> StoreUnavailable:
+    return StoreUnavailable(
+        f"事件库无法访问：{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}",
+        f"the event store is unreachable: {type(e).__name__}",
+        field="--db",
+    )
