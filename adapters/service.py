@@ -361,7 +361,7 @@ class Dudao(Application[UUID]):
     ) -> date | None:
         """复查: pass closes the finding; fail orders a new deadline (returned)."""
         finding = self.get_finding(finding_id)
-        note = note.strip() if note and note.strip() else None
+        note = check_text(note, "note", "复查意见", max_len=2000) if note and note.strip() else None
         now = self.now()
         if passed:
             if within is not None:

@@ -168,3 +168,19 @@ def test_year_one_and_control_characters_refused_on_the_command_line(dudao: Cli)
         code, _out, err = dudao("finding", "record", "--unit", "SJYJ", "--inspector", "张", *args)
         assert code != 0 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert dudao.events() == before
+
+
+def test_review_note_with_a_control_character_is_refused(dudao: Cli) -> None:
+    """Found by tests/test_entry_properties.py: ``rectify review --note`` was stored as given,
+    NUL included (the API refused it, the command line did not)."""
+    fid = record(dudao)
+    assert dudao("rectify", "order", fid, "--on", "2024-09-25", "--within", "10")[0] == 0
+    assert dudao("rectify", "report", fid, "--on", "2024-10-11", "--text", "已补齐")[0] == 0
+    before = dudao.events()
+    for verdict in (["--pass"], ["--fail", "--within", "5"]):
+        code, _out, err = dudao("rectify", "review", fid, "--on", "2024-10-12", *verdict,
+                                "--note", "台账\x00不全")
+        assert code == 1 and err.startswith("错误：--note: ") and "控制字符" in err, err
+        assert len(err.strip().splitlines()) == 1
+    assert dudao.events() == before
+    assert dudao("rectify", "review", fid, "--on", "2024-10-12", "--pass", "--note", "台账已补")[0] == 0

@@ -185,7 +185,7 @@ FIELD_OPTIONS = {
     "unit": "--unit", "on": "--on", "within": "--within", "to": "--to", "text": "--text",
     "severity": "--severity", "inspector": "--inspector", "reason": "--reason",
     "key": "--key", "task": "--task", "interviewee": "--interviewee",
-    "minutes": "--minutes", "name": "--name", "parent": "--parent",
+    "minutes": "--minutes", "note": "--note", "name": "--name", "parent": "--parent",
     "principal": "--principal", "code": "CODE", "finding": "FINDING",
 }
 
