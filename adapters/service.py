@@ -129,7 +129,8 @@ class Dudao(Application[UUID]):
         """Register a unit; registering the same unit again changes nothing."""
         check_code(code)
         name = check_text(name, "name", "单位名称")
-        principal = principal.strip() if principal and principal.strip() else None
+        principal = (check_text(principal, "principal", "主要负责人姓名", max_len=50)
+                     if principal and principal.strip() else None)
         if kind not in UNIT_KINDS:
             raise DudaoError(f"单位类别 {kind!r} 无效", f"invalid unit kind {kind!r}", field="kind")
         if parent is not None:
@@ -201,7 +202,8 @@ class Dudao(Application[UUID]):
         check_severity(severity)
         inspector = check_text(inspector, "inspector", "督学姓名", max_len=100)
         text = check_text(text, "text", "问题描述", max_len=4000)
-        task = task.strip() if task and task.strip() else None
+        task = (check_text(task, "task", "实施方案任务编号", max_len=100)
+                if task and task.strip() else None)
         now = self.now()
         Finding._not_in_future(on, now)
         return Finding(

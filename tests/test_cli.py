@@ -184,3 +184,15 @@ def test_review_note_with_a_control_character_is_refused(dudao: Cli) -> None:
         assert len(err.strip().splitlines()) == 1
     assert dudao.events() == before
     assert dudao("rectify", "review", fid, "--on", "2024-10-12", "--pass", "--note", "台账已补")[0] == 0
+
+
+def test_task_and_principal_with_a_control_character_are_refused(dudao: Cli) -> None:
+    """Found by tests/test_entry_properties.py: ``finding record --task`` and
+    ``unit add --principal`` were only stripped, so a NUL or a backspace was recorded."""
+    before = dudao.events()
+    code, _out, err = dudao("finding", "record", "--unit", "SJYJ", "--on", "2024-09-20",
+                            "--inspector", "张督学", "--text", "问题", "--task", "T\x08-3")
+    assert code == 1 and err.startswith("错误：--task: ") and "控制字符" in err, err
+    code, _out, err = dudao("unit", "add", "HTQ", "--name", "汉台区", "--principal", "陈\x00明")
+    assert code == 1 and err.startswith("错误：--principal: ") and "控制字符" in err, err
+    assert dudao.events() == before
