@@ -196,3 +196,18 @@ def test_task_and_principal_with_a_control_character_are_refused(dudao: Cli) -> 
     code, _out, err = dudao("unit", "add", "HTQ", "--name", "汉台区", "--principal", "陈\x00明")
     assert code == 1 and err.startswith("错误：--principal: ") and "控制字符" in err, err
     assert dudao.events() == before
+
+
+def test_token_name_and_actor_with_a_control_character_are_refused(dudao: Cli) -> None:
+    """Found while extending tests/test_entry_properties.py: ``token create --name`` with a
+    NUL was a traceback on PostgreSQL (psycopg DataError), and ``--actor`` with a NUL was
+    recorded on the event as the actor."""
+    before = dudao.events()
+    code, _out, err = dudao("token", "create", "--role", "inspector", "--name", "张\x00督学")
+    assert code == 1 and err.startswith("错误：--name: ") and "控制字符" in err, err
+    code, _out, err = dudao("--actor", "cli:\x1b[31m", "finding", "record", "--unit", "SJYJ",
+                            "--on", "2024-09-20", "--inspector", "张督学", "--text", "问题")
+    assert code == 1 and err.startswith("错误：--actor: ") and "控制字符" in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert dudao.events() == before
+    assert dudao("token", "create", "--role", "inspector", "--name", "张督学")[0] == 0

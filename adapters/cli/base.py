@@ -16,6 +16,7 @@ import click
 from adapters.bootstrap import Settings, bootstrap, parse_moment
 from adapters.service import Dudao
 from domain.errors import DudaoError
+from domain.values import check_text
 
 QUOTES = "'\""
 GLOBAL_FLAGS = {"--json"}
@@ -153,7 +154,9 @@ def cli(click_ctx: click.Context, db: str | None, now: str | None, as_json: bool
     ctx = Context(
         settings=settings,
         json=as_json,
-        actor=actor or os.environ.get("DUDAO_ACTOR") or default_actor(),
+        # recorded on every event: the same text check as any other value
+        actor=check_text(actor or os.environ.get("DUDAO_ACTOR") or default_actor(), "--actor",
+                         "操作人", max_len=100),
     )
     click_ctx.obj = ctx
     click_ctx.call_on_close(ctx.close)
