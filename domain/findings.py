@@ -122,7 +122,8 @@ class Finding(Aggregate):
         check_severity(severity)
         inspector = check_text(inspector, "inspector", "督学姓名", max_len=100)
         text = check_text(text, "text", "问题描述", max_len=4000)
-        task = task.strip() if task and task.strip() else None
+        task = (check_text(task, "task", "实施方案任务编号", max_len=100)
+                if task and task.strip() else None)
         check_not_in_future(on, recorded_at)
         return cls(
             id=id, unit=unit, on=on, inspector=inspector, text=text, severity=severity,

@@ -168,3 +168,46 @@ def test_year_one_and_control_characters_refused_on_the_command_line(dudao: Cli)
         code, _out, err = dudao("finding", "record", "--unit", "SJYJ", "--inspector", "张", *args)
         assert code != 0 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert dudao.events() == before
+
+
+def test_review_note_with_a_control_character_is_refused(dudao: Cli) -> None:
+    """Found by tests/test_entry_properties.py: ``rectify review --note`` was stored as given,
+    NUL included (the API refused it, the command line did not)."""
+    fid = record(dudao)
+    assert dudao("rectify", "order", fid, "--on", "2024-09-25", "--within", "10")[0] == 0
+    assert dudao("rectify", "report", fid, "--on", "2024-10-11", "--text", "已补齐")[0] == 0
+    before = dudao.events()
+    for verdict in (["--pass"], ["--fail", "--within", "5"]):
+        code, _out, err = dudao("rectify", "review", fid, "--on", "2024-10-12", *verdict,
+                                "--note", "台账\x00不全")
+        assert code == 1 and err.startswith("错误：--note: ") and "控制字符" in err, err
+        assert len(err.strip().splitlines()) == 1
+    assert dudao.events() == before
+    assert dudao("rectify", "review", fid, "--on", "2024-10-12", "--pass", "--note", "台账已补")[0] == 0
+
+
+def test_task_and_principal_with_a_control_character_are_refused(dudao: Cli) -> None:
+    """Found by tests/test_entry_properties.py: ``finding record --task`` and
+    ``unit add --principal`` were only stripped, so a NUL or a backspace was recorded."""
+    before = dudao.events()
+    code, _out, err = dudao("finding", "record", "--unit", "SJYJ", "--on", "2024-09-20",
+                            "--inspector", "张督学", "--text", "问题", "--task", "T\x08-3")
+    assert code == 1 and err.startswith("错误：--task: ") and "控制字符" in err, err
+    code, _out, err = dudao("unit", "add", "HTQ", "--name", "汉台区", "--principal", "陈\x00明")
+    assert code == 1 and err.startswith("错误：--principal: ") and "控制字符" in err, err
+    assert dudao.events() == before
+
+
+def test_token_name_and_actor_with_a_control_character_are_refused(dudao: Cli) -> None:
+    """Found while extending tests/test_entry_properties.py: ``token create --name`` with a
+    NUL was a traceback on PostgreSQL (psycopg DataError), and ``--actor`` with a NUL was
+    recorded on the event as the actor."""
+    before = dudao.events()
+    code, _out, err = dudao("token", "create", "--role", "inspector", "--name", "张\x00督学")
+    assert code == 1 and err.startswith("错误：--name: ") and "控制字符" in err, err
+    code, _out, err = dudao("--actor", "cli:\x1b[31m", "finding", "record", "--unit", "SJYJ",
+                            "--on", "2024-09-20", "--inspector", "张督学", "--text", "问题")
+    assert code == 1 and err.startswith("错误：--actor: ") and "控制字符" in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert dudao.events() == before
+    assert dudao("token", "create", "--role", "inspector", "--name", "张督学")[0] == 0

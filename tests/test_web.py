@@ -280,3 +280,22 @@ def test_store_already_holding_a_nul_still_reads(
     assert client.get("/api/v1/units/U1/report", headers=api).status_code == 200
     login(client, tokens["tok-auditor"])
     assert client.get("/").status_code == 200
+
+
+def test_non_ascii_csrf_is_a_refusal_not_a_server_error(
+        served: tuple[ApiServer, dict[str, Any], dict[str, str]]) -> None:
+    """Found by tests/test_entry_properties.py: a CSRF value (or cookie) with a non-ASCII
+    character made ``hmac.compare_digest`` raise TypeError, answered 500."""
+    server, _f, tokens = served
+    app = server.app
+    client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30)
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    client.get("/login")
+    r = client.post("/login", content="token=x&csrf=%C3%A9", headers=headers)
+    assert r.status_code == 403, r.status_code
+    login(client, tokens["tok-inspector"])
+    before = app.event_count()
+    r = client.post("/findings", headers=headers,
+                    content="csrf=%E9%98%BF&unit=U1&on=2024-11-01&inspector=x&text=ok")
+    assert r.status_code == 422 and "表单已过期" in r.text, r.status_code
+    assert app.event_count() == before

@@ -40,6 +40,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from adapters.service_layer.application import StoreUnavailable
 from domain.errors import Conflict, InvalidInput, NotFound
+from domain.values import check_text
 
 ROLES = {
     "inspector": "督学",
@@ -210,10 +211,8 @@ class TokenStore:
         if role != "unit" and unit:
             raise InvalidInput("只有责任单位角色的令牌才能指定单位",
                                "only a unit token takes --unit", field="unit")
-        name = (name or "").strip() or None
-        if name is not None and len(name) > 100:
-            raise InvalidInput("令牌名称过长（最多100字）", "name is too long (> 100)",
-                               field="name")
+        # the name becomes the actor on every event this token records: one text check
+        name = check_text(name, "name", "令牌名称", max_len=100) if name and name.strip() else None
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         principal = Principal(token_id=str(uuid.uuid4()), role=role, unit=unit, name=name)
         try:

@@ -135,7 +135,8 @@ class Dudao(Application[UUID]):
         """Register a unit; registering the same unit again changes nothing."""
         check_code(code)
         name = check_text(name, "name", "单位名称")
-        principal = principal.strip() if principal and principal.strip() else None
+        principal = (check_text(principal, "principal", "主要负责人姓名", max_len=50)
+                     if principal and principal.strip() else None)
         if kind not in UNIT_KINDS:
             raise DudaoError(f"单位类别 {kind!r} 无效", f"invalid unit kind {kind!r}", field="kind")
         if parent is not None:
@@ -357,7 +358,7 @@ class Dudao(Application[UUID]):
     ) -> date | None:
         """复查: pass closes the finding; fail orders a new deadline (returned)."""
         finding = self.get_finding(finding_id)
-        note = note.strip() if note and note.strip() else None
+        note = check_text(note, "note", "复查意见", max_len=2000) if note and note.strip() else None
         now = self.now()
         if passed:
             if within is not None:

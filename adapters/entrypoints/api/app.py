@@ -157,7 +157,7 @@ def field_name(loc: Sequence[Any]) -> str:
     name = ""
     for p in parts:
         name += f"[{p}]" if isinstance(p, int) else (f".{p}" if name else str(p))
-    return name
+    return name or "body"  # a field whose own name is empty ({"": 1}): the body is named
 
 
 def validation_response(exc: RequestValidationError) -> JSONResponse:

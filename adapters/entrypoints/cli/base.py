@@ -15,6 +15,7 @@ import click
 
 from adapters.settings import Settings, parse_moment
 from domain.errors import DudaoError
+from domain.values import check_text
 
 if TYPE_CHECKING:
     from adapters.service_layer.application import Dudao
@@ -210,7 +211,10 @@ def cli(click_ctx: click.Context, db: str | None, now: str | None, as_json: bool
         actor: str | None) -> None:
     """dudao（督导）：教育督导问题整改与问责系统。"""
     settings = Settings.from_env(db=db, now=now, actor=actor)
-    ctx = Context(settings=settings, json=as_json, actor=settings.actor or default_actor())
+    # recorded on every event: the same text check as any other value
+    ctx = Context(settings=settings, json=as_json,
+                  actor=check_text(settings.actor or default_actor(), "--actor", "操作人",
+                                   max_len=100))
     click_ctx.obj = ctx
     click_ctx.call_on_close(ctx.close)
 
@@ -241,7 +245,7 @@ FIELD_OPTIONS = {
     "unit": "--unit", "on": "--on", "within": "--within", "to": "--to", "text": "--text",
     "severity": "--severity", "inspector": "--inspector", "reason": "--reason",
     "key": "--key", "task": "--task", "interviewee": "--interviewee",
-    "minutes": "--minutes", "name": "--name", "parent": "--parent",
+    "minutes": "--minutes", "note": "--note", "name": "--name", "parent": "--parent",
     "principal": "--principal", "code": "CODE", "finding": "FINDING",
 }
 

@@ -83,6 +83,14 @@ def environment() -> Environment:
     return env
 
 
+def same(given: str, expected: str) -> bool:
+    """Constant-time comparison of a submitted value with the expected one. A form or a
+    cookie may carry any text, and ``hmac.compare_digest`` raises on non-ASCII ``str``:
+    compared as bytes, a stray ``é`` is a mismatch, not a server error."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"),
+                               expected.encode("utf-8", "surrogatepass"))
+
+
 def csrf_token(token: str) -> str:
     return hmac.new(token.encode(), b"dudao-web-form", hashlib.sha256).hexdigest()[:32]
 
@@ -153,7 +161,7 @@ def web_router(app: Dudao, db: str, lookup: Lookup, runner: Runner | None = None
             field = data["\x00bad"]
             raise InvalidInput(f"{field} 不是有效的 UTF-8 文本", f"{field} is not valid UTF-8",
                                field=field)
-        if not hmac.compare_digest(data.get("csrf", ""), csrf_token(token)):
+        if not same(data.get("csrf", ""), csrf_token(token)):
             raise InvalidInput("表单已过期，请刷新页面后重新提交", "stale or forged form",
                                field="csrf")
 
@@ -181,8 +189,7 @@ def web_router(app: Dudao, db: str, lookup: Lookup, runner: Runner | None = None
         if not target.startswith("/") or target.startswith("//"):
             target = "/"
         expected = request.cookies.get(LOGIN_CSRF, "")
-        if foreign_origin(request) or not expected or not hmac.compare_digest(
-                data.get("csrf", ""), expected):
+        if foreign_origin(request) or not expected or not same(data.get("csrf", ""), expected):
             return page("message.html.j2", 403, title="登录被拒绝", who=None,
                         message="登录请求来自其他网站或表单已过期，请从本站登录页重新登录。")
         sid = (sessions.open_session(token) if sessions is not None else
