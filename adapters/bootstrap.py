@@ -13,17 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.infrastructure.event_store import engine_for, prepare, startup_lock, store_env
+from adapters.infrastructure.read_models import default_projections, read_models
 from adapters.service_layer.application import Dudao, StoreUnavailable
 from adapters.settings import Settings
 from domain.calendar import WorkCalendar, parse_holiday_text
 from domain.errors import InvalidInput
-from domain.time import SHANGHAI, Clock
-from projections.accountability import AccountabilityProjection
-from projections.decode import FastDecoder
-from projections.findings import FindingsProjection
-from projections.plans import PlansProjection
-from projections.read import fast_reader
-from projections.runner import Projection, Runner
+from domain.time import SHANGHAI, Clock, fixed_clock
 
 if TYPE_CHECKING:
     from adapters.service_layer.sweep import Sweeper
@@ -33,13 +28,6 @@ if TYPE_CHECKING:
 def system_clock() -> datetime:
     """The wall clock, read here and nowhere else."""
     return datetime.now(SHANGHAI)
-
-
-def fixed_clock(moment: datetime) -> Clock:
-    def clock() -> datetime:
-        return moment
-
-    return clock
 
 
 def load_calendar(path: str | None) -> WorkCalendar:
@@ -91,20 +79,6 @@ def bootstrap(settings: Settings) -> Dudao:
         )
 
 
-def read_models(app: Dudao, db: str, projections: list[Projection] | None = None) -> Runner:
-    """The projection runner over the read models, in the same database as the events."""
-    with startup_lock(db):  # the read models' tables are made once
-        return Runner(app, engine_for(db), projections or default_projections(),
-                      decoder=FastDecoder(app.decode), reader=fast_reader(app))
-
-
-def default_projections() -> list[Projection]:
-    """Every live read model. ``findings_view`` follows the accountability projection:
-    both are worked out in one pass over each page of events."""
-    accountability = AccountabilityProjection()
-    return [accountability, FindingsProjection(follow=accountability), PlansProjection()]
-
-
 def policy(settings: Settings, name: str | None = None) -> Policy:
     """The escalation policy named (else the settings', else the default), looked up in the
     operator's policy folders first."""
@@ -138,3 +112,7 @@ def notice_publisher(app: Dudao, db: str, server: str | None = None,
         partial(policy_notice_texts, folders=settings.policy_folders)))
     with startup_lock(db):  # its position table is made once
         return NoticePublisher(app, engine_for(db), server or settings.nats, **options)
+
+
+__all__ = ["bootstrap", "clock_for", "default_projections", "fixed_clock", "load_calendar",
+           "notice_publisher", "policy", "read_models", "sweeper", "system_clock"]

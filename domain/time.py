@@ -32,3 +32,12 @@ def start_of_day(day: date) -> datetime:
 def has_passed(deadline: date, now: datetime) -> bool:
     """A deadline has passed once its whole day is over."""
     return local_date(now) > deadline
+
+
+def fixed_clock(moment: datetime) -> Clock:
+    """A clock that always reads ``moment`` (simulation, replay, tests)."""
+
+    def clock() -> datetime:
+        return moment
+
+    return clock

@@ -17,12 +17,14 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from adapters.entrypoints.server import ServeOptions, register_background
 from adapters.infrastructure.notice_outbox import PublisherTask, _stderr
 from domain.errors import DudaoError
 from domain.time import local_date, start_of_day
+
+if TYPE_CHECKING:
+    from adapters.entrypoints.server import ServeOptions
 
 
 class SweepTask:
@@ -135,5 +137,3 @@ def hooks(options: ServeOptions, lifecycle: Any, *, server: str | None = None,
     lifecycle.startup.append(start)
     lifecycle.shutdown.append(stop)
 
-
-register_background(hooks)

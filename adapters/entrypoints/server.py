@@ -2,9 +2,8 @@
 
 :func:`build_components` wires the service, the read models, the token and
 idempotency stores on one database. :class:`Lifecycle` holds startup and
-shutdown hooks: the escalation sweep and the NATS publisher register theirs
-with :func:`register_background` (a factory called with the serve options),
-and they are started after the API is ready and stopped, in reverse order,
+shutdown hooks: the escalation sweep and the NATS publisher add theirs
+(:func:`adapters.entrypoints.background.hooks`), and they are started after the API is ready and stopped, in reverse order,
 when the server shuts down (SIGTERM or SIGINT, handled by uvicorn).
 """
 
@@ -47,18 +46,6 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 8000
     sweep_interval: float = 60.0
-
-
-BackgroundFactory = Callable[[ServeOptions, Lifecycle], None]
-"""Adds a background task's hooks to the lifecycle (e.g. the sweep, the NATS publisher)."""
-
-BACKGROUND: list[BackgroundFactory] = []
-
-
-def register_background(factory: BackgroundFactory) -> BackgroundFactory:
-    """Register a background task of ``dudao serve`` (usable as a decorator)."""
-    BACKGROUND.append(factory)
-    return factory
 
 
 def wall_seconds() -> float:
@@ -175,9 +162,9 @@ def serve(settings: Settings, options: ServeOptions,
         app = open_service(settings.db, clock_for(settings), load_calendar(settings.holidays))
         c = build_components(app, settings.db, settings)
     lifecycle = Lifecycle()
-    import adapters.entrypoints.background  # noqa: F401 - registers the escalation sweep and the notices publisher
-    for factory in BACKGROUND:
-        factory(options, lifecycle)
+    from adapters.entrypoints.background import hooks
+
+    hooks(options, lifecycle)  # the escalation sweep and the notices publisher
     sock = bind(options.host, options.port)
     host, port = sock.getsockname()[:2]
     lifecycle.startup.append(lambda _: announce(f"dudao 服务已启动：http://{host}:{port}/api/v1"

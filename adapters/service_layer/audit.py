@@ -213,7 +213,8 @@ def replay(app: Dudao, as_of: datetime, out: Path, *, progress: Progress | None 
     The live log is verified in the same pass; the manifest (also written to
     ``out/replay.json``) records the result and the live chain head read.
     """
-    from adapters.bootstrap import fixed_clock, read_models
+    from adapters.infrastructure.read_models import read_models
+    from domain.time import fixed_clock
     from projections.findings import list_findings
 
     out.mkdir(parents=True, exist_ok=True)

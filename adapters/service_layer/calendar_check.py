@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from adapters.bootstrap import read_models
+from adapters.infrastructure.read_models import read_models
 from adapters.service_layer.application import Dudao
 from domain.errors import DudaoError
 from projections.accountability import units

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import FastAPI, Query
 
 from adapters.entrypoints.api import models as m
-from adapters.entrypoints.api.app import (  # loaded first: no cycle
+from adapters.entrypoints.api.deps import (
     READ_ERRORS,
     Components,
     Who,

@@ -16,7 +16,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.entrypoints.api.app import ERRORS, READ_ERRORS, IdempotencyKey, Who, forbid
+from adapters.entrypoints.api.deps import ERRORS, READ_ERRORS, IdempotencyKey, Who, forbid
 from adapters.infrastructure.tokens import Principal
 from domain.errors import NotFound
 from domain.plan_text import MAX_PLAN_BYTES
