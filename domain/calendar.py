@@ -163,6 +163,10 @@ class WorkCalendar:
 
     def year_days(self, year: int) -> tuple[Source, list[tuple[date, bool, str]]]:
         """The source of ``year`` and its listed days: (day, is_working_day, why)."""
+        if isinstance(year, bool) or not isinstance(year, int) or not 1 <= year <= 9999:
+            raise InvalidInput(f"年份 year 无效：{year!r}，应为1到9999之间的整数",
+                               f"invalid year {year!r}: expected a whole number from 1 to 9999",
+                               field="year")
         source = self.source(year)
         if source is None:
             self._check(date(year, 1, 1))

@@ -74,17 +74,34 @@ class MomentType(click.ParamType):
 
 
 class DaysType(click.ParamType):
+    """A number of days; its bounds are the domain's (``check_within``), not the command line's."""
+
+    name = "N"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        from domain.findings import check_within
+
+        field = param.opts[0] if param and param.opts else "within"
+        try:
+            number: Any = int(str(value).strip())
+        except ValueError:
+            number = value
+        try:
+            return check_within(number, field)
+        except DudaoError as e:
+            self.fail(str(e), param, ctx)
+
+
+class WholeNumberType(click.ParamType):
+    """A whole number; what it may be is the domain's to say."""
+
     name = "N"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         try:
-            number = int(str(value).strip())
+            return int(str(value).strip())
         except ValueError:
-            number = 0
-        if not 1 <= number <= 3650:
-            self.fail(f"必须是1到3650之间的整数天数，收到 {value!r}"
-                      f"（must be a whole number of days from 1 to 3650）", param, ctx)
-        return number
+            self.fail(f"必须是整数，收到 {value!r}（must be a whole number）", param, ctx)
 
 
 class ChoiceType(click.Choice):  # type: ignore[type-arg]
@@ -98,6 +115,7 @@ class ChoiceType(click.Choice):  # type: ignore[type-arg]
 DATE = DateType()
 MOMENT = MomentType()
 POSITIVE = DaysType()
+WHOLE = WholeNumberType()
 
 
 def json_default(value: Any) -> Any:

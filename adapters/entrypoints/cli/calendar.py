@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from adapters.entrypoints.cli.base import Context, cli, emit
+from adapters.entrypoints.cli.base import WHOLE, Context, cli, emit
 from domain.calendar import PROVISIONAL_MARK
 
 SOURCES = {"package": "法定（chinesecalendar 包）", "operator": "运营方文件（DUDAO_HOLIDAYS）",
@@ -18,7 +18,7 @@ def calendar() -> None:
 
 
 @calendar.command("show")
-@click.argument("year", type=click.IntRange(1900, 9999))
+@click.argument("year", type=WHOLE)
 @click.pass_obj
 def calendar_show(ctx: Context, year: int) -> None:
     """列出 YEAR 年的休息日（工作日放假）与调休上班日及其来源。"""
