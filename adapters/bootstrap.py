@@ -72,11 +72,14 @@ def prepared(db: str) -> Iterator[None]:
 def bootstrap(settings: Settings) -> Dudao:
     """Build the application service for these settings."""
     with prepared(settings.db):
-        return Dudao(
+        app = Dudao(
             clock=clock_for(settings),
             calendar=load_calendar(settings.holidays),
             env=store_env(settings.db),
         )
+    # the rungs of the settings' policy, loaded when first asked for
+    app.ladder_source = lambda: policy(settings).ladder()
+    return app
 
 
 def policy(settings: Settings, name: str | None = None) -> Policy:

@@ -4,10 +4,17 @@ recorded ──order──▶ rectifying ──report──▶ under_review ─�
                        ▲                        │
                        └──────── fail ──────────┘   (a new deadline, a strike)
 
-Escalations (预警/督办/约谈/通报/问责) are decided by the rules; this aggregate
-records them and keeps their invariants: a finding that is closed or has no
-order cannot escalate, each rung fires at most once per finding (the reminder
-at most once per deadline).
+A review may also find the report false (弄虚作假): the finding goes back to
+rectifying with its deadline unchanged, and the policy's rungs may escalate on it.
+
+Escalations are decided by the rules (or raised by an inspector, with a reason);
+the rungs are the policy's, and each command brings its rung's properties (code,
+order, name, mode, whether its due date becomes the deadline, whether it repeats
+per deadline), which the event records. This aggregate keeps the invariants: a
+finding that is closed or has no order cannot escalate, each rung fires at most
+once per finding (a repeating one at most once per deadline), and the ladder never
+goes back down (no rung at or below the highest reached, but a repeating one for a new
+deadline; an inspector raises only above it).
 """
 
 from __future__ import annotations
@@ -19,14 +26,22 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput, Refused
-from domain.rungs import RUNGS, deadline_after_escalation, rung_of
+from domain.rungs import (
+    CODE,
+    MODES,
+    RUNGS,
+    Rung,
+    deadline_after_escalation,
+    recorded_rung,
+    rung_of,
+)
 from domain.values import check_day, check_not_in_future, check_text
 
 if TYPE_CHECKING:
     from domain.calendar import WorkCalendar
 
-__all__ = ["MAX_WITHIN", "RUNGS", "SEVERITIES", "STATUSES", "Finding", "check_severity",
-           "check_within", "rung_of"]
+__all__ = ["MAX_WITHIN", "RUNGS", "SEVERITIES", "STATUSES", "Finding", "check_rung",
+           "check_severity", "check_within", "rung_of"]
 
 SEVERITIES = {"general": "一般", "serious": "较重", "major": "严重"}
 STATUSES = {
@@ -36,6 +51,8 @@ STATUSES = {
     "closed": "已销号",
 }
 MAX_WITHIN = 3650  # days of a rectification period, at most
+
+
 def check_severity(severity: str) -> str:
     if severity not in SEVERITIES:
         raise InvalidInput(
@@ -60,6 +77,38 @@ def check_within(within: int, field: str = "within") -> int:
             field=field,
         )
     return within
+
+
+def check_rung(rung: Rung) -> Rung:
+    """A rung's properties as a command brings them: a code ``[a-z_]+``, an order, a
+    Chinese name and a mode of the fixed vocabulary."""
+    if not isinstance(rung.code, str) or not CODE.match(rung.code):
+        raise InvalidInput(
+            f"升级级别代码 {rung.code!r} 无效（只能是小写字母和下划线，至多20个字符）",
+            f"invalid rung code {rung.code!r}: lower-case letters and underscores only",
+            field="code",
+        )
+    if isinstance(rung.order, bool) or not isinstance(rung.order, int) or rung.order < 0:
+        raise InvalidInput(f"升级级别 {rung.code} 的序号 {rung.order!r} 无效",
+                           f"invalid order {rung.order!r} of rung {rung.code}", field="rung")
+    check_text(rung.name, "name", "升级级别名称", max_len=40)
+    if rung.mode not in MODES:
+        raise InvalidInput(
+            f"升级级别 {rung.code} 的方式 {rung.mode!r} 无效，应为 {'、'.join(MODES)} 之一",
+            f"invalid mode {rung.mode!r} of rung {rung.code}", field="mode",
+        )
+    return rung
+
+
+def _builtin(code: str) -> Rung:
+    rung = RUNGS.get(code)
+    if rung is None:
+        raise InvalidInput(
+            f"升级级别 {code!r} 无效：未给出该级别的属性，内置级别为 {'、'.join(RUNGS)}",
+            f"invalid escalation code {code!r}: no rung given and not one of {', '.join(RUNGS)}",
+            field="code",
+        )
+    return rung
 
 
 class Finding(Aggregate):
@@ -96,6 +145,7 @@ class Finding(Aggregate):
         self.last_report_on: date | None = None
         self.reports = 0
         self.strikes = 0
+        self.falsified = 0  # reviews that found the report false (弄虚作假)
         self.extensions = 0
         self.escalations: list[dict[str, Any]] = []
         self.interview_held_on: date | None = None
@@ -133,14 +183,32 @@ class Finding(Aggregate):
     # ------------------------------------------------------------------ queries
 
     @property
+    def top(self) -> dict[str, Any] | None:
+        """The escalation with the highest order so far (the latest of equals), or None."""
+        best: dict[str, Any] | None = None
+        for e in self.escalations:
+            if best is None or e["rung"] >= best["rung"]:
+                best = e
+        return best
+
+    @property
     def rung(self) -> str | None:
         """The highest escalation code so far (the reminder counts), or None."""
-        if not self.escalations:
-            return None
-        return max((e["code"] for e in self.escalations), key=rung_of)
+        top = self.top
+        return top["code"] if top is not None else None
+
+    @property
+    def rung_label(self) -> str | None:
+        """The Chinese name the highest escalation was recorded with, or None."""
+        top = self.top
+        return top["name"] if top is not None else None
 
     def has_escalated(self, code: str) -> bool:
         return any(e["code"] == code for e in self.escalations)
+
+    def has_mode(self, mode: str) -> bool:
+        """Whether some escalation so far stood for this mode (约谈, say)."""
+        return any(e["mode"] == mode for e in self.escalations)
 
     def escalation(self, code: str) -> dict[str, Any] | None:
         for e in self.escalations:
@@ -277,6 +345,22 @@ class Finding(Aggregate):
         self.status = "closed"
         self.closed_on = on
 
+    def find_report_false(
+        self, *, on: date, note: str, actor: str, recorded_at: datetime
+    ) -> None:
+        """复查认定弄虚作假: the review finds the report false. The finding goes back to
+        rectifying with its deadline unchanged; it is no failed review (no strike, no new
+        deadline): the policy's rungs escalate on it, and one of them may set a deadline."""
+        check_day(on, "on")
+        note = check_text(note, "note", "弄虚作假的认定意见", max_len=2000)
+        self._check_reviewable(on, recorded_at)
+        self._found_false(on=on, note=note, actor=actor, recorded_at=recorded_at)
+
+    @event("ReportFoundFalse")
+    def _found_false(self, on: date, note: str, actor: str, recorded_at: datetime) -> None:
+        self.status = "rectifying"
+        self.falsified += 1
+
     def fail_review(
         self,
         *,
@@ -362,7 +446,7 @@ class Finding(Aggregate):
         interviewee = check_text(interviewee, "interviewee", "被约谈人", max_len=100)
         minutes = check_text(minutes, "minutes", "约谈纪要", max_len=8000)
         self._refuse_if_closed("约谈", "hold an interview")
-        if not self.has_escalated("interview"):
+        if not self.has_mode("interview"):
             raise Refused(
                 "该问题尚未升级到约谈，不能登记约谈",
                 "the finding has not escalated to an interview",
@@ -385,31 +469,9 @@ class Finding(Aggregate):
     ) -> None:
         self.interview_held_on = on
 
-    def raise_escalation(
-        self,
-        *,
-        code: str,
-        rule: str,
-        policy: str,
-        policy_version: int,
-        threshold: date,
-        due: date | None,
-        facts: dict[str, Any],
-        decided_at: datetime,
-        actor: str,
-        recorded_at: datetime,
-    ) -> None:
-        """Record an escalation the rules decided.
-
-        ``threshold`` is the first day on which the rung applied; later
-        deadlines count from it, never from when the sweep ran.
-        """
-        if code not in RUNGS:
-            raise InvalidInput(
-                f"升级级别 {code!r} 无效，应为 {'、'.join(RUNGS)} 之一",
-                f"invalid escalation code {code!r}: expected one of {', '.join(RUNGS)}",
-                field="code",
-            )
+    def _check_escalation(self, rung: Rung) -> date:
+        """Refuses a rung that cannot fire now: closed, no order, already fired (for this
+        deadline, if it repeats), or below the highest rung reached; returns the deadline."""
         self._refuse_if_closed("升级", "escalate it")
         if self.status == "recorded" or self.deadline is None:
             raise Refused(
@@ -417,8 +479,8 @@ class Finding(Aggregate):
                 "no rectification was ordered; the finding cannot escalate",
                 field="finding",
             )
-        rung = RUNGS[code]
-        if rung.once_per_deadline:
+        code = rung.code
+        if rung.per_deadline:
             if any(e["code"] == code and e["deadline"] == self.deadline
                    for e in self.escalations):
                 raise Refused(
@@ -432,23 +494,107 @@ class Finding(Aggregate):
                 f"the finding already escalated to {code}; each rung fires once",
                 field="code",
             )
+        top = self.top
+        # Never back down: nothing below the highest rung reached, but a rung that repeats
+        # per deadline (a 预警 for a new deadline), which has fired for this one.
+        if top is not None and not rung.per_deadline and rung.order <= top["rung"]:
+            raise Refused(
+                f"该问题已升级至{top['name']}（第{top['rung']}级），不能再升级到"
+                f"{rung.name}（第{rung.order}级）：升级只升不降",
+                f"the finding is at {top['code']} (rung {top['rung']}); {code} "
+                f"(rung {rung.order}) is not above it",
+                field="code",
+            )
+        return self.deadline
+
+    def raise_escalation(
+        self,
+        *,
+        code: str,
+        rule: str,
+        policy: str,
+        policy_version: int,
+        threshold: date,
+        due: date | None,
+        facts: dict[str, Any],
+        decided_at: datetime,
+        actor: str,
+        recorded_at: datetime,
+        rung: Rung | None = None,
+    ) -> None:
+        """Record an escalation the rules decided.
+
+        ``rung`` brings the rung's properties from the policy (without it, ``code`` must
+        be one of the built-in rungs). ``threshold`` is the first day on which the rung
+        applied; later deadlines count from it, never from when the sweep ran.
+        """
+        rung = check_rung(rung) if rung is not None else _builtin(code)
+        if rung.code != code:
+            raise InvalidInput(f"升级级别 {code!r} 与所给级别 {rung.code!r} 不符",
+                               f"code {code!r} does not match the rung {rung.code!r}",
+                               field="code")
+        deadline = self._check_escalation(rung)
         self._escalated(
-            code=code, rung=rung_of(code), rule=rule, policy=policy,
+            code=code, rung=rung.order, rule=rule, policy=policy,
             policy_version=policy_version, threshold=threshold, due=due,
-            deadline=self.deadline, facts=facts, decided_at=decided_at,
-            actor=actor, recorded_at=recorded_at,
+            deadline=deadline, facts=facts, decided_at=decided_at,
+            actor=actor, recorded_at=recorded_at, name=rung.name, mode=rung.mode,
+            sets_deadline=rung.sets_deadline, per_deadline=rung.per_deadline,
+        )
+
+    def raise_manually(
+        self,
+        *,
+        rung: Rung,
+        on: date,
+        due: date | None,
+        reason: str,
+        policy: str,
+        policy_version: int,
+        actor: str,
+        recorded_at: datetime,
+    ) -> None:
+        """手动升级: an inspector raises a rung above the highest reached (重大事故 and the
+        like), from ``on``, with a reason; the event records the inspector and the reason."""
+        check_rung(rung)
+        check_day(on, "on")
+        reason = check_text(reason, "reason", "手动升级的理由", max_len=2000)
+        deadline = self._check_escalation(rung)
+        top = self.top
+        if top is not None and rung.order <= top["rung"]:
+            raise Refused(  # a repeating rung: not by hand below the top either
+                f"该问题已升级至{top['name']}，手动升级只能升到更高的级别",
+                f"the finding is at {top['code']}; raise a rung above it", field="rung")
+        self._not_before(on, self.ordered_on, "整改通知日期", "the order date")
+        if top is not None:
+            self._not_before(on, top["threshold"], "最近一次升级的起算日",
+                             "the latest escalation's threshold")
+        check_not_in_future(on, recorded_at)
+        self._escalated(
+            code=rung.code, rung=rung.order, rule=f"{rung.code}.manual", policy=policy,
+            policy_version=policy_version, threshold=on, due=due, deadline=deadline,
+            facts={"manual": True, "reason": reason, "rung_so_far": self.rung,
+                   "deadline": deadline.isoformat()},
+            decided_at=recorded_at, actor=actor, recorded_at=recorded_at, name=rung.name,
+            mode=rung.mode, sets_deadline=rung.sets_deadline, per_deadline=rung.per_deadline,
+            reason=reason,
         )
 
     @event("EscalationRaised")
     def _escalated(
         self, code: str, rung: int, rule: str, policy: str, policy_version: int,
         threshold: date, due: date | None, deadline: date, facts: dict[str, Any],
-        decided_at: datetime, actor: str, recorded_at: datetime,
+        decided_at: datetime, actor: str, recorded_at: datetime, name: str | None = None,
+        mode: str | None = None, sets_deadline: bool | None = None,
+        per_deadline: bool | None = None, reason: str | None = None,
     ) -> None:
+        # An event recorded before events carried their rung's properties takes them
+        # from the built-in table.
+        props = recorded_rung({"code": code, "rung": rung, "name": name, "mode": mode,
+                               "sets_deadline": sets_deadline, "per_deadline": per_deadline})
         self.escalations.append(
             {
-                "code": code,
-                "rung": rung,
+                **props,
                 "rule": rule,
                 "policy": policy,
                 "policy_version": policy_version,
@@ -456,10 +602,12 @@ class Finding(Aggregate):
                 "due": due,
                 "deadline": deadline,
                 "decided_at": decided_at,
+                "actor": actor,
+                "reason": reason,
             }
         )
-        # 督办 sets a new deadline; a report before it pauses escalation.
-        after = deadline_after_escalation(code, due, self.deadline)
+        # A rung that sets the deadline (督办): its due date becomes the deadline.
+        after = deadline_after_escalation(props["sets_deadline"], due, self.deadline)
         if after != self.deadline:
             self.deadline = after
             self.deadline_provisional = False  # the event does not say how it was counted

@@ -44,7 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from domain.rungs import deadline_after_escalation, rung_of
+from domain.rungs import deadline_after_escalation, recorded_rung
 from domain.time import SHANGHAI
 from projections.bulk import Bulk
 from projections.events import FINDING_EVENTS, UNIT_REGISTERED
@@ -68,6 +68,7 @@ FINDING_COLUMNS = (
     "finding_id", "unit", "severity", "status", "on", "text", "inspector", "task",
     "ordered_on", "deadline", "deadline_provisional", "current_deadline", "last_report_on",
     "closed_on", "closed_on_time", "reports", "strikes", "extensions", "interviews", "rung",
+    "rung_order",
     "recorded_at", "position", "timeline",
 )
 
@@ -97,6 +98,7 @@ findings = Table(
     Column("extensions", Integer, nullable=False),
     Column("interviews", Integer, nullable=False),
     Column("rung", String(20)),
+    Column("rung_order", Integer),  # the order the highest escalation was recorded with
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("position", Integer, nullable=False),
     # the finding's events, oldest first, as JSON: [[position, kind, on, recorded_at,
@@ -114,6 +116,9 @@ escalations = Table(
     Column("unit", String(64), nullable=False),
     Column("code", String(20), nullable=False),
     Column("rung", Integer, nullable=False),
+    # the rung's name and mode as the event recorded them (the policy may change since)
+    Column("name", String(40), nullable=False),
+    Column("mode", String(30), nullable=False),
     Column("rule", String(100), nullable=False),
     Column("policy", String(100), nullable=False),
     Column("policy_version", Integer, nullable=False),
@@ -149,9 +154,10 @@ TIMELINE_ARGS: dict[str, tuple[str, ...]] = {
     "ReportSubmitted": ("text",),
     "ReviewPassed": ("note",),
     "ReviewFailed": ("deadline", "note", "provisional"),
+    "ReportFoundFalse": ("note",),
     "ExtensionGranted": ("previous", "to", "reason"),
     "InterviewHeld": ("interviewee", "minutes"),
-    "EscalationRaised": ("code", "rule", "policy", "policy_version", "due"),
+    "EscalationRaised": ("code", "rule", "policy", "policy_version", "due", "name", "reason"),
 }
 
 
@@ -224,7 +230,7 @@ class AccountabilityProjection:
                     "deadline": None, "deadline_provisional": False,
                     "current_deadline": None, "last_report_on": None,
                     "closed_on": None, "closed_on_time": None, "reports": 0, "strikes": 0,
-                    "extensions": 0, "interviews": 0, "rung": None,
+                    "extensions": 0, "interviews": 0, "rung": None, "rung_order": None,
                     "recorded_at": local(recorded_at), "position": position, "timeline": "[]",
                 }
                 new[fid] = row
@@ -234,7 +240,7 @@ class AccountabilityProjection:
                         "severity": d["severity"], "on": d["on"], "inspector": d["inspector"],
                         "text": d["text"], "task": d["task"], "ordered_on": None,
                         "deadline": None, **_NO_COUNT, "deadline_provisional": False,
-                        "rung": None, "strikes": 0, "reports": 0,
+                        "rung": None, "rung_order": None, "strikes": 0, "reports": 0,
                         "closed_on": None, "recorded_at": recorded_at,
                         "updated_at": recorded_at, "version": d["originator_version"],
                         "position": position,
@@ -264,6 +270,8 @@ class AccountabilityProjection:
                         row["last_report_on"] is not None and row["deadline"] is not None
                         and row["last_report_on"] <= row["deadline"]
                     )
+                elif kind == "ReportFoundFalse":
+                    row["status"] = "rectifying"
                 elif kind == "ReviewFailed":
                     row["status"] = "rectifying"
                     row["strikes"] += 1
@@ -278,14 +286,17 @@ class AccountabilityProjection:
                 elif kind == "InterviewHeld":
                     row["interviews"] += 1
                 elif kind == "EscalationRaised":
-                    code = d["code"]
-                    if row["rung"] is None or rung_of(code) > rung_of(row["rung"]):
-                        row["rung"] = code
+                    rung = recorded_rung(d)
+                    code = rung["code"]
+                    # the highest so far (a repeating rung, 预警, may come again below it)
+                    if row["rung"] is None or rung["rung"] >= (row["rung_order"] or 0):
+                        row["rung"], row["rung_order"] = code, rung["rung"]
                     row["current_deadline"] = deadline_after_escalation(
-                        code, d["due"], row["current_deadline"])
+                        rung["sets_deadline"], d["due"], row["current_deadline"])
                     esc_rows.append({
                         "position": position, "finding_id": fid, "unit": row["unit"],
-                        "code": code, "rung": d["rung"], "rule": d["rule"],
+                        "code": code, "rung": rung["rung"], "name": rung["name"],
+                        "mode": rung["mode"], "rule": d["rule"],
                         "policy": d["policy"], "policy_version": d["policy_version"],
                         "threshold": d["threshold"], "due": d["due"],
                         "decided_at": local(d["decided_at"]),

@@ -19,7 +19,7 @@ from sqlalchemy import Column, Date, Index, Integer, String, Table, Text, bindpa
 from sqlalchemy.engine import Connection
 
 from domain.calendar import WorkCalendar
-from domain.rungs import deadline_after_escalation, rung_of
+from domain.rungs import deadline_after_escalation, recorded_rung
 from projections.events import FINDING_EVENTS
 from projections.runner import metadata
 from rules.ladder import next_threshold, plan
@@ -56,6 +56,7 @@ class EscalationProjection:
         self.table = table_for(policy)
         self.name = self.table.name
         self.tables: Sequence[Table] = (self.table,)
+        self.index = {code: policy.index(code) for code in policy.order}
 
     def apply(self, conn: Connection, position: int, event: Any) -> None:
         self.apply_many(conn, [(position, event)])
@@ -100,15 +101,14 @@ class EscalationProjection:
                 updates,
             )
 
-    @staticmethod
-    def _mutate(states: dict[str, dict[str, Any]], fid: str, event: Any) -> bool:
+    def _mutate(self, states: dict[str, dict[str, Any]], fid: str, event: Any) -> bool:
         kind = FINDING_EVENTS[type(event)]
         if kind == "Recorded":
             states[fid] = {
                 "finding_id": fid, "unit": event.unit, "severity": event.severity,
                 "text": event.text, "status": "recorded", "deadline": None,
-                "report_on": None, "failed_reviews": [], "interview_held_on": None,
-                "fired": {}, "reminded": [], "top": -1,
+                "report_on": None, "failed_reviews": [], "falsified": [],
+                "interview_held_on": None, "fired": {}, "repeats": {}, "top": -1,
             }
             return True
         state = states.get(fid)
@@ -123,20 +123,26 @@ class EscalationProjection:
         elif kind == "ReviewFailed":
             state.update(status="rectifying", report_on=None, deadline=_iso(event.deadline))
             state["failed_reviews"].append(_iso(event.on))
+        elif kind == "ReportFoundFalse":
+            state.update(status="rectifying", report_on=None)
+            state["falsified"].append(_iso(event.on))
         elif kind == "ExtensionGranted":
             state["deadline"] = _iso(event.to)
         elif kind == "InterviewHeld":
             state["interview_held_on"] = _iso(event.on)
         elif kind == "EscalationRaised":
-            code = event.code
-            if code == "reminder":
-                state["reminded"].append(_iso(event.deadline))
+            rung = recorded_rung(event.__dict__)
+            code = rung["code"]
+            if rung["per_deadline"]:
+                state["repeats"].setdefault(code, []).append(_iso(event.deadline))
             else:
                 state["fired"][code] = {"threshold": _iso(event.threshold),
                                         "due": _iso(event.due)}
-            state["top"] = max(state["top"], rung_of(code))
-            state["deadline"] = deadline_after_escalation(code, _iso(event.due),
-                                                          state["deadline"])
+            # the order in this policy's ladder (a rung it does not have: as recorded)
+            order = self.index.get(code, rung["rung"])
+            state["top"] = max(state["top"], order)
+            state["deadline"] = deadline_after_escalation(rung["sets_deadline"],
+                                                          _iso(event.due), state["deadline"])
         else:
             return False
         return True

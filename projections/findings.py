@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from domain.rungs import deadline_after_escalation, rung_of
+from domain.rungs import deadline_after_escalation, sets_deadline
 from projections.bulk import Bulk
 from projections.events import FINDING_EVENTS
 from projections.runner import metadata
@@ -46,6 +46,7 @@ findings = Table(
     Column("deadline_within", Integer),
     Column("deadline_calendar_days", Boolean),
     Column("rung", String(20)),
+    Column("rung_order", Integer),  # the order the highest escalation was recorded with
     Column("strikes", Integer, nullable=False, default=0),
     Column("reports", Integer, nullable=False, default=0),
     Column("closed_on", Date),
@@ -114,7 +115,7 @@ class FindingsProjection:
                     "finding_id": fid, "unit": e.unit, "status": "recorded",
                     "severity": e.severity, "on": e.on, "inspector": e.inspector,
                     "text": e.text, "task": e.task, "ordered_on": None, "deadline": None,
-                    **NO_COUNT, "deadline_provisional": False, "rung": None, "strikes": 0, "reports": 0, "closed_on": None,
+                    **NO_COUNT, "deadline_provisional": False, "rung": None, "rung_order": None, "strikes": 0, "reports": 0, "closed_on": None,
                     "recorded_at": e.recorded_at, "updated_at": e.recorded_at,
                     "version": e.originator_version, "position": position,
                 }
@@ -162,6 +163,8 @@ def apply_event(row: dict[str, Any], kind: str, d: dict[str, Any], position: int
     elif kind == "ReviewPassed":
         row["status"] = "closed"
         row["closed_on"] = d["on"]
+    elif kind == "ReportFoundFalse":
+        row["status"] = "rectifying"  # the deadline is unchanged (弄虚作假)
     elif kind == "ReviewFailed":
         row["status"] = "rectifying"
         _counted(row, d)
@@ -169,10 +172,11 @@ def apply_event(row: dict[str, Any], kind: str, d: dict[str, Any], position: int
     elif kind == "ExtensionGranted":
         _set_on(row, d["to"])
     elif kind == "EscalationRaised":
-        code = d["code"]
-        if row["rung"] is None or rung_of(code) > rung_of(row["rung"]):
-            row["rung"] = code
-        deadline = deadline_after_escalation(code, d["due"], row["deadline"])
+        # the highest so far (a repeating rung, 预警, may come again below it)
+        order = d.get("rung", 0)
+        if row["rung"] is None or order >= (row["rung_order"] or 0):
+            row["rung"], row["rung_order"] = d["code"], order
+        deadline = deadline_after_escalation(sets_deadline(d), d["due"], row["deadline"])
         if deadline != row["deadline"]:
             _set_on(row, deadline)
 

@@ -18,9 +18,11 @@ counts them by hand):
 - **on-time rate** (按期整改率) = closed on time / (closed + late): the share
   of findings whose timeliness is settled that were rectified on time; null
   when none is settled.
-- **escalations**: escalation events per code (预警 counted once per deadline),
-  **public_notices** / **accountability**: findings escalated to 通报 / 问责,
-  **interviews**: interviews held (约谈).
+- **escalations**: escalation events per rung code (a repeating rung such as 预警
+  counted once per deadline): every rung of the policy's ladder, then any other code
+  the events hold (recorded under another policy), with the name it was recorded with;
+  **public_notices** / **accountability**: escalations to a rung whose mode is
+  督导通报 (public_notice) / 问责 (accountability), **interviews**: interviews held (约谈).
 - **peers**: the units with the same parent unit (top-level units are peers
   of each other); rank by on-time rate among those that have one.
 """
@@ -39,7 +41,7 @@ from sqlalchemy.engine import Connection
 
 from domain.calendar import PROVISIONAL_MARK
 from domain.findings import SEVERITIES, STATUSES
-from domain.rungs import CODES, LADDER, rung_name
+from domain.rungs import BULLETIN_WORDS, LADDER, MODES, Ladder, rung_name
 from domain.time import SHANGHAI, local_date
 from projections.accountability import escalations, findings, units
 from projections.plans import unit_tasks as plan_unit_tasks
@@ -50,6 +52,7 @@ TIMELINE_LABELS = {
     "ReportSubmitted": "整改报告",
     "ReviewPassed": "复查通过",
     "ReviewFailed": "复查未通过",
+    "ReportFoundFalse": "弄虚作假",
     "ExtensionGranted": "延期",
     "InterviewHeld": "约谈",
     "EscalationRaised": "升级",
@@ -91,14 +94,18 @@ def describe(kind: str, args: list[Any]) -> str:
     if kind == "ReviewFailed":
         return (f"复查未通过，重新限期至{args[0]}{PROVISIONAL_MARK if len(args) > 2 and args[2] else ''}"
                 + (f"（{args[1]}）" if args[1] else ""))
+    if kind == "ReportFoundFalse":
+        return "复查认定整改报告弄虚作假，退回整改" + (f"（{args[0]}）" if args and args[0] else "")
     if kind == "ExtensionGranted":
         return f"延期：{args[0]} → {args[1]}（{args[2]}）"
     if kind == "InterviewHeld":
         return f"约谈{args[0]}：{args[1]}"
     if kind == "EscalationRaised":
-        code, rule, policy, version, due = args
-        label = rung_name(code)
-        return f"升级：{label}（规则 {rule}，{policy} v{version}" + (f"，期限{due}）" if due else "）")
+        code, rule, policy, version, due = args[:5]
+        label = (args[5] if len(args) > 5 else None) or rung_name(code)
+        reason = args[6] if len(args) > 6 else None
+        return (f"升级：{label}（规则 {rule}，{policy} v{version}" + (f"，期限{due}" if due else "")
+                + (f"，理由：{reason}" if reason else "") + "）")
     return kind
 
 
@@ -129,7 +136,7 @@ def finding_state(f: dict[str, Any], today: date) -> tuple[bool, bool]:
 
 
 def figures(rows: list[dict[str, Any]], esc_rows: list[dict[str, Any]],
-            today: date) -> dict[str, Any]:
+            today: date, ladder: Ladder = LADDER) -> dict[str, Any]:
     """The headline figures of a set of findings and their escalations."""
     by_severity = dict.fromkeys(SEVERITIES, 0)
     by_status = dict.fromkeys(STATUSES, 0)
@@ -145,9 +152,11 @@ def figures(rows: list[dict[str, Any]], esc_rows: list[dict[str, Any]],
             is_overdue, is_late = finding_state(f, today)
             overdue += is_overdue
             late += is_late
-    esc = dict.fromkeys(CODES, 0)
+    esc = {r.code: 0 for r in ladder}
+    by_mode = dict.fromkeys(MODES, 0)
     for e in esc_rows:
         esc[e["code"]] = esc.get(e["code"], 0) + 1
+        by_mode[e["mode"]] = by_mode.get(e["mode"], 0) + 1
     return {
         "findings": len(rows),
         "open": len(rows) - closed,
@@ -160,8 +169,8 @@ def figures(rows: list[dict[str, Any]], esc_rows: list[dict[str, Any]],
         "by_status": by_status,
         "escalations": esc,
         "interviews": interviews,
-        "public_notices": esc["public_notice"],
-        "accountability": esc["accountability"],
+        "public_notices": by_mode["public_notice"],
+        "accountability": by_mode["accountability"],
     }
 
 
@@ -177,9 +186,23 @@ def monthly(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for k, v in sorted(months.items())]
 
 
-def by_rung(esc: dict[str, int]) -> list[dict[str, Any]]:
-    return [{"rung": r.order, "code": r.code, "label": r.name, "count": esc.get(r.code, 0)}
-            for r in LADDER]
+def by_rung(esc: dict[str, int], ladder: Ladder = LADDER,
+            recorded: dict[str, tuple[int, str]] | None = None) -> list[dict[str, Any]]:
+    """One column per rung: the ladder's, then the other codes counted (``recorded``:
+    their order and name as the events recorded them)."""
+    out = [{"rung": r.order, "code": r.code, "label": r.name, "count": esc.get(r.code, 0)}
+           for r in ladder]
+    known = {r.code for r in ladder}
+    others = [c for c in esc if c not in known]
+    for code in sorted(others, key=lambda c: ((recorded or {}).get(c, (99, c))[0], c)):
+        order, name = (recorded or {}).get(code, (len(out), rung_name(code) or code))
+        out.append({"rung": order, "code": code, "label": name, "count": esc[code]})
+    return out
+
+
+# The bulletin names the units of every rung whose mode is one of these, in ladder order.
+NAMED_MODES = ("public_criticism", "public_notice", "listed_supervision",
+               "resource_adjustment", "accountability")
 
 
 def rank_key(item: dict[str, Any]) -> tuple[Any, ...]:
@@ -215,19 +238,25 @@ def for_period(model: ReadModel, since: date) -> ReadModel:
 class Reports:
     """Reports over one loaded read model at one moment."""
 
-    def __init__(self, model: ReadModel, now: datetime, since: date | None = None) -> None:
+    def __init__(self, model: ReadModel, now: datetime, since: date | None = None,
+                 ladder: Ladder = LADDER) -> None:
         self.since = since
+        self.ladder = ladder
         self.model = model if since is None else for_period(model, since)
         model = self.model
         self.now = now
         self.today = local_date(now)
         self.summary: dict[str, dict[str, Any]] = {}
+        # the order and name each code was recorded with (a code not in the ladder)
+        self.recorded: dict[str, tuple[int, str]] = {
+            e["code"]: (e["rung"], e["name"]) for rows in model.escalations.values()
+            for e in rows}
         self._groups: dict[str | None, dict[str, Any]] = {}
         for code, u in model.units.items():
             if u["kind"] != "unit":
                 continue
             fig = figures(model.findings.get(code, []), model.escalations.get(code, []),
-                          self.today)
+                          self.today, ladder)
             self.summary[code] = {"unit": code, "name": u["name"], **fig}
 
     PEER_TABLE = 10
@@ -273,13 +302,15 @@ class Reports:
         rows = self.model.findings.get(code, [])
         esc_rows = self.model.escalations.get(code, [])
         fig = self.summary.get(code) or {"unit": code, "name": u["name"],
-                                         **figures(rows, esc_rows, self.today)}
+                                         **figures(rows, esc_rows, self.today, self.ladder)}
         open_rows = [f for f in rows if f["status"] != "closed"]
         if lines is None:
             lines = timelines(open_rows)
         esc_by_finding: dict[str, list[str]] = defaultdict(list)
+        label: dict[str, str] = {}
         for e in esc_rows:
             esc_by_finding[e["finding_id"]].append(e["code"])
+            label[e["finding_id"]] = e["name"]  # the latest is the top
 
         def brief(f: dict[str, Any]) -> dict[str, Any]:
             overdue, late = finding_state(f, self.today)
@@ -290,7 +321,8 @@ class Reports:
                 "deadline": f["deadline"], "deadline_provisional": f["deadline_provisional"],
                 "current_deadline": f["current_deadline"], "overdue": overdue, "late": late,
                 "days_overdue": (self.today - f["deadline"]).days if overdue else 0,
-                "rung": f["rung"], "rung_label": rung_name(f["rung"]),
+                "rung": f["rung"],
+                "rung_label": label.get(f["finding_id"]) or rung_name(f["rung"]),
                 "escalations": esc_by_finding.get(f["finding_id"], []),
                 "closed_on": f["closed_on"], "closed_on_time": f["closed_on_time"],
                 "strikes": f["strikes"], "extensions": f["extensions"],
@@ -305,7 +337,7 @@ class Reports:
             "principal": u["principal"],
             "parent": u["parent"],
             **{k: v for k, v in fig.items() if k not in ("unit", "name")},
-            "escalations_by_rung": by_rung(fig["escalations"]),
+            "escalations_by_rung": by_rung(fig["escalations"], self.ladder, self.recorded),
             "monthly": monthly(rows),
             "open_findings": [brief(f) | {"timeline": lines.get(f["finding_id"], [])}
                               for f in open_rows],
@@ -325,18 +357,18 @@ class Reports:
         """督导通报: ranking, units under public notice and accountability, units commended."""
         all_rows = [f for rows in self.model.findings.values() for f in rows]
         all_esc = [e for rows in self.model.escalations.values() for e in rows]
-        overall = figures(all_rows, all_esc, self.today)
+        overall = figures(all_rows, all_esc, self.today, self.ladder)
         items = list(self.summary.values())
         ranked = ranking(items)
         ranked_codes = {r["unit"] for r in ranked}
 
-        def named(code_: str) -> list[dict[str, Any]]:
+        rows_by_id = {f["finding_id"]: f for rows in self.model.findings.values()
+                      for f in rows}
+
+        def named(test: Any) -> list[dict[str, Any]]:
             out = []
-            rows_by_id = {f["finding_id"]: f for rows in self.model.findings.values()
-                          for f in rows}
             for unit_code in sorted(self.summary):
-                hits = [e for e in self.model.escalations.get(unit_code, [])
-                        if e["code"] == code_]
+                hits = [e for e in self.model.escalations.get(unit_code, []) if test(e)]
                 if not hits:
                     continue
                 fs = []
@@ -358,15 +390,28 @@ class Reports:
             {"unit": s["unit"], "name": s["name"], "closed": s["closed"]}
             for s in sorted(items, key=lambda s: (-s["closed"], s["unit"]))
             if s["closed"] > 0 and s["closed_on_time"] == s["closed"] and s["overdue"] == 0
-            and s["escalations"]["supervise"] == 0
+            and not any(e["mode"] == "supervise"
+                        for e in self.model.escalations.get(s["unit"], []))
         ]
+        # every rung whose mode names units publicly, in ladder order (then other codes)
+        named_rungs = [(r.code, r.name, r.mode) for r in self.ladder if r.mode in NAMED_MODES]
+        known = {c for c, _, _ in named_rungs}
+        seen = sorted({(e["rung"], e["code"], e["name"], e["mode"]) for e in all_esc
+                       if e["mode"] in NAMED_MODES and e["code"] not in known})
+        named_rungs += [(c, n, m) for _, c, n, m in seen]
+        sections = [{"code": c, "name": n, "mode": m,
+                     "heading": BULLETIN_WORDS.get(m, (n, n))[0],
+                     "verb": BULLETIN_WORDS.get(m, (n, n))[1],
+                     "units": named(lambda e, c=c: e["code"] == c)}
+                    for c, n, m in named_rungs]
         return {
             "report": "bulletin",
             "title": "督导通报",
             "as_of": self.now,
             "since": self.since,
             "overall": {"units": len(items), **overall,
-                        "escalations_by_rung": by_rung(overall["escalations"]),
+                        "escalations_by_rung": by_rung(overall["escalations"], self.ladder,
+                                                       self.recorded),
                         "monthly": monthly(all_rows)},
             "ranking": [{k: r[k] for k in ("rank", "unit", "name", "findings", "open", "overdue",
                                            "late", "closed", "closed_on_time", "on_time_rate",
@@ -376,7 +421,8 @@ class Reports:
                           "open": s["open"]}
                          for s in sorted(items, key=lambda s: s["unit"])
                          if s["unit"] not in ranked_codes],
-            "public_notice": named("public_notice"),
-            "accountability": named("accountability"),
+            "public_notice": named(lambda e: e["mode"] == "public_notice"),
+            "accountability": named(lambda e: e["mode"] == "accountability"),
+            "sections": sections,
             "commended": commended,
         }

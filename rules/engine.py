@@ -25,7 +25,6 @@ from typing import Any
 from durable import engine as durable_engine
 from durable import lang
 
-from domain.rungs import rung_of
 from rules.ladder import Step
 from rules.policy import Policy
 
@@ -56,10 +55,6 @@ _compiled: dict[str, CompiledPolicy] = {}
 _sinks: dict[str, list[Fired]] = {}
 
 
-def rung_no(code: str) -> int:
-    return rung_of(code)
-
-
 class CompiledPolicy:
     """A policy version as a durable_rules ruleset."""
 
@@ -67,9 +62,12 @@ class CompiledPolicy:
         self.policy = policy
         self.name = f"dudao_{policy.policy}_v{policy.version}_{policy.digest}"
         self.rules: dict[str, str] = {}  # rule name -> the rung it fires
-        self.via_rungs = {c for c, r in policy.rungs.items() if r.failed_reviews}
-        self.higher = {c: [h for h in policy.rungs if rung_no(h) > rung_no(c)]
-                       for c in policy.rungs}
+        self.vias = {c: vias_of(r) for c, r in policy.rungs.items()}
+        # the rungs whose fact says which trigger came first (more than one may)
+        self.via_rungs = {c for c, v in self.vias.items() if len(v) > 1}
+        self.repeating = {c for c, r in policy.rungs.items() if r.per_deadline}
+        codes = policy.order
+        self.higher = {c: codes[n + 1:] for n, c in enumerate(codes)}
         definitions = self._define()
         _host.register_rulesets(definitions)
 
@@ -85,35 +83,35 @@ class CompiledPolicy:
         try:
             for code in codes:
                 rung = policy.rungs[code]
-                higher = [h for h in codes if rung_no(h) > rung_no(code)]
-                source = policy.rungs.get(rung.from_)
+                if rung.manual:
+                    continue  # raised by an inspector only (dudao escalate raise)
+                higher = self.higher[code]
+                source = policy.rungs.get(rung.from_ or "")
                 base = self._common(code, code, higher)
                 for severity in rung.skip_for:
                     base = base & (lang.m.severity != severity)
-                main = base
-                if source is not None:
-                    for severity in source.skip_for:
-                        main = main & (lang.m.severity != severity)
-                if rung.from_ == "deadline":
-                    name = f"{code}.{'before' if rung.before is not None else 'after'}_deadline"
-                else:
-                    name = f"{code}.after_{rung.from_}"
-                if rung.failed_reviews:
-                    self._rule(name, code, code,
-                               main & (getattr(lang.m, f"{code}_via") != "failed_reviews"))
-                    self._rule(f"{code}.failed_reviews", code, code,
-                               main & (getattr(lang.m, f"{code}_via") == "failed_reviews"))
-                else:
-                    self._rule(name, code, code, main)
+                vias = self.vias[code]
+                for via in vias:
+                    main = base
+                    if source is not None and via == rung.from_:
+                        for severity in source.skip_for:
+                            main = main & (lang.m.severity != severity)
+                    if len(vias) > 1:
+                        main = main & (getattr(lang.m, f"{code}_via") == via)
+                    self._rule(rule_name(code, rung.before is not None, via), code, code, main)
                 if source is not None and source.skip_for:
                     # A rung that is skipped for some severities: this one fires instead,
                     # from the day the skipped one would have fired.
-                    day = rung.from_
+                    day = rung.from_ or ""
                     takeover = self._common(code, day, [])
+                    for severity in rung.skip_for:
+                        takeover = takeover & (lang.m.severity != severity)
                     severities = None
                     for severity in source.skip_for:
                         term = lang.m.severity == severity
                         severities = term if severities is None else (severities | term)
+                    if len(vias) > 1:
+                        takeover = takeover & (getattr(lang.m, f"{code}_via") == rung.from_)
                     self._rule(f"{code}.instead_of_{rung.from_}", code, day,
                                takeover & severities)
             lang.when_all(lang.m.kind == "end_of_batch")(_ignore)
@@ -122,18 +120,19 @@ class CompiledPolicy:
         full_name, definition = rs.define()
         return {full_name: definition}
 
-    @staticmethod
-    def _common(code: str, day: str, higher: list[str]) -> Any:
+    def _common(self, code: str, day: str, higher: list[str]) -> Any:
         """What every rule of a rung asks; ``day`` names the rung whose threshold counts."""
         m = lang.m
+        order = self.policy.index(code)
         expr = (m.kind == "finding") & (m.status != "closed")
         expr = expr & (getattr(m, f"{day}_since") >= 0)  # the threshold has been reached
         # A report in before the threshold and still under review pauses the rung.
         expr = expr & (getattr(m, f"{day}_report_lead") <= 0)
-        if code == "reminder":
-            expr = expr & (m.top < 1) & (m.reminded == False)  # noqa: E712 - a rule, not Python
+        if code in self.repeating:
+            # once per deadline, while nothing above it has fired
+            expr = expr & (m.top <= order) & (getattr(m, f"{code}_done") == False)  # noqa: E712
         else:
-            expr = expr & (m.top < rung_no(code))  # each rung once, and never back down
+            expr = expr & (m.top < order)  # each rung once, and never back down
         for h in higher:
             # A rung whose threshold comes after a higher rung's is passed over.
             expr = expr & (getattr(m, f"{day}_lead_{h}") >= 0)
@@ -157,7 +156,6 @@ class CompiledPolicy:
         """The fact for one finding, from each rung's (threshold day number, via, fired)."""
         report_on = state.get("report_on")
         report_day = date.fromisoformat(report_on).toordinal() if report_on else None
-        reminder = days.get("reminder")
         fact: dict[str, Any] = {
             "sid": sid,
             "kind": "finding",
@@ -165,9 +163,11 @@ class CompiledPolicy:
             "status": state["status"],
             "severity": state["severity"],
             "top": state.get("top", -1),
-            "reminded": bool(reminder and reminder[2]),
         }
-        for code, (day, via, _) in days.items():
+        repeating = self.repeating
+        for code, (day, via, done) in days.items():
+            if code in repeating:
+                fact[f"{code}_done"] = bool(done)
             fact[f"{code}_since"] = today - day
             fact[f"{code}_report_lead"] = day - report_day if report_day else -NO_REPORT
             if code in self.via_rungs:
@@ -215,6 +215,24 @@ class CompiledPolicy:
         with contextlib.suppress(durable_engine.MessageNotHandledException):
             _host.assert_facts(self.name, chunk)
         self._clear(sid)
+
+
+def vias_of(rung: Any) -> list[str]:
+    """The triggers a rung may fire on, as the ladder names them (``Step.via``)."""
+    vias = [rung.from_] if rung.from_ is not None else []
+    if rung.failed_reviews:
+        vias.append("failed_reviews")
+    vias += [x for x in rung.on if x != "manual"]
+    return vias
+
+
+def rule_name(code: str, before: bool, via: str) -> str:
+    """``supervise.after_deadline``, ``interview.after_supervise``, ``interview.failed_reviews``…"""
+    if via == "deadline":
+        return f"{code}.{'before' if before else 'after'}_deadline"
+    if via in ("failed_reviews", "falsified", "interview_missed"):
+        return f"{code}.{via}"
+    return f"{code}.after_{via}"
 
 
 def _ignore(c: Any) -> None:

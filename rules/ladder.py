@@ -3,13 +3,25 @@
 For an open finding this works out, for every rung of the policy, the day from
 whose start the rung applies (its *threshold*) and the deadline it would set
 (its *due*), counting each rung from the threshold or deadline of the rung
-before it — never from the day a sweep happens to run. Rungs already fired
+it counts from — never from the day a sweep happens to run. Rungs already fired
 keep the threshold and due they were recorded with; rungs not yet fired are
 worked out as if every earlier rung fired on its own threshold, so a late
-sweep sees the same thresholds a punctual one would have.
+sweep sees the same thresholds a punctual one would have. Values that depend on
+severity are taken for the finding's severity.
 
-Whether a rung fires is decided by the ruleset (:mod:`rules.engine`), on the
-facts built here.
+Inspectors' decisions come first: a rung not yet fired that counts from another
+rung never counts from a day before the finding's current deadline (its anchor is
+the later of its normal anchor and the current deadline), so after an extension or
+a failed review no rung above the highest reached fires before that deadline has
+passed, and the next one counts its interval from the deadline's end. A held
+interview counts from the later of the day it was held and its due date, so holding
+it early never brings a later rung forward.
+
+A rung may also fire on an event, from that event's day: the n-th failed review,
+a review finding the report false (弄虚作假), an interview not held by its due date
+(拒不接受约谈, from the day after the due). A manual rung fires only when an
+inspector raises it. Whether a rung fires is decided by the ruleset
+(:mod:`rules.engine`), on the facts built here.
 """
 
 from __future__ import annotations
@@ -19,8 +31,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from domain.calendar import WorkCalendar
-from domain.rungs import RUNGS, rung_of
-from rules.policy import Policy, Rung
+from rules.policy import Policy
 
 NEVER = date(9999, 12, 31)
 ONE_DAY = timedelta(days=1)
@@ -34,7 +45,7 @@ class Step:
     day: date  # the threshold: the rung applies from the start of this day
     due: date | None  # the deadline this rung sets, if any
     anchor: date  # the day whose end the rung counts from
-    via: str  # "deadline", the rung it counts from, or "failed_reviews"
+    via: str  # "deadline", the rung it counts from, or the event: "failed_reviews", …
     fired: bool
 
 
@@ -64,61 +75,93 @@ def plan(state: dict[str, Any], policy: Policy, cal: WorkCalendar) -> dict[str, 
     deadline = _d(state.get("deadline"))
     if deadline is None:
         return {}
+    severity = state.get("severity") or "general"
     fired: dict[str, dict[str, Any]] = state.get("fired") or {}
+    repeats: dict[str, list[str]] = state.get("repeats") or {}
     held = _d(state.get("interview_held_on"))
-    failed = [_d(x) for x in state.get("failed_reviews") or []]
+    failed = state.get("failed_reviews") or []
+    falsified = state.get("falsified") or []
     steps: dict[str, Step] = {}
     for code in policy.order:
         rung = policy.rungs[code]
-        if code in fired and code != "reminder":
+        if code in fired and not rung.per_deadline:
             record = fired[code]
             steps[code] = Step(code, _d(record["threshold"]) or NEVER, _d(record.get("due")),
                                _d(record.get("anchor")) or NEVER, record.get("via", "recorded"),
                                True)
             continue
-        if rung.from_ == "deadline":
-            anchor = deadline
-            if rung.before is not None:
-                day = _sub(cal, deadline, rung.before, rung.days)
+        if rung.manual:
+            steps[code] = Step(code, NEVER, None, NEVER, "manual", False)
+            continue
+        day = anchor = NEVER
+        via = "never"
+        source = rung.from_
+        if source == "deadline":
+            anchor, via = deadline, "deadline"
+            before = rung.value("before", severity)
+            if before is not None:
+                day = _sub(cal, deadline, before, rung.days)
             else:
-                day = passed(cal, deadline, rung.after or 0, rung.days)
-            via = "deadline"
-        else:
-            anchor, via = _anchor_after(rung.from_, steps[rung.from_], deadline, held), rung.from_
-            day = passed(cal, anchor, rung.after or 0, rung.days)
-        if rung.failed_reviews and len(failed) >= rung.failed_reviews:
-            strike = failed[rung.failed_reviews - 1]
+                day = passed(cal, deadline, rung.value("after", severity) or 0, rung.days)
+        elif source is not None:
+            step = steps[source]
+            via = source
+            if severity in policy.rungs[source].skip_for and not step.fired:
+                # The source is skipped for this severity: this rung takes over, from the
+                # day the source would have applied and counting from what it counted from.
+                day, anchor = step.day, step.anchor
+            else:
+                # Inspectors' decisions come first: never before the current deadline.
+                anchor = max(_anchor_after(policy, source, step, deadline, held), deadline)
+                day = passed(cal, anchor, rung.value("after", severity) or 0, rung.days)
+        # Event triggers: the rung applies from the event's day when that comes first.
+        n = rung.value("failed_reviews", severity)
+        if n and len(failed) >= n:
+            strike = _d(failed[n - 1])
             assert strike is not None
-            if strike < day:
-                # The n-th failed review: the rung applies from that day on.
+            if strike < day:  # the n-th failed review
                 anchor, day, via = strike, strike, "failed_reviews"
-        due = _add(cal, anchor, rung.due, rung.days) if rung.due else None
-        reminded = code == "reminder" and deadline.isoformat() in (state.get("reminded") or [])
-        steps[code] = Step(code, day, due, anchor, via, reminded)
+        if "falsified" in rung.on and falsified:
+            found = _d(falsified[0])
+            assert found is not None
+            if found < day:  # the report found false (弄虚作假)
+                anchor, day, via = found, found, "falsified"
+        if "interview_missed" in rung.on:
+            missed = _interview_missed(policy, code, steps, held, severity)
+            if missed is not None and missed + ONE_DAY < day:  # 拒不接受约谈
+                anchor, day, via = missed, missed + ONE_DAY, "interview_missed"
+        due_days = rung.value("due", severity)
+        due = _add(cal, anchor, due_days, rung.days) if due_days and day != NEVER else None
+        done = rung.per_deadline and deadline.isoformat() in repeats.get(code, ())
+        steps[code] = Step(code, day, due, anchor, via, done)
     return steps
 
 
-def _anchor_after(source: str, step: Step, deadline: date, held: date | None) -> date:
-    """The day whose end a rung counting from ``source`` counts from."""
-    if step.due is None:
-        return step.day - ONE_DAY  # counts from the start of the source's threshold
-    if RUNGS[source].sets_deadline and step.fired:
-        # The 督办 deadline became the finding's deadline: extensions and failed
-        # reviews after it move it, and the next rung counts from it.
+def _anchor_after(policy: Policy, source: str, step: Step, deadline: date,
+                  held: date | None) -> date:
+    """The day whose end a rung counting from ``source`` normally counts from."""
+    rung = policy.rungs[source]
+    if rung.sets_deadline and step.fired:
+        # Its due date became the finding's deadline: extensions and failed reviews
+        # after it move it, and the next rung counts from it.
         return deadline
-    if source == "interview" and held is not None and held <= step.due:
-        return held  # held in time: count from the day it was held
-    return step.due
+    base = step.day - ONE_DAY if step.due is None else step.due  # its due, else its start
+    if rung.mode == "interview" and held is not None:
+        return max(held, base)  # held early counts as held on its due date
+    return base
 
 
-def effective_day(code: str, steps: dict[str, Step], policy: Policy, severity: str) -> date:
-    """The day a rung would fire for this severity: a rung that takes over a skipped one
-    fires when the skipped one would have."""
-    rung = policy.rungs[code]
-    source = policy.rungs.get(rung.from_)
-    if source is not None and severity in source.skip_for:
-        return steps[rung.from_].day
-    return steps[code].day
+def _interview_missed(policy: Policy, code: str, steps: dict[str, Step], held: date | None,
+                      severity: str) -> date | None:
+    """The due date of the interview before ``code`` when it passed with no interview
+    held by then (the interview skipped for this severity was never asked for)."""
+    interview = policy.interview_before(code)
+    if interview is None or severity in policy.rungs[interview].skip_for:
+        return None
+    due = steps[interview].due
+    if due is None or (held is not None and held <= due):
+        return None
+    return due
 
 
 def next_threshold(state: dict[str, Any], steps: dict[str, Step], policy: Policy) -> date | None:
@@ -134,13 +177,13 @@ def next_threshold(state: dict[str, Any], steps: dict[str, Step], policy: Policy
     report_on = _d(state.get("report_on"))
     severity = state.get("severity", "general")
     best: date | None = None
-    for code, step in steps.items():
-        rung: Rung = policy.rungs[code]
-        if step.fired or severity in rung.skip_for:
+    for n, (code, step) in enumerate(steps.items()):
+        rung = policy.rungs[code]
+        if step.fired or severity in rung.skip_for or step.day == NEVER:
             continue
-        if rung_of(code) <= top and not (code == "reminder" and top < 1):
+        if n < top or (n == top and not rung.per_deadline):
             continue
-        day = effective_day(code, steps, policy, severity)
+        day = step.day
         if report_on is not None and report_on < day:
             continue  # paused until the report is reviewed
         if best is None or day < best:

@@ -98,11 +98,12 @@ def test_the_api_enums_and_counts_come_from_the_table() -> None:
 
 
 def test_a_supervise_due_date_becomes_the_deadline_in_one_function() -> None:
+    # Rungs are data (issue 13): the rung's sets_deadline, which the event records, decides.
     d, due = date(2024, 10, 14), date(2024, 10, 28)
-    assert deadline_after_escalation("supervise", due, d) == due
-    assert deadline_after_escalation("supervise", None, d) == d
-    assert deadline_after_escalation("interview", due, d) == d
-    assert deadline_after_escalation("supervise", "2024-10-28", "2024-10-14") == "2024-10-28"
+    assert deadline_after_escalation(True, due, d) == due
+    assert deadline_after_escalation(True, None, d) == d
+    assert deadline_after_escalation(False, due, d) == d
+    assert deadline_after_escalation(True, "2024-10-28", "2024-10-14") == "2024-10-28"
     assert [r.code for r in LADDER if r.sets_deadline] == ["supervise"]
     # the aggregate and the three projections call it; nobody tests the code by hand
     copies = hits(r"""code\s*==\s*["']supervise["']|["']supervise["']\s*==\s*code""",

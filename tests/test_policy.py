@@ -18,19 +18,30 @@ def test_default_policy_is_the_design_table() -> None:
     assert (p.policy, p.version) == ("default", 1)
     assert p.order == ["reminder", "supervise", "interview", "public_notice", "accountability"]
     r = p.rungs
-    assert (r["reminder"].from_, r["reminder"].before, r["reminder"].days) == ("deadline", 3, "working")
-    assert (r["supervise"].after, r["supervise"].due) == (0, 10)
-    assert (r["interview"].from_, r["interview"].due, r["interview"].failed_reviews) == ("supervise", 5, 2)
-    assert (r["public_notice"].from_, r["public_notice"].after, r["public_notice"].skip_for) == (
+    assert [rung.mode for rung in r.values()] == p.order  # each stands for its own mode
+
+    def v(code: str, key: str) -> int | None:
+        values = {r[code].value(key, s) for s in ("general", "serious", "major")}
+        assert len(values) == 1, (code, key)  # the default policy does not vary by severity
+        return values.pop()
+
+    assert (r["reminder"].from_, v("reminder", "before"), r["reminder"].days) == ("deadline", 3, "working")
+    assert r["reminder"].per_deadline and not any(x.per_deadline for x in list(r.values())[1:])
+    assert (v("supervise", "after"), v("supervise", "due"), r["supervise"].sets_deadline) == (0, 10, True)
+    assert [c for c, x in r.items() if x.sets_deadline] == ["supervise"]
+    assert (r["interview"].from_, v("interview", "due"), v("interview", "failed_reviews")) == ("supervise", 5, 2)
+    assert (r["public_notice"].from_, v("public_notice", "after"), r["public_notice"].skip_for) == (
         "interview", 10, ("major",))
-    assert (r["accountability"].from_, r["accountability"].after) == ("public_notice", 20)
-    assert all(rung.notice for rung in r.values())
+    assert (r["accountability"].from_, v("accountability", "after")) == ("public_notice", 20)
+    assert all(rung.notice for rung in r.values()) and not any(x.on for x in r.values())
 
 
 @pytest.mark.parametrize(
     ("change", "key", "reason"),
     [
-        (lambda t: t.replace("[rungs.reminder]", "[rungs.warning]"), "rungs.warning", "未知的升级级别"),
+        (lambda t: t.replace("[rungs.reminder]", "[rungs.Warning]"), "rungs.Warning", "小写字母和下划线"),
+        (lambda t: t.replace('mode = "reminder"', 'mode = "warning"'), "rungs.reminder.mode", "未知的方式"),
+        (lambda t: t.replace('mode = "reminder"\n', ""), "rungs.reminder.mode", "缺少必填项"),
         (lambda t: t.replace("after = 10", "after = -1"), "rungs.public_notice.after", "负数"),
         (lambda t: re.sub(r'notice = "通报批评[^\n]*\n', "", t), "rungs.public_notice.notice",
          "缺少必填项"),

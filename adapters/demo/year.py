@@ -24,7 +24,6 @@ from adapters.service_layer.application import Dudao
 from adapters.service_layer.sweep import Sweeper
 from domain.findings import SEVERITIES, STATUSES, Finding
 from domain.ids import keyed_id
-from domain.rungs import rung_name
 from domain.time import SHANGHAI
 
 UNITS = [
@@ -241,7 +240,7 @@ def finding_row(app: Dudao, f: Finding) -> list[str]:
         SEVERITIES[f.severity],
         STATUSES[f.status],
         str(f.deadline or "—"),
-        rung_name(f.rung) or "—",
+        f.rung_label or "—",
         f.text if display_width(f.text) <= 40 else f.text[:19] + "…",
     ]
 
@@ -301,7 +300,7 @@ def run_demo(out: Path, echo: Callable[[str], None], holidays: str | None = None
                                                         f"{len(decided)} 项升级"))
                 for e in decided:
                     due = f"，期限 {e.due}" if e.due else ""
-                    echo(f"    {app.get_unit(e.unit).name}  {rung_name(e.code)}"
+                    echo(f"    {app.get_unit(e.unit).name}  {e.name}"
                          f"（自 {e.threshold} 起{due}）  {e.notice}")
 
         findings = lagging + script(app, clock, sweep_until)

@@ -21,7 +21,7 @@ from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from domain.findings import SEVERITIES
-from domain.rungs import LADDER, RUNGS
+from domain.rungs import GENERIC_NOTICE, LADDER, recorded_rung
 from domain.time import SHANGHAI
 from projections.events import ESCALATION_RAISED
 
@@ -29,9 +29,13 @@ STREAM = "DUDAO_NOTICES"
 SUBJECT_PREFIX = "dudao.notice"
 ESCALATION: type = ESCALATION_RAISED  # the event class a notice is made from
 
-# Default notice texts (政策文件未给出通知文本时使用), one per rung in domain/rungs.py.
-# Variables: see ``context``.
+# Default notice texts (政策文件未给出通知文本时使用), one per built-in rung in
+# domain/rungs.py; any other rung gets the generic text. Variables: see ``context``.
 DEFAULT_TEXTS: dict[str, str] = {r.code: r.notice for r in LADDER}
+
+
+def default_text(code: str) -> str:
+    return DEFAULT_TEXTS.get(code, GENERIC_NOTICE)
 
 
 def cn_date(value: Any) -> str:
@@ -59,6 +63,8 @@ PolicyTexts = Callable[[str, int], Mapping[str, str] | None]
 # they become these jinja2 expressions (dates in Chinese).
 POLICY_PLACEHOLDERS = {
     "unit": "{{ unit_name }}",
+    "unit_code": "{{ unit }}",
+    "principal": "{{ principal or '' }}",
     "text": "{{ finding_text }}",
     "deadline": "{{ deadline | cn_date }}",
     "due": "{{ due | cn_date }}",
@@ -115,7 +121,7 @@ class NoticeRenderer:
             self._policies[key] = self.policy_texts(policy, version) if self.policy_texts else None
         texts = self._policies[key] or {}
         text = texts.get(code)
-        return text if isinstance(text, str) and text.strip() else DEFAULT_TEXTS[code]
+        return text if isinstance(text, str) and text.strip() else default_text(code)
 
     def _template(self, source: str) -> Any:
         template = self._templates.get(source)
@@ -131,9 +137,9 @@ class NoticeRenderer:
         try:
             return str(self._template(source).render(**context)).strip()
         except TemplateError:
-            if source == DEFAULT_TEXTS[code]:
+            if source == default_text(code):
                 raise
-            return str(self._template(DEFAULT_TEXTS[code]).render(**context)).strip()
+            return str(self._template(default_text(code)).render(**context)).strip()
 
 
 def check_template(source: str) -> None:
@@ -197,6 +203,7 @@ def build_notice(
 ) -> Notice:
     """The notice of one ``Finding.EscalationRaised`` event at a log position."""
     code = event.code
+    rung = recorded_rung(event.__dict__)  # the name it was recorded with
     unit_code = finding.unit
     context = {
         "finding": str(event.originator_id),
@@ -207,7 +214,8 @@ def build_notice(
         "unit_name": unit.name,
         "principal": unit.principal,
         "code": code,
-        "code_name": RUNGS[code].name,
+        "code_name": rung["name"],
+        "mode": rung["mode"],
         "rung": event.rung,
         "rule": event.rule,
         "policy": event.policy,
@@ -217,11 +225,12 @@ def build_notice(
         "threshold": event.threshold,
         "decided_at": event.decided_at,
         "code_skipped_notice": code == "accountability" and finding.severity == "major",
+        "reason": event.__dict__.get("reason"),  # a manual escalation's reason
     }
     # Chinese names for policy staff writing notice texts: {{ 单位 }}、{{ 期限 }}…
     context.update({
         "单位": unit.name, "主要负责人": unit.principal, "问题": finding.text,
-        "级别": RUNGS[code].name, "期限": cn_date(event.deadline), "新期限": cn_date(event.due),
+        "级别": rung["name"], "期限": cn_date(event.deadline), "新期限": cn_date(event.due),
         "决定时间": cn_date(event.decided_at),
     })
     text = renderer.render(event.policy, event.policy_version, code, context)
@@ -235,7 +244,8 @@ def build_notice(
         "unit_name": unit.name,
         "rung": event.rung,
         "code": code,
-        "code_name": RUNGS[code].name,
+        "code_name": rung["name"],
+        "mode": rung["mode"],
         "rule": event.rule,
         "policy": event.policy,
         "policy_version": event.policy_version,
@@ -244,6 +254,7 @@ def build_notice(
         "threshold": _iso(event.threshold),
         "decided_at": _iso(event.decided_at),
         "position": position,
+        "reason": event.__dict__.get("reason"),
         "notice": text,
     }
     return Notice(msg_id=msg_id, subject=subject_for(code, unit_code), payload=payload,

@@ -8,6 +8,7 @@ and saves; a refusal raises before anything is saved, so nothing is recorded.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Any
@@ -34,10 +35,12 @@ from domain.errors import Conflict, DudaoError, InvalidInput, NotFound, Refused
 from domain.findings import Finding
 from domain.ids import keyed_id, unit_id
 from domain.inspections import Inspection, check_inspectors
+from domain.rungs import LADDER, Ladder, Rung
 from domain.time import Clock
 from domain.units import UNIT_KINDS, Unit, check_code, check_text
 from domain.values import check_day, check_not_in_future
 
+log = logging.getLogger(__name__)
 REPAIR_TOPIC = get_topic(ChainRepair.Sealed)  # type: ignore[attr-defined]
 
 
@@ -73,6 +76,24 @@ class Dudao(Application[UUID]):
     """The dudao application service."""
 
     name = "dudao"
+
+    ladder_source: Callable[[], Ladder] | None = None
+    """The rungs of the escalation policy in force (the composition root sets it from the
+    settings); without one, or when that policy cannot be loaded, the built-in rungs."""
+
+    @property
+    def ladder(self) -> Ladder:
+        """The policy's rungs, in order: what the reports, the API and the pages show."""
+        ladder: Ladder | None = self.__dict__.get("_ladder")
+        if ladder is None:
+            ladder = LADDER
+            if self.ladder_source is not None:
+                try:
+                    ladder = self.ladder_source()
+                except DudaoError as e:  # a broken policy file: the sweep says so
+                    log.warning("升级策略无法加载，报告按内置级别显示：%s", e)
+            self.__dict__["_ladder"] = ladder
+        return ladder
 
     def __init__(
         self,
@@ -355,9 +376,24 @@ class Dudao(Application[UUID]):
     def review(
         self, finding_id: UUID | str, *, on: date, passed: bool, within: int | None = None,
         calendar_days: bool = False, note: str | None = None, actor: str,
+        falsified: bool = False,
     ) -> date | None:
-        """复查: pass closes the finding; fail orders a new deadline (returned)."""
+        """复查: pass closes the finding; fail orders a new deadline (returned); falsified
+        (弄虚作假, with a note) sends it back to rectifying, its deadline unchanged."""
         finding = self.get_finding(finding_id)
+        if falsified:
+            if passed:
+                raise DudaoError("认定弄虚作假时不能同时复查通过",
+                                 "a review that finds the report false cannot pass",
+                                 field="falsified")
+            if within is not None:
+                raise DudaoError("认定弄虚作假时不给出新的整改期限（期限不变，除非升级策略另定）",
+                                 "a review that finds the report false takes no new deadline",
+                                 field="within")
+            finding.find_report_false(on=on, note=note or "", actor=actor,
+                                      recorded_at=self.now())
+            self.commit(finding)
+            return None
         note = check_text(note, "note", "复查意见", max_len=2000) if note and note.strip() else None
         now = self.now()
         if passed:
@@ -397,16 +433,29 @@ class Dudao(Application[UUID]):
     def record_escalation(
         self, finding_id: UUID | str, *, code: str, rule: str, policy: str,
         policy_version: int, threshold: date, due: date | None, facts: dict[str, Any],
-        actor: str = "dudao:rules",
+        actor: str = "dudao:rules", rung: Rung | None = None,
     ) -> Finding:
-        """Record an escalation the rules decided (decided_at is the clock's now)."""
+        """Record an escalation the rules decided (decided_at is the clock's now); ``rung``:
+        the policy's rung (without it, ``code`` must be a built-in one)."""
         finding = self.get_finding(finding_id)
         now = self.now()
         finding.raise_escalation(
             code=code, rule=rule, policy=policy, policy_version=policy_version,
             threshold=threshold, due=due, facts=facts, decided_at=now, actor=actor,
-            recorded_at=now,
+            recorded_at=now, rung=rung,
         )
+        self.commit(finding)
+        return finding
+
+    def raise_manually(
+        self, finding_id: UUID | str, *, rung: Rung, on: date, due: date | None, reason: str,
+        policy: str, policy_version: int, actor: str,
+    ) -> Finding:
+        """手动升级 (see ``Finding.raise_manually``): the inspector is the actor."""
+        finding = self.get_finding(finding_id)
+        finding.raise_manually(rung=rung, on=on, due=due, reason=reason, policy=policy,
+                               policy_version=policy_version, actor=actor,
+                               recorded_at=self.now())
         self.commit(finding)
         return finding
 
@@ -502,7 +551,7 @@ class Dudao(Application[UUID]):
                             code=d["code"], rule=d["rule"], policy=d["policy"],
                             policy_version=d["policy_version"], threshold=d["threshold"],
                             due=d["due"], facts=d["facts"], decided_at=moment, actor=actor,
-                            recorded_at=now,
+                            recorded_at=now, rung=d.get("rung"),
                         )
                     except Refused:
                         break

@@ -17,7 +17,7 @@ from adapters.infrastructure.hash_chain import GENESIS, Checkpoint, EventRow, se
 from adapters.service_layer.application import Dudao
 from adapters.settings import DEFAULT_NATS
 from domain.errors import DudaoError
-from domain.rungs import RUNGS, rung_name
+from domain.rungs import recorded_rung, rung_name
 from projections.events import ESCALATION_RAISED
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ EVENT_NAMES = {
     "ReportSubmitted": "提交整改报告",
     "ReviewPassed": "复查通过（销号）",
     "ReviewFailed": "复查未通过",
+    "ReportFoundFalse": "复查认定弄虚作假",
     "ExtensionGranted": "批准延期",
     "InterviewHeld": "约谈",
     "EscalationRaised": "升级",
@@ -44,7 +45,8 @@ FIELD_NAMES = {
 }
 # Shown in the heading lines of an event, not among its details.
 HEADING = {"type", "version", "position", "name", "actor", "business_date", "recorded_at", "on",
-           "code", "rung", "rule", "policy", "policy_version", "facts", "decided_at"}
+           "code", "rung", "rule", "policy", "policy_version", "facts", "decided_at",
+           "mode", "sets_deadline", "per_deadline", "rung_name"}
 
 
 def business_date(e: dict[str, Any]) -> date | None:
@@ -60,8 +62,11 @@ def trail(app: Dudao, finding_id: str) -> dict[str, Any]:
     events = []
     for e in app.history(finding.id):
         name = EVENT_NAMES.get(e["type"], e["type"])
+        extra: dict[str, Any] = {}
         if e["type"] == "EscalationRaised":
-            name = f"升级：{rung_name(e['code'])}"
+            rung = recorded_rung(e)
+            name = f"升级：{rung['name']}"
+            extra = {"rung_name": rung["name"], "mode": rung["mode"]}
         events.append({
             "position": positions.get(e["version"]),
             "version": e["version"],
@@ -70,7 +75,8 @@ def trail(app: Dudao, finding_id: str) -> dict[str, Any]:
             "actor": e.get("actor"),
             "business_date": business_date(e),
             "recorded_at": e.get("recorded_at"),
-            **{k: v for k, v in e.items() if k not in ("type", "version")},
+            **{k: v for k, v in e.items() if k not in ("type", "version", "name")},
+            **extra,
         })
     unit = app.find_unit(finding.unit)
     return {
@@ -107,8 +113,9 @@ def trail_text(data: dict[str, Any]) -> str:
         if e["type"] == "EscalationRaised":
             stamp += f"；决定于 {_value(e.get('decided_at'))}"
             lines.append(stamp)
+            mode = e.get("mode")
             lines.append(f"    规则 {e.get('rule')}；策略 {e.get('policy')} 第{e.get('policy_version')}版；"
-                         f"级别 {e.get('code')}（第{e.get('rung')}级）")
+                         f"级别 {e.get('code')}（第{e.get('rung')}级，方式 {mode}）")
             lines.append(f"    依据事实：{_value(e.get('facts') or {})}")
         else:
             lines.append(stamp)
@@ -222,6 +229,7 @@ def replay(app: Dudao, as_of: datetime, out: Path, *, progress: Progress | None 
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     scratch = Dudao(clock=fixed_clock(as_of), calendar=app.calendar, env=store_env(str(db)))
+    scratch.ladder_source = lambda: app.ladder  # the reports' columns: the policy's rungs
     try:
         total = app.last_position()
         recorder: Any = app.recorder
@@ -330,20 +338,29 @@ class _SettableClock:
         return self.moment
 
 
-def _escalation_key(finding_id: str, code: str, deadline: Any) -> tuple[str, str, str]:
-    # a reminder fires once per deadline; every other rung once per finding
-    return (finding_id, code, str(deadline) if RUNGS[code].once_per_deadline else "")
+def _escalation_key(finding_id: str, code: str, deadline: Any,
+                    per_deadline: bool) -> tuple[str, str, str]:
+    # a repeating rung (预警) fires once per deadline; every other rung once per finding
+    return (finding_id, code, str(deadline) if per_deadline else "")
+
+
+def is_manual(event: Any) -> bool:
+    """An escalation an inspector raised by hand (``dudao escalate raise``), not the rules."""
+    return bool(event.__dict__.get("reason")) and str(event.rule).endswith(".manual")
 
 
 def rerun_rules(app: Dudao, policy_name: Policy | str | None = None, *,
                 progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Re-decide the whole history with a policy and list the differences from what was recorded.
 
-    The log is copied, in order and without its escalations, into a scratch
-    store, and the policy's sweep is run there at each moment a recorded
-    sweep decided something (``decided_at``), recording its own decisions so
-    that later rungs count from them, as they would have. Nothing is written
-    to the live store. Under the policy version that recorded the escalations
+    The log is copied, in order and without the escalations the rules decided, into
+    a scratch store, and the policy's sweep (the same ladder, the same ruleset as
+    ``dudao escalate``) is run there at each moment a recorded sweep decided something
+    (``decided_at``), recording its own decisions so that later rungs count from them,
+    as they would have. What people decided stays as it was: extensions, reviews
+    (弄虚作假 included), interviews and the escalations inspectors raised by hand are
+    copied, and every rung counts from them under the policy's own semantics. Nothing is
+    written to the live store. Under the policy version that recorded the escalations
     the differences are empty; under another one they are the what-if.
     """
     import tempfile
@@ -356,6 +373,7 @@ def rerun_rules(app: Dudao, policy_name: Policy | str | None = None, *,
 
     policy = policy_name if isinstance(policy_name, Policy) else load_policy(policy_name)
     recorded: list[Any] = []
+    manual = 0
     decided: list[Any] = []
     sweeps: list[datetime] = []
     sweeps_by_decision: dict[int, datetime] = {}
@@ -382,7 +400,9 @@ def rerun_rules(app: Dudao, policy_name: Policy | str | None = None, *,
                     event = app.decode(Notification(
                         id=row[0], originator_id=UUID(row[1]), originator_version=row[2],
                         topic=row[3], state=row[4]))
-                    if type(event) is ESCALATION_RAISED:
+                    if type(event) is ESCALATION_RAISED and is_manual(event):
+                        manual += 1  # an inspector's decision: copied as it was
+                    elif type(event) is ESCALATION_RAISED:
                         recorded.append(event)
                         if not sweeps or sweeps[-1] != event.decided_at:
                             flush()
@@ -421,14 +441,21 @@ def rerun_rules(app: Dudao, policy_name: Policy | str | None = None, *,
                 "threshold": d.threshold, "due": d.due, "deadline": d.deadline,
                 "decided_at": sweeps_by_decision.get(id(d))}
 
-    before = {_escalation_key(str(e.originator_id), e.code, e.deadline): e for e in recorded}
-    after = {_escalation_key(d.finding_id, d.code, d.deadline): d for d in decided}
+    def order_of(code: str, rung: int) -> int:
+        return policy.index(code) if code in policy.rungs else rung
+
+    before = {_escalation_key(str(e.originator_id), e.code, e.deadline,
+                              recorded_rung(e.__dict__)["per_deadline"]): e for e in recorded}
+    after = {_escalation_key(d.finding_id, d.code, d.deadline,
+                             policy.rungs[d.code].per_deadline): d for d in decided}
+    orders = {k[1]: order_of(k[1], e.rung) for k, e in before.items()}
+    orders.update({k[1]: d.rung for k, d in after.items()})
+    names = {k[1]: recorded_rung(e.__dict__)["name"] for k, e in before.items()}
+    names.update({k[1]: d.name for k, d in after.items()})
     compared = ("rule", "threshold", "due")
     units: dict[str, str] = {d.finding_id: d.unit for d in decided}
     differences = []
-    order = list(RUNGS)
-    for key in sorted(set(before) | set(after),
-                      key=lambda k: (k[0], k[2], order.index(k[1]) if k[1] in order else 9)):
+    for key in sorted(set(before) | set(after), key=lambda k: (k[0], k[2], orders[k[1]], k[1])):
         finding_id, code, _ = key
         old, new = before.get(key), after.get(key)
         if old is not None and new is not None:
@@ -445,7 +472,7 @@ def rerun_rules(app: Dudao, policy_name: Policy | str | None = None, *,
             units[finding_id] = found.unit if found else ""
         differences.append({
             "finding_id": finding_id, "unit": units[finding_id], "code": code,
-            "name": rung_name(code), "kind": kind, "fields": changed,
+            "name": names.get(code) or rung_name(code), "kind": kind, "fields": changed,
             "recorded": of_recorded(old) if old is not None else None,
             "decided": of_decided(new) if new is not None else None,
         })
@@ -455,6 +482,7 @@ def rerun_rules(app: Dudao, policy_name: Policy | str | None = None, *,
         "recorded_with": sorted({f"{e.policy} v{e.policy_version}" for e in recorded}),
         "sweeps": len(sweeps),
         "recorded": len(recorded),
+        "manual": manual,
         "decided": len(decided),
         "differences": differences,
     }

@@ -28,7 +28,6 @@ import orjson
 from sqlalchemy import select
 
 from adapters.service_layer.application import Dudao
-from domain.rungs import LADDER, RUNGS, rung_of
 from domain.time import local_date
 from projections.escalation import EscalationProjection
 from projections.runner import Runner
@@ -57,11 +56,10 @@ class Decision:
     deadline: date | None
     notice: str
     facts: dict[str, Any]
+    name: str = ""  # the rung's Chinese name in the policy
 
     def public(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["name"] = RUNGS[self.code].name
-        return data
+        return asdict(self)
 
 
 @contextmanager
@@ -122,10 +120,15 @@ class Sweeper:
         return True
 
     def _unit_name(self, code: str) -> str:
+        return self._unit(code)[0]
+
+    def _unit(self, code: str) -> tuple[str, str | None]:
+        """A unit's name and registered principal (its code, when it cannot be read)."""
         try:
-            return self.app.get_unit(code).name
+            unit = self.app.get_unit(code)
         except Exception:  # naming a skipped finding must not fail either
-            return code
+            return code, None
+        return unit.name, unit.principal
 
     def due(self, today: date) -> list[dict[str, Any]]:
         """The states of the open findings whose next threshold is on or before today."""
@@ -161,12 +164,15 @@ class Sweeper:
                                      "unit": self._unit_name(s["unit"]), "reason": str(e)})
                 del states[s["finding_id"]]
         fired = self.ruleset.decide(facts_in)
+        policy = self.policy
+        units: dict[str, Any] = {}
         decisions = []
         for f in fired:
             state = states[f.finding]
             steps = state["steps"]
             threshold = date.fromisoformat(steps[f.threshold_of]["day"])
-            due_text = steps[f.code]["due"] if f.threshold_of == f.code else None
+            # (a rung taking over a skipped one counts its due from what that one counted from)
+            due_text = steps[f.code]["due"]
             due = date.fromisoformat(due_text) if due_text else None
             deadline = date.fromisoformat(state["deadline"]) if state["deadline"] else None
             facts = {
@@ -176,17 +182,24 @@ class Sweeper:
                 "deadline": state["deadline"],
                 "report_on": state["report_on"],
                 "failed_reviews": state["failed_reviews"],
+                "falsified": state["falsified"],
                 "interview_held_on": state["interview_held_on"],
-                "rung_so_far": next((r.code for r in LADDER if r.order == state["top"]), None),
+                "rung_so_far": (policy.order[state["top"]]
+                                if 0 <= state["top"] < len(policy.order) else None),
                 "threshold": threshold.isoformat(),
                 "days_since_threshold": (today - threshold).days,
             }
-            notice = render_notice(self.policy, f.code, unit=state["unit"], text=state["text"],
-                                   deadline=deadline, due=due, threshold=threshold)
+            unit = units.get(state["unit"])
+            if unit is None:
+                unit = units[state["unit"]] = self._unit(state["unit"])
+            notice = render_notice(policy, f.code, unit=unit[0], unit_code=state["unit"],
+                                   principal=unit[1], text=state["text"], deadline=deadline,
+                                   due=due, threshold=threshold)
             decisions.append(Decision(
-                finding_id=f.finding, unit=state["unit"], code=f.code, rung=rung_of(f.code),
-                rule=f.rule, policy=self.policy.policy, policy_version=self.policy.version,
+                finding_id=f.finding, unit=state["unit"], code=f.code, rung=policy.index(f.code),
+                rule=f.rule, policy=policy.policy, policy_version=policy.version,
                 threshold=threshold, due=due, deadline=deadline, notice=notice, facts=facts,
+                name=policy.rungs[f.code].name,
             ))
         # Per finding, in the order a punctual sweep would have met them.
         decisions.sort(key=lambda d: (d.finding_id, d.threshold, d.rung))
@@ -218,7 +231,8 @@ class Sweeper:
                 [
                     {"finding_id": d.finding_id, "code": d.code, "rule": d.rule,
                      "policy": d.policy, "policy_version": d.policy_version,
-                     "threshold": d.threshold, "due": d.due, "facts": d.facts}
+                     "threshold": d.threshold, "due": d.due, "facts": d.facts,
+                     "rung": self.policy.rung(d.code)}
                     for d in decisions
                 ],
                 decided_at=moment, actor=RULES_ACTOR, batch=self.page,

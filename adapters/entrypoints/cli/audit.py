@@ -281,7 +281,9 @@ def audit_replay(app: Dudao, actor: str, as_of: datetime, out: str) -> None:
 def rules_text(result: dict[str, Any]) -> str:
     head = (f"按策略 {result['policy']} 第{result['policy_version']}版重新判定全部历史"
             f"（在记录过升级的 {result['sweeps']} 个扫描时刻重跑）：记录的升级 {result['recorded']} 项"
-            f"（{'、'.join(result['recorded_with']) or '无'}），重新判定 {result['decided']} 项。")
+            f"（{'、'.join(result['recorded_with']) or '无'}），重新判定 {result['decided']} 项"
+            + (f"；督学手动升级 {result['manual']} 项照原样保留" if result.get("manual") else "")
+            + "。")
     diffs = result["differences"]
     if not diffs:
         return head + "\n与记录完全一致，没有差异。"

@@ -10,7 +10,6 @@ from adapters.entrypoints.cli.base import DATE, POSITIVE, ChoiceType, cli, emit,
 from adapters.service_layer.application import Dudao
 from domain.calendar import PROVISIONAL_MARK
 from domain.findings import SEVERITIES, STATUSES, Finding
-from domain.rungs import rung_name
 
 
 def finding_summary(f: Finding) -> dict[str, object]:
@@ -28,7 +27,8 @@ def finding_summary(f: Finding) -> dict[str, object]:
         "strikes": f.strikes,
         "extensions": f.extensions,
         "escalations": [
-            {k: e[k] for k in ("code", "rung", "rule", "policy_version", "threshold", "due")}
+            {k: e[k] for k in ("code", "rung", "name", "mode", "rule", "policy_version",
+                               "threshold", "due", "reason")}
             for e in f.escalations
         ],
         "interview_held_on": f.interview_held_on,
@@ -37,7 +37,7 @@ def finding_summary(f: Finding) -> dict[str, object]:
 
 
 def finding_line(f: Finding) -> str:
-    rung = f"，升级至{rung_name(f.rung)}" if f.rung else ""
+    rung = f"，升级至{f.rung_label}" if f.rung else ""
     mark = PROVISIONAL_MARK if f.deadline_provisional else ""
     deadline = f"，期限 {f.deadline}{mark}" if f.deadline else ""
     return (f"{f.id}  {f.unit}  [{SEVERITIES[f.severity]}] {STATUSES[f.status]}"

@@ -9,7 +9,6 @@ import click
 
 from adapters.bootstrap import sweeper
 from adapters.entrypoints.cli.base import Context, cli, emit
-from domain.rungs import rung_name
 
 
 @cli.command("escalate")
@@ -39,7 +38,7 @@ def escalate(ctx: Context, policy: str | None, dry_run: bool) -> None:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     rows = [
-        {"finding_id": d.finding_id, "unit": d.unit, "code": d.code, "rung": d.rung,
+        {"finding_id": d.finding_id, "unit": d.unit, "code": d.code, "rung": d.rung, "name": d.name,
          "rule": d.rule, "policy": d.policy, "policy_version": d.policy_version,
          "threshold": d.threshold, "due": d.due, "notice": d.notice}
         for d in decisions
@@ -58,7 +57,7 @@ def escalate(ctx: Context, policy: str | None, dry_run: bool) -> None:
         lines = [head + f"{len(decisions)} 项升级", *lines]
         for d in decisions:
             due = f"，期限 {d.due}" if d.due else ""
-            lines.append(f"  {d.finding_id[:8]}  {d.unit}  {rung_name(d.code)}"
+            lines.append(f"  {d.finding_id[:8]}  {d.unit}  {d.name}"
                          f"（自 {d.threshold} 起{due}）  {d.rule}")
         return "\n".join(lines)
 

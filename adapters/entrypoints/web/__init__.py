@@ -40,7 +40,6 @@ from adapters.service_layer.application import Dudao, parse_id
 from adapters.settings import parse_moment
 from domain.errors import DudaoError, InvalidInput, NotFound
 from domain.findings import MAX_WITHIN, SEVERITIES, STATUSES
-from domain.rungs import RUNGS
 from projections.accountability import findings as acc_findings
 from projections.reports import finding_state, timelines
 from projections.runner import Runner
@@ -78,7 +77,7 @@ def environment() -> Environment:
                            PackageLoader("adapters.rendering.reports", "templates")])
     env = Environment(loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(percent=percent, day=day, cell=md_cell)
-    env.globals.update(RUNGS=RUNGS, SEVERITIES=SEVERITIES, STATUSES=STATUSES,
+    env.globals.update(SEVERITIES=SEVERITIES, STATUSES=STATUSES,
                        MAX_WITHIN=MAX_WITHIN)
     return env
 

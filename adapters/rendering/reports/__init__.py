@@ -20,6 +20,7 @@ from sqlalchemy.pool import StaticPool
 from adapters.bootstrap import read_models
 from adapters.service_layer.application import Dudao
 from domain.errors import NotFound
+from domain.rungs import LADDER, Ladder
 from projections.accountability import AccountabilityProjection
 from projections.decode import FastDecoder
 from projections.plans import PlansProjection
@@ -30,11 +31,12 @@ from projections.runner import Runner
 class View:
     """Reports at one moment, with the connection they read from."""
 
-    def __init__(self, conn: Connection, now: datetime) -> None:
+    def __init__(self, conn: Connection, now: datetime, ladder: Ladder = LADDER) -> None:
         self.conn = conn
         self.now = now
+        self.ladder = ladder  # the policy's rungs: the reports' columns
         self.model = load(conn)
-        self.reports = Reports(self.model, now)
+        self.reports = Reports(self.model, now, ladder=ladder)
 
     def period(self, since: date | None) -> View:
         """The same moment, counting only what was on the table from ``since`` on
@@ -43,7 +45,8 @@ class View:
             return self
         other = object.__new__(View)
         other.conn, other.now, other.model = self.conn, self.now, self.model
-        other.reports = Reports(self.model, self.now, since)
+        other.ladder = self.ladder
+        other.reports = Reports(self.model, self.now, since, ladder=self.ladder)
         return other
 
     def unit(self, code: str) -> dict[str, Any]:
@@ -72,7 +75,7 @@ def live(app: Dudao, db: str, *, catch_up: bool = True,
         if catch_up:
             runner.catch_up()
         with runner.engine.connect() as conn:
-            yield View(conn, app.now())
+            yield View(conn, app.now(), app.ladder)
     finally:
         if own:
             runner.engine.dispose()
@@ -94,7 +97,7 @@ def as_of(app: Dudao, moment: datetime) -> Iterator[View]:
     try:
         runner.catch_up(batch=5000)
         with runner.engine.connect() as conn:
-            yield View(conn, moment)
+            yield View(conn, moment, app.ladder)
     finally:
         runner.engine.dispose()
 
