@@ -559,12 +559,14 @@ class Finding(Aggregate):
         check_rung(rung)
         check_day(on, "on")
         reason = check_text(reason, "reason", "手动升级的理由", max_len=2000)
-        deadline = self._check_escalation(rung)
         top = self.top
-        if top is not None and rung.order <= top["rung"]:
-            raise Refused(  # a repeating rung: not by hand below the top either
-                f"该问题已升级至{top['name']}，手动升级只能升到更高的级别",
-                f"the finding is at {top['code']}; raise a rung above it", field="rung")
+        if self.status != "closed" and top is not None and rung.order <= top["rung"]:
+            raise Refused(
+                f"该问题已升级至{top['name']}（第{top['rung']}级），手动升级只能升到更高的级别，"
+                f"不能再升级到{rung.name}（第{rung.order}级）",
+                f"the finding is at {top['code']} (rung {top['rung']}); raise a rung above it",
+                field="rung")
+        deadline = self._check_escalation(rung)
         self._not_before(on, self.ordered_on, "整改通知日期", "the order date")
         if top is not None:
             self._not_before(on, top["threshold"], "最近一次升级的起算日",

@@ -55,8 +55,12 @@ def _d(value: Any) -> date | None:
     return date.fromisoformat(value)
 
 
-def _add(cal: WorkCalendar, day: date, n: int, kind: str) -> date:
+def add_days(cal: WorkCalendar, day: date, n: int, kind: str) -> date:
+    """``n`` working (``kind = "working"``) or calendar days after ``day``."""
     return cal.add_days(day, n, calendar_days=kind == "calendar")
+
+
+_add = add_days
 
 
 def _sub(cal: WorkCalendar, day: date, n: int, kind: str) -> date:

@@ -10,16 +10,18 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from adapters.entrypoints.cli import cli
 from adapters.entrypoints.cli.base import run
-from domain.rungs import LADDER, rung_name
+from domain.rungs import LADDER
 
 # 工作滞后.feature's steps (pytest-bdd finds steps among this module's names).
 from tests.steps_plans import *  # noqa: F403
@@ -28,7 +30,20 @@ FEATURES = Path(__file__).resolve().parent.parent / "features"
 scenarios(str(FEATURES))
 
 SEVERITY = {"一般": "general", "较重": "serious", "严重": "major"}
-RUNG_BY_NAME = {r.name: r.code for r in LADDER}
+
+
+def _rung_names() -> dict[str, str]:
+    """The rungs' names in the default policy and the example policies: name → code."""
+    from rules.policy import load_policy
+
+    names = {r.name: r.code for r in LADDER}
+    for path in sorted((FEATURES / "策略示例").glob("*.toml")):
+        names.update({r.name: code for code, r in load_policy(str(path)).rungs.items()})
+    return names
+
+
+RUNG_BY_NAME = _rung_names()
+RUNG = "|".join(sorted(RUNG_BY_NAME, key=len, reverse=True))
 DATE = r"(?P<{}>\d{{4}}-\d{{2}}-\d{{2}})"
 NOTHING = {"无", "没有", "（无）"}
 
@@ -50,25 +65,33 @@ class World:
     last_now: str | None = None
     policy: str | None = None
 
-    def cli(self, now: str, *args: str) -> Any:
+    def run(self, now: str, *args: str, actor: str = "特性测试") -> tuple[int, str, str]:
         out, err = io.StringIO(), io.StringIO()
-        argv = ["--db", str(self.db), "--now", now, "--json", "--actor", "特性测试", *args]
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        argv = ["--db", str(self.db), "--now", now, "--json", "--actor", actor, *args]
+        # the operator's policy (DUDAO_POLICY): what the reports and notices follow too
+        env = {"DUDAO_POLICY": self.policy} if self.policy else {}
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+                mock.patch.dict(os.environ, env):
             status = run(cli, argv)
-        assert status == 0, f"dudao {' '.join(args)} 失败：{err.getvalue().strip()}"
-        text = out.getvalue().strip()
+        return status, out.getvalue().strip(), err.getvalue().strip()
+
+    def cli(self, now: str, *args: str, actor: str = "特性测试") -> Any:
+        status, text, err = self.run(now, *args, actor=actor)
+        assert status == 0, f"dudao {' '.join(args)} 失败：{err}"
         return json.loads(text) if text else None
+
+    def policy_args(self) -> list[str]:
+        return ["--policy", self.policy] if self.policy else []
 
     def sweep(self, day: str, time: str = "09:00") -> None:
         self.last_now = f"{day}T{time}"
-        args = ["escalate", *(["--policy", self.policy] if self.policy else [])]
-        self.last_sweep = self.cli(self.last_now, *args)["escalations"]
+        self.last_sweep = self.cli(self.last_now, "escalate", *self.policy_args())["escalations"]
 
     def rungs_so_far(self, finding: str | None = None) -> list[str]:
         finding = finding or self.finding
         assert finding
         shown = self.cli(self.last_now or "2030-01-01T09:00", "finding", "show", finding)
-        return [rung_name(e["code"]) for e in shown["escalations"]]
+        return [e["name"] for e in shown["escalations"]]
 
 
 @pytest.fixture
@@ -86,11 +109,12 @@ def names(text: str) -> list[str]:
 # ------------------------------------------------------------------ given
 
 
-@given(parsers.re(r"责任单位“(?P<name>[^”]+)”已登记"))
-def unit_registered(world: World, name: str) -> None:
+@given(parsers.re(r"责任单位“(?P<name>[^”]+)”已登记(?:，主要负责人“(?P<principal>[^”]+)”)?$"))
+def unit_registered(world: World, name: str, principal: str | None) -> None:
     code = f"U{len(world.units) + 1}"
     world.units[name] = code
-    world.cli("2024-01-02T09:00", "unit", "add", code, "--name", name, "--principal", "主要负责人")
+    world.cli("2024-01-02T09:00", "unit", "add", code, "--name", name,
+              "--principal", principal or "主要负责人")
 
 
 @given(parsers.re(d("on") + r"，督学在“(?P<unit>[^”]+)”发现一条(?P<severity>一般|较重|严重)问题：(?P<text>.+)"))
@@ -137,8 +161,7 @@ def sweep(world: World, day: str, time: str | None) -> None:
 @when("在同一时刻再扫描一次")
 def sweep_again(world: World) -> None:
     assert world.last_now
-    args = ["escalate", *(["--policy", world.policy] if world.policy else [])]
-    world.last_sweep = world.cli(world.last_now, *args)["escalations"]
+    world.last_sweep = world.cli(world.last_now, "escalate", *world.policy_args())["escalations"]
 
 
 @when(parsers.re(r"从" + d("start") + r"到" + d("end") + r"每个工作日都进行升级扫描"))
@@ -194,7 +217,72 @@ def interview_held(world: World, on: str) -> None:
               "--interviewee", "主要负责人", "--minutes", "说明了整改滞后的原因并作出承诺")
 
 
+@when(parsers.re(r"督学于" + d("on") + r"复查认定整改报告弄虚作假"))
+@given(parsers.re(r"督学于" + d("on") + r"复查认定整改报告弄虚作假"))
+def review_falsified(world: World, on: str) -> None:
+    world.cli(f"{on}T16:00", "rectify", "review", str(world.finding), "--on", on,
+              "--falsified", "--note", "整改报告所附台账与现场核查不符，系弄虚作假")
+
+
+def raise_args(world: World, on: str, rung: str, reason: str) -> list[str]:
+    return ["escalate", "raise", str(world.finding), "--rung", RUNG_BY_NAME[rung],
+            "--reason", reason, "--on", on, *world.policy_args()]
+
+
+@when(parsers.re(r"督学于" + d("on") + r"手动升级为(?P<rung>" + RUNG + r")，理由“(?P<reason>[^”]*)”$"))
+def raise_by_hand(world: World, on: str, rung: str, reason: str) -> None:
+    out = world.cli(f"{on}T17:00", *raise_args(world, on, rung, reason), actor="王督学")
+    world.last_sweep = [out]
+
+
+@when(parsers.re(r"督学于" + d("on") + r"手动升级为(?P<rung>" + RUNG + r")，理由“(?P<reason>[^”]*)”，"
+                 r"被拒绝：(?P<why>.+)$"))
+def raise_refused(world: World, on: str, rung: str, reason: str, why: str) -> None:
+    status, _, err = world.run(f"{on}T17:00", *raise_args(world, on, rung, reason), actor="王督学")
+    assert status != 0 and why in err, err
+
+
 # ------------------------------------------------------------------- then
+
+
+@then(parsers.re(r"这条问题的整改期限现在是" + d("deadline") + r"，状态是(?P<status>.+)$"))
+def deadline_now(world: World, deadline: str, status: str) -> None:
+    assert world.finding
+    shown = world.cli(world.last_now or "2030-01-01T09:00", "finding", "show", world.finding)
+    from domain.findings import STATUSES
+
+    assert (shown["deadline"], STATUSES[shown["status"]]) == (deadline, status), shown
+
+
+@then(parsers.re(r"通知里写着“(?P<text>[^”]+)”"))
+def notice_says(world: World, text: str) -> None:
+    assert len(world.last_sweep) == 1 and text in world.last_sweep[0]["notice"], world.last_sweep
+
+
+@then(parsers.re(r"(?P<rung>" + RUNG + r")记下操作人“(?P<actor>[^”]+)”和理由“(?P<reason>[^”]+)”"))
+def manual_recorded(world: World, rung: str, actor: str, reason: str) -> None:
+    assert world.finding
+    history = world.cli(world.last_now or "2030-01-01T09:00", "audit", "trail", world.finding)
+    raised = [e for e in history["events"] if e["type"] == "EscalationRaised"
+              and e["code"] == RUNG_BY_NAME[rung]]
+    assert [(e["actor"], e["reason"], e["rule"]) for e in raised] == [
+        (actor, reason, f"{RUNG_BY_NAME[rung]}.manual")], raised
+
+
+@then(parsers.re(r"督导通报的“(?P<heading>[^”]+)”一节列出“(?P<unit>[^”]+)”"))
+def bulletin_lists(world: World, heading: str, unit: str) -> None:
+    bulletin = world.cli(world.last_now or "2030-01-01T09:00", "report", "bulletin",
+                         "--format", "json")
+    sections = {s["heading"]: [u["name"] for u in s["units"]] for s in bulletin["sections"]}
+    assert unit in sections.get(heading, []), sections
+
+
+@then(parsers.re(r"“(?P<unit>[^”]+)”的问责报告里各级升级次数依次是：(?P<counts>.+)$"))
+def report_counts(world: World, unit: str, counts: str) -> None:
+    report = world.cli(world.last_now or "2030-01-01T09:00", "report", "unit",
+                       world.units[unit], "--format", "json")
+    got = "、".join(f"{e['label']}{e['count']}次" for e in report["escalations_by_rung"])
+    assert got == counts, got
 
 
 @then(parsers.re(r"整改期限是" + d("deadline")))
@@ -207,7 +295,7 @@ def nothing_new(world: World) -> None:
     assert world.last_sweep == [], [(e["code"], e["threshold"]) for e in world.last_sweep]
 
 
-@then(parsers.re(r"(?:发出|升级为)(?P<rung>预警|督办|约谈|通报|问责)(?:，新的期限是" + d("due") + ")?$"))
+@then(parsers.re(r"(?:发出|升级为)(?P<rung>" + RUNG + r")(?:，新的期限是" + d("due") + ")?$"))
 def escalated_to(world: World, rung: str, due: str | None) -> None:
     got = [(e["code"], e["due"]) for e in world.last_sweep]
     assert [c for c, _ in got] == [RUNG_BY_NAME[rung]], got
@@ -245,7 +333,7 @@ def deadline_provisional(world: World) -> None:
     assert shown["deadline_provisional"] is True, shown
 
 
-@then(parsers.re(r"(?P<rung>预警|督办|约谈|通报|问责)的起算日是" + d("day")))
+@then(parsers.re(r"(?P<rung>" + RUNG + r")的起算日是" + d("day")))
 def threshold_of(world: World, rung: str, day: str) -> None:
     assert world.finding
     shown = world.cli(world.last_now or "2030-01-01T09:00", "finding", "show", world.finding)

@@ -67,7 +67,8 @@ def finding_out(f: Finding) -> m.FindingOut:
         deadline_provisional=bool(f.deadline is not None and f.deadline_provisional),
         strikes=f.strikes, reports=f.reports, extensions=f.extensions,
         escalations=[m.EscalationOut(**{k: e[k] for k in (
-            "code", "rung", "rule", "policy_version", "threshold", "due")})
+            "code", "rung", "name", "mode", "rule", "policy_version", "threshold", "due",
+            "reason")})
             for e in f.escalations],
         interview_held_on=f.interview_held_on, closed_on=f.closed_on,
         recorded_at=f.recorded_at,
@@ -383,7 +384,8 @@ def create_api(c: Components, lifecycle: Lifecycle | None = None) -> FastAPI:
 
         def run(_: str | None) -> m.StateOut:
             c.app.review(finding_id, on=body.on, passed=body.passed, within=body.within,
-                         calendar_days=body.calendar_days, note=body.note, actor=who.actor)
+                         calendar_days=body.calendar_days, note=body.note, actor=who.actor,
+                         falsified=body.falsified)
             f = c.app.get_finding(finding_id)
             return m.StateOut(finding_id=str(f.id), status=f.status,  # type: ignore[arg-type]
                               deadline=f.deadline)
@@ -438,7 +440,7 @@ def create_api(c: Components, lifecycle: Lifecycle | None = None) -> FastAPI:
                 if path != f"{PREFIX}/health":
                     for operation in operations.values():
                         operation["security"] = [{"HTTPBearer": []}]
-            api.openapi_schema = schema
+            api.openapi_schema = m.with_rungs(schema, c.app.ladder)
         return api.openapi_schema
 
     api.openapi = openapi  # type: ignore[method-assign]

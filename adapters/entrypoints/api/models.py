@@ -5,8 +5,10 @@ the shape of input only (types, lengths, characters a database cannot store);
 every business rule and every range stays in the domain, which the models defer
 to: a rectification period's bounds and the business dates' range are checked
 by ``domain.findings.check_within`` and ``domain.values.check_day`` (the schema
-still states the period's bounds). The rung codes, severities and statuses are
-the domain's tables (domain/rungs.py, domain/findings.py).
+still states the period's bounds). Severities, statuses and modes are the domain's
+tables (domain/findings.py, domain/rungs.py). The rung codes are the loaded
+policy's: the fields are text here, and :func:`with_rungs` writes the policy's codes
+into the OpenAPI document as their enum (and one count per rung).
 """
 
 from __future__ import annotations
@@ -15,19 +17,22 @@ import re
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.findings import MAX_WITHIN, SEVERITIES, STATUSES
-from domain.rungs import CODES, LADDER
+from domain.rungs import MODES, Ladder
 
 if TYPE_CHECKING:
     Severity = str
     Status = str
-    Rung = str
+    Mode = str
 else:
     Severity = Literal[tuple(SEVERITIES)]
     Status = Literal[tuple(STATUSES)]
-    Rung = Literal[CODES]
+    Mode = Literal[tuple(MODES)]
+RUNG_MARK = "x-dudao-rung"
+# A rung code: its enum is the loaded policy's (see with_rungs).
+Rung = Annotated[str, Field(max_length=20, json_schema_extra={RUNG_MARK: True})]
 Role = Literal["inspector", "unit", "policy", "auditor", "admin"]
 
 
@@ -38,7 +43,9 @@ def described(names: dict[str, str]) -> str:
 
 SEVERITY_TEXT = "严重程度：" + described(SEVERITIES)
 STATUS_TEXT = "状态：" + described(STATUSES)
-RUNG_TEXT = "升级级别：" + described({r.code: r.name for r in LADDER})
+RUNGS_TEXT = "〈升级级别〉"  # with_rungs writes the policy's codes and names here
+RUNG_TEXT = "升级级别：" + RUNGS_TEXT
+MODE_TEXT = "这一级代表的问责方式：" + described(MODES)
 
 # NUL, other control characters (but tab and newlines) and lone surrogates cannot be
 # stored as text in every database: refuse them at the door.
@@ -148,6 +155,9 @@ class ReviewIn(Strict):
         None, description=f"未通过时新的整改期限天数（1–{MAX_WITHIN}）；通过时不填")
     calendar_days: bool = Field(False, description="新的期限按自然日计算，默认按工作日")
     note: text(2000, "复查意见") | None = Field(None, description="复查意见")  # type: ignore[valid-type]
+    falsified: bool = Field(False, description="复查认定整改报告弄虚作假（passed 须为 false，"
+                                               "不填 within，须写 note）：问题退回整改，期限不变，"
+                                               "升级策略可据此升级")
 
 
 class ExtensionIn(Strict):
@@ -220,12 +230,14 @@ class FindingCreated(BaseModel):
 
 class EscalationOut(BaseModel):
     code: Rung = Field(..., description=RUNG_TEXT)
-    rung: int = Field(..., description=f"级别序号：{LADDER[0].order} {LADDER[0].name} … "
-                                       f"{LADDER[-1].order} {LADDER[-1].name}")
-    rule: str = Field(..., description="触发的规则")
+    rung: int = Field(..., description="级别序号：升级策略里这一级的先后（从0起）")
+    name: str = Field(..., description="级别的中文名称（记录时的名称）")
+    mode: Mode = Field(..., description=MODE_TEXT)
+    rule: str = Field(..., description="触发的规则；督学手动升级为“代码.manual”")
     policy_version: int = Field(..., description="升级策略版本")
     threshold: date = Field(..., description="该级别开始适用的日期")
     due: date | None = Field(None, description="该级别给出的新期限（督办、约谈），无则为 null")
+    reason: str | None = Field(None, description="督学手动升级的理由；规则判定的为 null")
 
 
 class FindingOut(BaseModel):
@@ -311,11 +323,40 @@ class HistoryOut(BaseModel):
     events: list[HistoryEvent] = Field(..., description="该问题的全部事件，按发生顺序")
 
 
-# one count per rung (domain/rungs.py)
-_COUNTS: dict[str, Any] = {r.code: (int, Field(0, description=f"{r.name}次数（升级事件数）"))
-                           for r in LADDER}
-EscalationCounts: type[BaseModel] = create_model("EscalationCounts", __module__=__name__,
-                                                 **_COUNTS)
+class EscalationCounts(BaseModel):
+    """各级升级的次数：升级策略的每一级一项（with_rungs 写出各项），另有记录在案的其他级别。"""
+
+    model_config = ConfigDict(extra="allow")
+
+
+def with_rungs(schema: dict[str, Any], ladder: Ladder) -> dict[str, Any]:
+    """The OpenAPI document with the policy's rungs: every rung field's enum is the
+    ladder's codes, the rung descriptions name them, and ``EscalationCounts`` has one
+    count per rung (changed in place, and returned)."""
+    codes = [r.code for r in ladder]
+    names = described({r.code: r.name for r in ladder})
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.pop(RUNG_MARK, None):
+                node["enum"] = list(codes)
+            for key, value in node.items():
+                if isinstance(value, str) and RUNGS_TEXT in value:
+                    node[key] = value.replace(RUNGS_TEXT, names)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(schema)
+    counts = schema.get("components", {}).get("schemas", {}).get("EscalationCounts")
+    if counts is not None:
+        counts["properties"] = {
+            r.code: {"type": "integer", "default": 0, "title": r.name,
+                     "description": f"{r.name}次数（升级事件数）"} for r in ladder}
+        counts["additionalProperties"] = {"type": "integer"}
+    return schema
 
 
 class UnitReportOut(BaseModel):

@@ -175,7 +175,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "finding": ("core", "督导发现的问题。"),
     "rectify": ("core", "限期整改：通知、报告、复查、延期。"),
     "interview": ("core", "约谈。"),
-    "escalate": ("escalate", "按升级策略扫描到期的问题，记录升级（预警、督办、约谈、通报、问责）。"),
+    "escalate": ("escalate", "按升级策略扫描到期的问题，记录升级（各级由策略规定）；raise：督学手动升级。"),
     "plan": ("plans", "实施方案：导入、工作台账。"),
     "task": ("plans", "实施方案的任务：进度填报、销号。"),
     "report": ("report", "问责报告与督导通报。"),

@@ -143,13 +143,29 @@ def rectify_report(app: Dudao, actor: str, finding_id: str, on: date, text: str)
 @click.option("--fail", "passed", flag_value=False, help="复查未通过")
 @click.option("--within", type=POSITIVE, help="未通过时新的整改期限天数")
 @click.option("--calendar-days", is_flag=True, help="按自然日计算新的期限")
+@click.option("--falsified", is_flag=True,
+              help="复查认定整改报告弄虚作假（须写 --note）：退回整改，期限不变，升级策略可据此升级")
 @click.option("--note", help="复查意见")
 @pass_app
 def rectify_review(app: Dudao, actor: str, finding_id: str, on: date, passed: bool | None,
-                   within: int | None, calendar_days: bool, note: str | None) -> None:
-    """复查整改：--pass 销号，或 --fail --within N 重新限期。"""
+                   within: int | None, calendar_days: bool, falsified: bool,
+                   note: str | None) -> None:
+    """复查整改：--pass 销号，或 --fail --within N 重新限期，或 --falsified --note TEXT
+    认定弄虚作假。"""
+    if falsified:
+        if passed is not None:
+            raise click.UsageError("--falsified: 不能与 --pass 或 --fail 同时给出"
+                                   "（--falsified is a review outcome of its own）")
+        app.review(finding_id, on=on, passed=False, within=within,
+                   calendar_days=calendar_days, note=note, actor=actor, falsified=True)
+        f = app.get_finding(finding_id)
+        emit({"finding_id": str(f.id), "status": f.status, "deadline": f.deadline,
+              "falsified": True},
+             f"复查认定整改报告弄虚作假，退回整改，整改期限仍为 {f.deadline}")
+        return
     if passed is None:
-        raise click.UsageError("--pass/--fail: 必须给出 --pass 或 --fail 之一（one of --pass or --fail is required）")
+        raise click.UsageError("--pass/--fail: 必须给出 --pass、--fail 或 --falsified 之一"
+                               "（one of --pass, --fail or --falsified is required）")
     deadline = app.review(finding_id, on=on, passed=passed, within=within,
                           calendar_days=calendar_days, note=note, actor=actor)
     f = app.get_finding(finding_id)

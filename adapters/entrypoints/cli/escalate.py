@@ -1,26 +1,34 @@
-"""``dudao escalate``: one escalation sweep at the clock's now."""
+"""``dudao escalate``: one escalation sweep at the clock's now; ``dudao escalate raise``:
+an inspector's manual escalation."""
 
 from __future__ import annotations
 
 import signal
+from datetime import date
 from typing import Any
 
 import click
 
+from adapters import bootstrap
 from adapters.bootstrap import sweeper
-from adapters.entrypoints.cli.base import Context, cli, emit
+from adapters.entrypoints.cli.base import DATE, Context, cli, emit
 
 
-@cli.command("escalate")
+@cli.group("escalate", invoke_without_command=True)
 @click.option("--policy", "policy", metavar="NAME",
               help="升级策略：rules/policies/ 下的名称或 .toml 文件路径（DUDAO_POLICY，默认 default）")
 @click.option("--dry-run", is_flag=True, help="只判定、不记录")
-@click.pass_obj
-def escalate(ctx: Context, policy: str | None, dry_run: bool) -> None:
+@click.pass_context
+def escalate(click_ctx: click.Context, policy: str | None, dry_run: bool) -> None:
     """以全局 --now 为当前时间（默认系统时钟）。--now 可以早于事件库里最后记录的时间，
     用于模拟与回放：判定仍按各级门槛日计算，记录的 decided_at 就是这个 --now。
     同一时刻重复运行不会产生新的升级。
+
+    dudao escalate raise FINDING --rung CODE --reason TEXT --on DATE：督学手动升级。
     """
+    if click_ctx.invoked_subcommand is not None:
+        return
+    ctx: Context = click_ctx.obj
     app = ctx.app
     sweep = sweeper(app, ctx.settings.db, policy, ctx.settings)
     now = app.now()
@@ -69,3 +77,29 @@ def escalate(ctx: Context, policy: str | None, dry_run: bool) -> None:
                    f"（已判定 {sweep.pending} 项）；已记录的保持不变，"
                    "其余再运行 dudao escalate 即可继续", err=True)
         raise click.exceptions.Exit(128 + caught[0])
+
+
+@escalate.command("raise")
+@click.argument("finding_id", metavar="FINDING")
+@click.option("--rung", "code", required=True, metavar="CODE",
+              help="升到哪一级：升级策略里的级别代码，须高于问题已到达的最高一级")
+@click.option("--reason", required=True, help="手动升级的理由（如发生重大安全事故）")
+@click.option("--on", "on", required=True, type=DATE, help="升级日期（这一级自这天起）")
+@click.option("--policy", "policy", metavar="NAME",
+              help="升级策略（默认同 dudao escalate 的 --policy，再默认 DUDAO_POLICY、default）")
+@click.pass_context
+def escalate_raise(click_ctx: click.Context, finding_id: str, code: str, reason: str,
+                   on: date, policy: str | None) -> None:
+    """督学手动升级：把问题直接升到策略里更高的一级，写明理由；记录操作人（--actor）和理由。
+
+    on = "manual" 的级别只能这样升级。"""
+    from adapters.service_layer.manual import raise_manually
+
+    ctx: Context = click_ctx.obj
+    name = policy or (click_ctx.parent.params.get("policy") if click_ctx.parent else None)
+    chosen = bootstrap.policy(ctx.settings, name)
+    raised = raise_manually(ctx.app, chosen, finding_id, code=code, reason=reason, on=on,
+                            actor=ctx.actor)
+    due = f"，期限 {raised['due']}" if raised["due"] else ""
+    emit(raised, f"已手动升级为{raised['name']}（自 {raised['threshold']} 起{due}），"
+                 f"理由：{raised['reason']}")
