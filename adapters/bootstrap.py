@@ -82,11 +82,13 @@ def bootstrap(settings: Settings) -> Dudao:
     return app
 
 
-def policy(settings: Settings, name: str | None = None) -> Policy:
+def policy(settings: Settings | None, name: str | None = None) -> Policy:
     """The escalation policy named (else the settings', else the default), looked up in the
-    operator's policy folders first."""
+    operator's policy folders first (no settings: a name or file, else the default)."""
     from rules.policy import load_policy
 
+    if settings is None:
+        return load_policy(name)
     return load_policy(name or settings.policy, settings.policy_folders)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -17,7 +18,7 @@ import pytest
 from domain.calendar import WorkCalendar
 from domain.errors import InvalidInput
 from domain.findings import Finding
-from domain.rungs import CODES, LADDER, deadline_after_escalation, rung_name, rung_of
+from domain.rungs import CODES, LADDER, MODES, deadline_after_escalation, rung_name, rung_of
 from domain.time import SHANGHAI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,24 +75,44 @@ def test_the_table_is_ordered_and_every_part_derives_from_it() -> None:
         [(r.order, r.code, r.name) for r in LADDER]
 
 
-def test_the_api_enums_and_counts_come_from_the_table() -> None:
-    from adapters.entrypoints.api import models as m
+def openapi_components(*models: type) -> dict[str, Any]:
+    """The models' schemas as an OpenAPI document's components."""
+    schemas: dict[str, Any] = {}
+    for model in models:
+        schema = model.model_json_schema(  # type: ignore[attr-defined]
+            ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    return {"components": {"schemas": schemas}}
 
-    components = {k: m.UnitReportOut.model_json_schema()["$defs"].get(k) for k in
-                  ("EscalationCounts",)}
-    components["EscalationOut"] = m.EscalationOut.model_json_schema()
-    components["FindingOut"] = m.FindingOut.model_json_schema()
-    code = components["EscalationOut"]["properties"]["code"]
-    assert code["enum"] == list(CODES) and code["type"] == "string"
-    for r in LADDER:
+
+@pytest.mark.parametrize("source", ["built-in", "features/策略示例/listed.toml"])
+def test_the_api_enums_and_counts_come_from_the_loaded_policy(source: str) -> None:
+    # Rungs are data (issue 13): the OpenAPI document states the loaded policy's rungs.
+    from adapters.entrypoints.api import models as m
+    from rules.policy import load_policy
+
+    ladder = LADDER if source == "built-in" else load_policy(str(ROOT / source)).ladder()
+    codes = [r.code for r in ladder]
+    if source != "built-in":
+        assert "listed_supervision" in codes and codes != list(CODES)
+    doc = m.with_rungs(openapi_components(m.UnitReportOut, m.FindingOut, m.FindingRow),
+                       ladder)
+    schemas = doc["components"]["schemas"]
+    code = schemas["EscalationOut"]["properties"]["code"]
+    assert code["enum"] == codes and code["type"] == "string"
+    for r in ladder:
         assert f"{r.code} {r.name}" in code["description"]
-    counts = components["EscalationCounts"]["properties"]
-    assert list(counts) == list(CODES)
-    assert [counts[c]["description"] for c in CODES] == \
-        [f"{r.name}次数（升级事件数）" for r in LADDER]
-    assert all(counts[c]["default"] == 0 and counts[c]["type"] == "integer" for c in CODES)
-    rung = components["FindingOut"]["properties"]["rung"]
-    assert {"enum": list(CODES), "type": "string"} in rung["anyOf"]
+    assert "x-dudao-rung" not in str(doc) and m.RUNGS_TEXT not in str(doc)
+    counts = schemas["EscalationCounts"]["properties"]
+    assert list(counts) == codes
+    assert [counts[c]["description"] for c in codes] == [f"{r.name}次数（升级事件数）" for r in ladder]
+    assert all(counts[c]["default"] == 0 and counts[c]["type"] == "integer" for c in codes)
+    for model in ("FindingOut", "FindingRow"):
+        rung = schemas[model]["properties"]["rung"]
+        assert {"enum": codes, "type": "string", "maxLength": 20} in rung["anyOf"]
+    mode = schemas["EscalationOut"]["properties"]["mode"]
+    assert mode["enum"] == list(MODES)
 
 
 # ------------------------------------------------- a 督办's due date is the deadline
