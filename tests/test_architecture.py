@@ -95,7 +95,8 @@ def test_no_import_cycles() -> None:
 
 def test_imports_follow_the_layers() -> None:
     """domain imports nothing of ours; rules only domain; projections domain and rules; the
-    service layer, infrastructure and rendering never import an entry point."""
+    service layer, infrastructure and rendering never import an entry point; the plan reader
+    only itself and the domain's errors."""
     allowed = {
         "domain": ("domain",),
         "rules": ("domain", "rules"),
@@ -104,9 +105,11 @@ def test_imports_follow_the_layers() -> None:
                                     "adapters.settings", "adapters.service_layer"),
         "adapters.service_layer": ("domain", "rules", "projections", "adapters.infrastructure",
                                    "adapters.settings", "adapters.service_layer",
-                                   "adapters.rendering"),
+                                   "adapters.rendering", "adapters.plan_reader"),
         "adapters.rendering": ("domain", "projections", "adapters.rendering",
                                "adapters.service_layer", "adapters.bootstrap"),
+        # the plan reader translates a plan's text: itself, and the domain's errors only
+        "adapters.plan_reader": ("adapters.plan_reader", "domain.errors"),
     }
     wrong = []
     for name, imports in graph().items():
@@ -123,4 +126,39 @@ def test_imports_follow_the_layers() -> None:
 def test_adapters_shows_its_parts() -> None:
     entries = {p.name for p in (ROOT / "adapters").iterdir() if not p.name.startswith("__")}
     assert entries == {"bootstrap.py", "settings.py", "service_layer", "entrypoints",
-                       "infrastructure", "rendering", "demo"}
+                       "infrastructure", "rendering", "demo", "plan_reader"}
+
+
+# What the plan reader may import besides itself and domain.errors: text, dates and numbers.
+PURE_STDLIB = {"__future__", "calendar", "dataclasses", "datetime", "decimal", "hashlib", "re",
+               "unicodedata", "typing", "collections.abc"}
+# Built-ins that reach outside the process (or run code from a string).
+IO_BUILTINS = {"open", "input", "print", "exec", "eval", "compile", "__import__", "breakpoint"}
+
+
+def test_plan_reader_is_pure() -> None:
+    """adapters.plan_reader reads text only: its imports, every one of them counted (stdlib
+    too), are a short list of pure stdlib modules, itself and domain.errors; it calls no
+    built-in that does I/O."""
+    package = ROOT / "adapters" / "plan_reader"
+    files = sorted(package.rglob("*.py"))
+    assert len(files) >= 10, files
+    wrong = []
+    for path in files:
+        name = module_name(path)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level == 0, f"{name}: relative import"
+                targets = [node.module or ""]
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                    and node.func.id in IO_BUILTINS:
+                wrong.append(f"{name}:{node.lineno} calls {node.func.id}()")
+            for t in targets:
+                if not (t in PURE_STDLIB or t == "domain.errors" or t == "adapters.plan_reader"
+                        or t.startswith("adapters.plan_reader.")):
+                    wrong.append(f"{name}:{node.lineno} imports {t}")
+    assert wrong == [], "\n".join(wrong)

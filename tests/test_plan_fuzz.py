@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from adapters.bootstrap import load_calendar
 from adapters.infrastructure.event_store import store_env
+from adapters.plan_reader import parse_plan
 from adapters.service_layer.application import Dudao
 from domain.errors import DudaoError
-from domain.plan_text import parse_plan
 from tests.conftest import SAMPLE_PLANS, Clock
 
 PLANS = SAMPLE_PLANS

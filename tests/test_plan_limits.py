@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from domain.plan_text import MAX_PLAN_BYTES, MAX_PLAN_TASKS, parse_plan
+from adapters.plan_reader import MAX_PLAN_BYTES, MAX_PLAN_TASKS, parse_plan
 from tests.apiserver import ApiServer
 from tests.conftest import Cli
 from tests.test_serve import DUDAO

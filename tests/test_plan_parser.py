@@ -10,9 +10,19 @@ from datetime import date
 
 import pytest
 
+from adapters.plan_reader import (
+    ParsedPlan,
+    ParsedTask,
+    base_code,
+    decode_plan,
+    is_group,
+    normalise_name,
+    parse_plan,
+    qualified_code,
+    read_annotation,
+    split_names,
+)
 from domain.errors import InvalidInput
-from domain.plan_text import ParsedPlan, ParsedTask, decode_plan, parse_plan, read_annotation
-from domain.unit_names import base_code, is_group, normalise_name, qualified_code, split_names
 from tests.conftest import SAMPLE_PLANS
 
 PLANS = SAMPLE_PLANS

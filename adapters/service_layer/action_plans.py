@@ -17,16 +17,19 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.utils import get_topic
 
-from domain.errors import Conflict, InvalidInput, NotFound
-from domain.ids import keyed_id, unit_id
-from domain.plan_text import (
+from adapters.plan_reader import (
     MAX_PLAN_TASKS,
     ParsedPlan,
+    base_code,
     check_plan_tasks,
     decode_plan,
+    normalise_name,
     normalise_text,
     parse_plan,
+    qualified_code,
 )
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.ids import keyed_id, unit_id
 from domain.plans import (
     COMPARATOR_TEXT,
     INDICATOR_STATES,
@@ -41,7 +44,6 @@ from domain.plans import (
     task_row,
 )
 from domain.time import local_date
-from domain.unit_names import base_code, normalise_name, qualified_code
 from domain.units import CODE_PATTERN, Unit, check_code, check_text
 from domain.values import check_day
 

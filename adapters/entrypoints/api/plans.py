@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.entrypoints.api.deps import ERRORS, READ_ERRORS, IdempotencyKey, Who, forbid
 from adapters.infrastructure.tokens import Principal
+from adapters.plan_reader import MAX_PLAN_BYTES
 from domain.errors import NotFound
-from domain.plan_text import MAX_PLAN_BYTES
 from domain.plans import task_row
 from domain.time import local_date
 
