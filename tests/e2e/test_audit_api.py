@@ -6,7 +6,7 @@ from typing import Any
 
 from tests.apiserver import ApiServer
 from tests.conftest import Clock
-from tests.test_audit_cli import history
+from tests.integration.test_audit_cli import history
 
 
 def test_auditor_reads_trail_checkpoint_and_verification(api: ApiServer, clock: Clock) -> None:

@@ -33,7 +33,7 @@ from adapters.service_layer.application import Dudao
 from domain.values import FIRST_DAY, LAST_DAY
 from tests.apiserver import ApiServer
 from tests.conftest import PG_URL, SAMPLE_PLANS, Cli, Clock, need, pg_unavailable
-from tests.test_web import login
+from tests.e2e.test_web import login
 
 PLAN = SAMPLE_PLANS / \
     "county-high-schools-2023-2025.txt"

@@ -16,7 +16,7 @@ import pytest
 from adapters.plan_reader import MAX_PLAN_BYTES, MAX_PLAN_TASKS, parse_plan
 from tests.apiserver import ApiServer
 from tests.conftest import Cli
-from tests.test_serve import DUDAO
+from tests.e2e.test_serve import DUDAO
 
 
 def plan_text(tasks: int, *, pad: int = 0) -> str:

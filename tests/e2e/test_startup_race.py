@@ -16,7 +16,7 @@ import pytest
 from psycopg import sql
 
 from tests.conftest import PG_URL, need, pg_unavailable
-from tests.test_serve import DUDAO, read_line
+from tests.e2e.test_serve import DUDAO, read_line
 
 
 def start_two_at_once(db: str) -> list[subprocess.Popen[str]]:

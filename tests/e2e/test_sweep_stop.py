@@ -25,7 +25,7 @@ from adapters.infrastructure.event_store import store_env
 from adapters.service_layer.application import Dudao
 from bench.sweep import Clock, populate
 from domain.time import SHANGHAI
-from tests.test_serve import DUDAO, read_line
+from tests.e2e.test_serve import DUDAO, read_line
 
 FINDINGS = 3000
 NOW = "2024-12-31T09:00"

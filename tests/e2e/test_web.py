@@ -27,7 +27,7 @@ from adapters.rendering.reports.render import percent
 from adapters.service_layer.application import Dudao
 from tests.apiserver import ApiServer
 from tests.conftest import Clock, need
-from tests.test_reports import scenario
+from tests.integration.test_reports import scenario
 
 ROLES = {"tok-inspector": ("inspector", None, "李督学"), "tok-u1": ("unit", "U1", None),
          "tok-auditor": ("auditor", None, "审计")}
@@ -284,7 +284,7 @@ def test_store_already_holding_a_nul_still_reads(
 
 def test_non_ascii_csrf_is_a_refusal_not_a_server_error(
         served: tuple[ApiServer, dict[str, Any], dict[str, str]]) -> None:
-    """Found by tests/test_entry_properties.py: a CSRF value (or cookie) with a non-ASCII
+    """Found by tests/e2e/test_entry_properties.py: a CSRF value (or cookie) with a non-ASCII
     character made ``hmac.compare_digest`` raise TypeError, answered 500."""
     server, _f, tokens = served
     app = server.app

@@ -28,10 +28,7 @@ from adapters.infrastructure.event_store import prepare, store_env
 from adapters.infrastructure.hash_chain import (
     GENESIS,
     Checkpoint,
-    event_hash,
-    link,
     seal,
-    verify_rows,
 )
 from adapters.infrastructure.sealing_recorders import ChainBroken, ChainIncomplete
 from adapters.service_layer.application import Dudao
@@ -590,23 +587,3 @@ def test_a_store_from_before_the_chain_fails_verification_until_an_audited_repai
     assert [(r["by"], r["ranges"], r["position"]) for r in report.repairs] == [
         ("张三", [[1, 2]], done["position"])]
     assert head(db) == report.head
-
-
-# ------------------------------------------------------------------- pure
-
-
-def test_verify_rows_on_hand_made_chains() -> None:
-    rows = [(1, "a" * 32, 1, "t", b"x"), (2, "b" * 32, 1, "t", b"y"), (5, "c" * 32, 1, "t", b"z")]
-    chain = seal(GENESIS, rows)
-    assert chain[0][2] == link(GENESIS, event_hash(*rows[0]))
-    assert verify_rows(rows, chain).ok
-    assert verify_rows([], []).ok
-    cp = Checkpoint(2, chain[1][2].hex())
-    assert verify_rows(rows, chain, cp).ok
-    assert verify_rows(rows[:2], chain[:2], Checkpoint(5, chain[2][2].hex())).first_bad == 3
-    assert verify_rows(rows, chain, Checkpoint(3, chain[1][2].hex())).first_bad == 3
-    odd = [(1, "a" * 32, 1, "t", "x")]  # text where bytes were sealed
-    assert verify_rows(odd, chain[:1]).first_bad == 1
-    with pytest.raises(Exception, match="POSITION:HASH"):
-        Checkpoint.parse("12:abc")
-    assert Checkpoint.parse(f" 2 : {chain[1][2].hex().upper()} ") == cp

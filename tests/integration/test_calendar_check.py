@@ -4,12 +4,10 @@ elsewhere (recorded deadlines are never rewritten)."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select, text
 
@@ -17,7 +15,6 @@ from adapters.bootstrap import read_models
 from adapters.service_layer.application import Dudao
 from projections.accountability import findings as acc_findings
 from projections.findings import findings, list_findings
-from tests.apiserver import ApiServer
 from tests.conftest import Cli, Clock
 
 HOLIDAYS_2027 = "# 国务院办公厅 2027 年部分节假日安排（测试用）\n2027-01-01 休\n2027-01-04 休\n"
@@ -117,45 +114,6 @@ def test_an_existing_store_gets_the_new_column(app: Dudao, db: str, clock: Clock
     again.engine.dispose()
 
 
-def test_api_web_page_and_unit_report_show_it(sqlite_db: str, clock: Clock,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
-    dudao = Cli(sqlite_db, capsys)
-    new, old = two_findings(dudao)
-    clock.at("2026-12-20")
-    server = ApiServer(sqlite_db, clock).start()
-    try:
-        token = server.token("inspector", name="张督学")
-        with server.client(token) as api:
-            assert api.get(f"/findings/{new}").json()["deadline_provisional"] is True
-            assert api.get(f"/findings/{old}").json()["deadline_provisional"] is False
-            listed = {f["finding_id"]: f["deadline_provisional"]
-                      for f in api.get("/findings").json()["findings"]}
-            assert listed == {new: True, old: False}
-        web = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30)
-        form = web.get("/login").text
-        csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
-        assert web.post("/login", data={"token": token, "next": "/", "csrf": csrf},
-                        follow_redirects=False).status_code == 303
-        page = web.get(f"/findings/{new}").text
-        cell = re.search(r'<td id="deadline">(.*?)</td>', page).group(1)  # type: ignore[union-attr]
-        assert "2027-01-04" in cell and "暂定" in cell
-        page = web.get(f"/findings/{old}").text
-        cell = re.search(r'<td id="deadline">(.*?)</td>', page).group(1)  # type: ignore[union-attr]
-        assert "2024-10-14" in cell and "暂定" not in cell
-        unit_page = web.get("/units/CGX").text
-        assert "2027-01-04（暂定）" in unit_page
-        web.close()
-    finally:
-        server.stop()
-    code, out, err = dudao("report", "unit", "CGX", now="2026-12-20T09:00")
-    assert code == 0, err
-    assert "整改期限 2027-01-04（暂定）" in out
-    assert "整改期限 2024-10-14（暂定）" not in out and "整改期限 2024-10-14" in out
-    report = dudao.json("report", "unit", "CGX", "--format", "json", now="2026-12-20T09:00")
-    flags = {f["finding_id"]: f["deadline_provisional"] for f in report["open_findings"]}
-    assert flags == {new: True, old: False}
-
-
 # ------------------------------------------------------------- calendar check
 
 
@@ -222,4 +180,3 @@ def test_calendar_check_recounts_a_failed_review_and_skips_an_extension(
     assert [(d["finding_id"], d["ordered_on"], d["within"], d["recorded_deadline"],
              d["current_deadline"]) for d in differing] == [
         (other, "2026-12-28", 5, "2027-01-05", "2027-01-06")]
-

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -132,19 +128,6 @@ def test_bad_input_is_one_line_naming_the_argument_and_records_nothing(
     assert dudao.events() == before
 
 
-def test_real_entrypoint_exit_status(tmp_path: Any) -> None:
-    exe = [str(Path(sys.executable).parent / "dudao")]  # the installed console script
-    db = str(tmp_path / "x.db")
-    ok = subprocess.run([*exe, "--db", db, "unit", "add", "A1", "--name", "一中"],
-                        capture_output=True, text=True, check=False)
-    assert ok.returncode == 0, ok.stderr
-    bad = subprocess.run([*exe, "--db", db, "--json", "finding", "record", "--unit", "ZZ",
-                          "--on", "2024-09-20", "--inspector", "a", "--text", "b"],
-                         capture_output=True, text=True, check=False)
-    assert bad.returncode != 0 and bad.stdout == ""
-    assert bad.stderr.strip().count("\n") == 0 and "--unit" in bad.stderr
-
-
 def test_unreachable_store_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
     code = run(cli, ["--db", "postgresql://postgres@127.0.0.1:1/test", "unit", "add", "A1",
                      "--name", "一中"])
@@ -171,7 +154,7 @@ def test_year_one_and_control_characters_refused_on_the_command_line(dudao: Cli)
 
 
 def test_review_note_with_a_control_character_is_refused(dudao: Cli) -> None:
-    """Found by tests/test_entry_properties.py: ``rectify review --note`` was stored as given,
+    """Found by tests/e2e/test_entry_properties.py: ``rectify review --note`` was stored as given,
     NUL included (the API refused it, the command line did not)."""
     fid = record(dudao)
     assert dudao("rectify", "order", fid, "--on", "2024-09-25", "--within", "10")[0] == 0
@@ -187,7 +170,7 @@ def test_review_note_with_a_control_character_is_refused(dudao: Cli) -> None:
 
 
 def test_task_and_principal_with_a_control_character_are_refused(dudao: Cli) -> None:
-    """Found by tests/test_entry_properties.py: ``finding record --task`` and
+    """Found by tests/e2e/test_entry_properties.py: ``finding record --task`` and
     ``unit add --principal`` were only stripped, so a NUL or a backspace was recorded."""
     before = dudao.events()
     code, _out, err = dudao("finding", "record", "--unit", "SJYJ", "--on", "2024-09-20",
@@ -199,7 +182,7 @@ def test_task_and_principal_with_a_control_character_are_refused(dudao: Cli) -> 
 
 
 def test_token_name_and_actor_with_a_control_character_are_refused(dudao: Cli) -> None:
-    """Found while extending tests/test_entry_properties.py: ``token create --name`` with a
+    """Found while extending tests/e2e/test_entry_properties.py: ``token create --name`` with a
     NUL was a traceback on PostgreSQL (psycopg DataError), and ``--actor`` with a NUL was
     recorded on the event as the actor."""
     before = dudao.events()

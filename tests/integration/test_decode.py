@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from adapters.service_layer.application import Dudao
 from projections.decode import FastDecoder
 from tests.conftest import Clock
-from tests.test_reports import scenario
+from tests.integration.test_reports import scenario
 
 
 def test_fast_decoder_equals_the_mapper(app: Dudao, clock: Clock) -> None:
@@ -31,18 +30,6 @@ def test_fast_decoder_equals_the_mapper(app: Dudao, clock: Clock) -> None:
             "Finding.ReportSubmitted", "Finding.ReviewPassed", "Finding.ReviewFailed",
             "Finding.ExtensionGranted", "Finding.InterviewHeld",
             "Finding.EscalationRaised"} <= kinds
-
-
-def test_unknown_transcoding_falls_back_to_the_mapper() -> None:
-    class Note:
-        state = b'{"x":{"_type_":"something_new","_data_":"1"}}'
-        topic = "domain.findings:Finding.Recorded"
-        originator_id = "id"
-        originator_version = 1
-
-    calls: list[Any] = []
-    decode = FastDecoder(lambda n: calls.append(n) or "mapped")
-    assert decode(Note()) == "mapped" and len(calls) == 1
 
 
 def test_fast_reader_reads_what_the_recorder_reads(app: Dudao, db: str, clock: Clock) -> None:

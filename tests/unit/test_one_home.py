@@ -20,7 +20,7 @@ from domain.findings import Finding
 from domain.rungs import CODES, LADDER, deadline_after_escalation, rung_name, rung_of
 from domain.time import SHANGHAI
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CODE_DIRS = ("domain", "rules", "projections", "adapters", "bench")
 
 

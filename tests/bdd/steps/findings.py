@@ -1,8 +1,10 @@
-"""The Chinese feature files in features/, run through the command line.
+"""Steps of the findings' feature files in features/ (units, findings, rectification, the
+escalation sweep, policies), driving ``dudao`` as an operator would.
 
-Every step drives ``dudao`` exactly as an operator would (in process, with
-``--db`` a fresh SQLite file, ``--now`` the day of the step and ``--json``),
-so the policy the feature files state is the policy the command line applies.
+Every step runs the command line in process, with ``--db`` a fresh SQLite file, ``--now``
+the day of the step and ``--json``, so the policy the feature files state is the policy the
+command line applies. tests/bdd/test_features.py imports these steps (pytest-bdd looks
+steps up among the module's fixtures).
 """
 
 from __future__ import annotations
@@ -15,17 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pytest_bdd import given, parsers, scenarios, then, when
+from pytest_bdd import given, parsers, then, when
 
 from adapters.entrypoints.cli import cli
 from adapters.entrypoints.cli.base import run
 from domain.rungs import LADDER, rung_name
 
-# 工作滞后.feature's steps (pytest-bdd finds steps among this module's names).
-from tests.steps_plans import *  # noqa: F403
-
-FEATURES = Path(__file__).resolve().parent.parent / "features"
-scenarios(str(FEATURES))
+FEATURES = Path(__file__).resolve().parents[3] / "features"
 
 SEVERITY = {"一般": "general", "较重": "serious", "严重": "major"}
 RUNG_BY_NAME = {r.name: r.code for r in LADDER}
