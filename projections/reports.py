@@ -1,6 +1,6 @@
 """The figures of the accountability reports, computed from the ``acc_*`` read model.
 
-Definitions (README "问责报告" states them for users; tests/test_reports.py
+Definitions (README "问责报告" states them for users; tests/integration/test_reports.py
 counts them by hand):
 
 - **deadline in force** (整改期限): set by the rectification order, replaced by
