@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from adapters.entrypoints.api import deps
 from adapters.entrypoints.api.app import ROUTERS, create_api
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ENTRY = ROOT / "adapters" / "entrypoints"
 DECORATORS = {"get", "post", "put", "patch", "delete", "api_route", "route"}
 ADDERS = {"add_api_route", "add_route", "api_route"}
