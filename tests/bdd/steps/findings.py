@@ -9,9 +9,6 @@ steps up among the module's fixtures).
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +16,8 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from adapters.entrypoints.cli import cli
-from adapters.entrypoints.cli.base import run
 from domain.rungs import LADDER, rung_name
+from tests.bdd.steps.common import run_cli
 
 FEATURES = Path(__file__).resolve().parents[3] / "features"
 
@@ -49,13 +45,7 @@ class World:
     policy: str | None = None
 
     def cli(self, now: str, *args: str) -> Any:
-        out, err = io.StringIO(), io.StringIO()
-        argv = ["--db", str(self.db), "--now", now, "--json", "--actor", "特性测试", *args]
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            status = run(cli, argv)
-        assert status == 0, f"dudao {' '.join(args)} 失败：{err.getvalue().strip()}"
-        text = out.getvalue().strip()
-        return json.loads(text) if text else None
+        return run_cli(self.db, now, *args)
 
     def sweep(self, day: str, time: str = "09:00") -> None:
         self.last_now = f"{day}T{time}"
