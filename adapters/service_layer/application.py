@@ -462,10 +462,20 @@ class Dudao(Application[UUID]):
 
         return plans.record_lagging(self, policy=policy or plans.LAG_POLICY, today=today,
                                     actor=actor)
+    def lagging_findings(self, *, policy: Any = None, today: date | None = None,
+                         actor: str = "dudao:rules") -> tuple[list[dict[str, Any]], list[Any]]:
+        """What :meth:`record_lagging` would record, not saved: its rows and the findings
+        holding their pending events (the sweep's dry run)."""
+        from adapters.service_layer import action_plans as plans
+
+        return plans.lagging_findings(self, policy=policy or plans.LAG_POLICY, today=today,
+                                      actor=actor)
+
     def record_escalations(
         self, decisions: list[dict[str, Any]], *, decided_at: datetime | None = None,
         actor: str = "dudao:rules", batch: int = 2000,
         should_stop: Callable[[], bool] | None = None,
+        save: bool = True, unsaved: dict[UUID, Finding] | None = None,
     ) -> list[tuple[str, str]]:
         """Record many escalations (a sweep's decisions), each finding loaded once, saved
         a page at a time. Each dict holds the arguments of :meth:`record_escalation`; a
@@ -477,7 +487,12 @@ class Dudao(Application[UUID]):
         is rebuilt from its events and raises its escalations (the aggregate checks every
         one), and the new events of the page are saved in one transaction. ``should_stop``
         is asked before each page: when it says so, the pages saved so far stay saved and
-        the rest is left to the next sweep (which decides them again)."""
+        the rest is left to the next sweep (which decides them again).
+
+        ``save=False`` is the dry run: every finding raises its escalations exactly as above
+        (the aggregate refusing what it would refuse) and nothing is saved; ``unsaved`` holds
+        findings that exist only in memory (the 工作滞后 findings a dry run would record),
+        used instead of the store's."""
         now = self.now()
         moment = decided_at or now
         by_finding: dict[str, list[dict[str, Any]]] = {}
@@ -490,10 +505,12 @@ class Dudao(Application[UUID]):
             if should_stop is not None and should_stop():
                 break
             page = pages[start:start + batch]
-            loaded = self._load_many([ids[fid] for fid in page])
+            fresh = unsaved or {}
+            loaded = self._load_many([ids[fid] for fid in page if ids[fid] not in fresh])
             pending: list[Any] = []
             for fid in page:
-                finding = loaded.get(ids[fid]) or self.find_finding(ids[fid])
+                finding = (fresh.get(ids[fid]) or loaded.get(ids[fid])
+                           or self.find_finding(ids[fid]))
                 if finding is None:
                     continue
                 for d in by_finding[fid]:
@@ -508,7 +525,7 @@ class Dudao(Application[UUID]):
                         break
                     recorded.append((fid, d["code"]))
                 pending.extend(finding.collect_events())
-            if pending:
+            if pending and save:
                 self.commit(*pending)
         return recorded
 

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.conftest import SAMPLE_PLANS, Cli
@@ -24,8 +22,9 @@ def lagging(data: dict) -> list[tuple]:  # type: ignore[type-arg]
 
 
 def test_dry_run_on_a_freshly_imported_plan_lists_what_the_real_run_records(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    cli = Cli(str(tmp_path / "plan.db"), capsys)
+        db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """On SQLite and on PostgreSQL."""
+    cli = Cli(db, capsys)
     cli.json("plan", "import", str(PLAN), now="2023-06-01T09:00")
     before = cli.events()
 
