@@ -21,6 +21,9 @@ from adapters.entrypoints.cli import cli
 from adapters.entrypoints.cli.base import run
 from domain.rungs import LADDER, rung_name
 
+# 主要负责人.feature's steps (persons, the principal at a date, the notices naming them).
+from tests.steps_persons import *  # noqa: F403
+
 # 工作滞后.feature's steps (pytest-bdd finds steps among this module's names).
 from tests.steps_plans import *  # noqa: F403
 

@@ -32,7 +32,7 @@ from domain.audit import ChainRepair, new_repair
 from domain.calendar import WorkCalendar
 from domain.errors import Conflict, DudaoError, InvalidInput, NotFound, Refused
 from domain.findings import Finding
-from domain.ids import keyed_id, unit_id
+from domain.ids import keyed_id, parse_id, unit_id
 from domain.inspections import Inspection, check_inspectors
 from domain.time import Clock
 from domain.units import UNIT_KINDS, Unit, check_code, check_text
@@ -387,12 +387,47 @@ class Dudao(Application[UUID]):
         return to
 
     def hold_interview(
-        self, finding_id: UUID | str, *, on: date, interviewee: str, minutes: str, actor: str
+        self, finding_id: UUID | str, *, on: date, interviewee: str | None = None,
+        minutes: str, person: UUID | str | None = None,
+        commitments: list[tuple[date, str]] | None = None, actor: str,
     ) -> None:
+        """约谈: ``person`` (an id) names the person interviewed (the interviewee's name
+        defaults to theirs); ``commitments``: 整改承诺, (date, text) each."""
         finding = self.get_finding(finding_id)
+        interviewed = self.get_person(person) if person is not None else None
         finding.hold_interview(on=on, interviewee=interviewee, minutes=minutes, actor=actor,
-                               recorded_at=self.now())
+                               recorded_at=self.now(), person=interviewed,
+                               commitments=commitments or ())
         self.commit(finding)
+
+    # --------------------------------------------------------------- persons (人员)
+
+    def add_person(self, *, unit: str, name: str, post: str | None = None,
+                   principal: bool = False, from_date: date, to_date: date | None = None,
+                   actor: str) -> UUID:
+        """登记人员 (adapters/service_layer/persons.py): returns the person's id."""
+        from adapters.service_layer import persons
+
+        return persons.add_person(self, unit=unit, name=name, post=post, principal=principal,
+                                  from_date=from_date, to_date=to_date, actor=actor)
+
+    def end_person(self, person_id: UUID | str, *, on: date, actor: str) -> Any:
+        """离任: ``on`` is the last day in post."""
+        from adapters.service_layer import persons
+
+        return persons.end_person(self, person_id, on=on, actor=actor)
+
+    def get_person(self, person_id: UUID | str) -> Any:
+        from adapters.service_layer import persons
+
+        return persons.get_person(self, person_id)
+
+    def principal_at(self, unit: str, day: date) -> str | None:
+        """The unit's principal on ``day``: the person recorded as principal then, else the
+        principal registered with the unit."""
+        from adapters.service_layer import persons
+
+        return persons.principal_at(self, unit, day)
 
     def record_escalation(
         self, finding_id: UUID | str, *, code: str, rule: str, policy: str,
@@ -708,15 +743,6 @@ def _project(aggregate: Any, events: Any) -> Any:
     for event in events:
         aggregate = event.mutate(aggregate)
     return aggregate
-
-
-def parse_id(value: UUID | str) -> UUID | None:
-    if isinstance(value, UUID):
-        return value
-    try:
-        return UUID(str(value).strip())
-    except ValueError:
-        return None
 
 
 def _unavailable(e: Exception) -> StoreUnavailable:
