@@ -37,6 +37,9 @@ from sqlalchemy.engine import Connection
 from domain.findings import Finding
 from domain.persons import Person
 from domain.time import SHANGHAI
+from projections.accountability import findings as acc_findings
+from projections.accountability import local
+from projections.accountability import units as acc_units
 from projections.events import event_classes
 from projections.runner import metadata
 
@@ -75,10 +78,6 @@ PERSON_EVENTS = event_classes(Person, "Added", "Ended")
 INTERVIEW_HELD: Any = getattr(Finding, "InterviewHeld")  # noqa: B009
 
 
-def _local(moment: datetime) -> datetime:
-    return moment.astimezone(SHANGHAI)
-
-
 class PersonsProjection:
     """Applies Person events and interviews to ``persons_view`` and ``interviews_view``."""
 
@@ -112,13 +111,13 @@ class PersonsProjection:
                     "person_id": d.get("person_id"), "interviewee": e.interviewee,
                     "on": e.on, "minutes": e.minutes,
                     "commitments": orjson.dumps(d.get("commitments") or []).decode(),
-                    "recorded_at": _local(e.recorded_at),
+                    "recorded_at": local(e.recorded_at),
                 })
             elif kind == "Added":
                 added.append({
                     "person_id": str(e.originator_id), "unit": e.unit, "name": e.name,
                     "post": e.post, "principal": e.principal, "from_date": e.from_date,
-                    "to_date": e.to_date, "recorded_at": _local(e.recorded_at),
+                    "to_date": e.to_date, "recorded_at": local(e.recorded_at),
                     "position": position,
                 })
             else:
@@ -225,9 +224,6 @@ def person_record(conn: Connection, person_id: str, now: datetime) -> dict[str, 
     """``report person``: the person, their posts at the unit (the records of the same name
     there, oldest first), the interviews they sat with the commitments made, and the
     decisions naming them (:func:`decisions_naming`); None for an unknown person."""
-    from projections.accountability import findings as acc_findings
-    from projections.accountability import units as acc_units
-
     person = find_person(conn, person_id)
     if person is None:
         return None

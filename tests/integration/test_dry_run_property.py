@@ -19,6 +19,7 @@ from adapters.service_layer.application import Dudao
 from domain.errors import DudaoError
 from domain.time import SHANGHAI
 from projections.events import ESCALATION_RAISED, FINDING_RECORDED
+from tests.conftest import Clock
 
 START = date(2024, 9, 2)
 # A plan whose tasks lag from 2024-07-01 and 2024-11-01 (工作滞后.feature's, and one more).
@@ -54,14 +55,6 @@ store_spec = st.fixed_dictionaries({
 
 def at(day: date, hour: int) -> datetime:
     return datetime.combine(day, time(hour), SHANGHAI)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.moment = at(START, 8)
-
-    def __call__(self) -> datetime:
-        return self.moment
 
 
 def escalations_after(app: Dudao, position: int) -> list[tuple[Any, ...]]:
@@ -135,7 +128,7 @@ def build(app: Dudao, clock: Clock, spec: dict[str, Any], db: str) -> None:
 def test_the_dry_run_lists_what_the_real_run_records(spec: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         db = str(Path(folder) / "store.db")
-        clock = Clock()
+        clock = Clock(at(START, 8))
         app = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(db))
         try:
             build(app, clock, spec, db)

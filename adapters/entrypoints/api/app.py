@@ -69,8 +69,10 @@ def finding_out(f: Finding) -> m.FindingOut:
         escalations=[m.EscalationOut(**{k: e[k] for k in (
             "code", "rung", "rule", "policy_version", "threshold", "due")})
             for e in f.escalations],
-        interview_held_on=f.interview_held_on, closed_on=f.closed_on,
-        recorded_at=f.recorded_at,
+        interview_held_on=f.interview_held_on, interviewee=f.interviewee,
+        interview_person=f.interview_person_id,
+        commitments=[m.CommitmentOut(**c) for c in f.commitments],
+        closed_on=f.closed_on, recorded_at=f.recorded_at,
     )
 
 
@@ -417,7 +419,9 @@ def create_api(c: Components, lifecycle: Lifecycle | None = None) -> FastAPI:
 
         def run(_: str | None) -> m.InterviewOut:
             c.app.hold_interview(finding_id, on=body.on, interviewee=body.interviewee,
-                                 minutes=body.minutes, actor=who.actor)
+                                 minutes=body.minutes, person=body.person,
+                                 commitments=[(x.on, x.text) for x in body.commitments],
+                                 actor=who.actor)
             return m.InterviewOut(finding_id=fid, interview_held_on=body.on)
 
         return write(request, who, idempotency_key, body, 201, run)
