@@ -150,7 +150,7 @@ TIMELINE_ARGS: dict[str, tuple[str, ...]] = {
     "ReviewPassed": ("note",),
     "ReviewFailed": ("deadline", "note", "provisional"),
     "ExtensionGranted": ("previous", "to", "reason"),
-    "InterviewHeld": ("interviewee", "minutes"),
+    "InterviewHeld": ("interviewee", "minutes", "commitments"),
     "EscalationRaised": ("code", "rule", "policy", "policy_version", "due"),
 }
 

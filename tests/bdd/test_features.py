@@ -13,6 +13,9 @@ from pytest_bdd import scenarios
 from tests.bdd.steps.findings import *  # noqa: F403
 from tests.bdd.steps.findings import FEATURES
 
+# 主要负责人.feature's steps (persons, the principal at a date, the notices naming them).
+from tests.bdd.steps.persons import *  # noqa: F403
+
 # 工作滞后.feature's steps.
 from tests.bdd.steps.plans import *  # noqa: F403
 

@@ -46,8 +46,10 @@ def finding_out(f: Finding) -> m.FindingOut:
         escalations=[m.EscalationOut(**{k: e[k] for k in (
             "code", "rung", "rule", "policy_version", "threshold", "due")})
             for e in f.escalations],
-        interview_held_on=f.interview_held_on, closed_on=f.closed_on,
-        recorded_at=f.recorded_at,
+        interview_held_on=f.interview_held_on, interviewee=f.interviewee,
+        interview_person=f.interview_person_id,
+        commitments=[m.CommitmentOut(**c) for c in f.commitments],
+        closed_on=f.closed_on, recorded_at=f.recorded_at,
     )
 
 
@@ -200,7 +202,9 @@ def extend(finding_id: str, body: m.ExtensionIn, write: Write) -> JSONResponse:
 def interview(finding_id: str, body: m.InterviewIn, write: Write) -> JSONResponse:
     def run(_: str | None) -> m.InterviewOut:
         write.app.hold_interview(finding_id, on=body.on, interviewee=body.interviewee,
-                                 minutes=body.minutes, actor=write.actor)
+                                 minutes=body.minutes, person=body.person,
+                                 commitments=[(x.on, x.text) for x in body.commitments],
+                                 actor=write.actor)
         return m.InterviewOut(finding_id=str(parse_id(finding_id)), interview_held_on=body.on)
 
     return write("finding.interview", body, run, check=visible_to(write, finding_id))
