@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint features bench clean lock
+.PHONY: demo test test-fast lint features bench clean lock
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,6 +19,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# The unit tests alone (no database, network or process), in seconds.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
+
 lint: $(STAMP)
 	$(BIN)/ruff check domain rules projections adapters tests bench
 	$(BIN)/mypy
@@ -32,7 +36,7 @@ lock: $(STAMP)
 # (from pytest-bdd's Cucumber JSON); the page is written even when a scenario fails.
 features: $(STAMP)
 	@mkdir -p out
-	@$(BIN)/python -m pytest -q tests/test_features.py --cucumberjson=out/features.json; \
+	@$(BIN)/python -m pytest -q tests/bdd/test_features.py --cucumberjson=out/features.json; \
 	status=$$?; $(BIN)/python -m adapters.rendering.livedoc out/features.json out/features.html && exit $$status
 
 bench: $(STAMP)

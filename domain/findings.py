@@ -19,6 +19,7 @@ deadline; an inspector raises only above it).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -39,9 +40,10 @@ from domain.values import check_day, check_not_in_future, check_text
 
 if TYPE_CHECKING:
     from domain.calendar import WorkCalendar
+    from domain.persons import Person
 
-__all__ = ["MAX_WITHIN", "RUNGS", "SEVERITIES", "STATUSES", "Finding", "check_rung",
-           "check_severity", "check_within", "rung_of"]
+__all__ = ["MAX_WITHIN", "RUNGS", "SEVERITIES", "STATUSES", "Finding", "check_commitments",
+           "check_rung", "check_severity", "check_within", "rung_of"]
 
 SEVERITIES = {"general": "一般", "serious": "较重", "major": "严重"}
 STATUSES = {
@@ -51,6 +53,8 @@ STATUSES = {
     "closed": "已销号",
 }
 MAX_WITHIN = 3650  # days of a rectification period, at most
+MAX_COMMITMENTS = 20  # 整改承诺 at one interview
+MAX_COMMITMENT = 500  # characters of one
 
 
 def check_severity(severity: str) -> str:
@@ -61,6 +65,33 @@ def check_severity(severity: str) -> str:
             field="severity",
         )
     return severity
+
+
+def check_commitments(items: Sequence[tuple[date, str]], interview_on: date,
+                      field: str = "commitment") -> list[dict[str, Any]]:
+    """整改承诺 made at an interview: each a date (on or after the interview) and a text."""
+    if len(items) > MAX_COMMITMENTS:
+        raise InvalidInput(
+            f"整改承诺过多（{len(items)}条，最多{MAX_COMMITMENTS}条）",
+            f"too many commitments ({len(items)} > {MAX_COMMITMENTS})",
+            field=field,
+        )
+    out: list[dict[str, Any]] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, tuple) or len(item) != 2:
+            raise InvalidInput(f"第{i + 1}条整改承诺应为（日期，内容）",
+                               f"commitment {i + 1} must be (date, text)", field=field)
+        day, text = item
+        check_day(day, field)
+        if day < interview_on:
+            raise InvalidInput(
+                f"第{i + 1}条整改承诺的日期 {day} 早于约谈日期 {interview_on}",
+                f"commitment {i + 1}'s date {day} is before the interview ({interview_on})",
+                field=field,
+            )
+        out.append({"on": day, "text": check_text(text, field, f"第{i + 1}条整改承诺内容",
+                                                  max_len=MAX_COMMITMENT)})
+    return out
 
 
 def check_within(within: int, field: str = "within") -> int:
@@ -149,6 +180,9 @@ class Finding(Aggregate):
         self.extensions = 0
         self.escalations: list[dict[str, Any]] = []
         self.interview_held_on: date | None = None
+        self.interviewee: str | None = None
+        self.interview_person_id: str | None = None  # the person interviewed (persons.py)
+        self.commitments: list[dict[str, Any]] = []  # 整改承诺: [{"on": date, "text": str}]
         self.closed_on: date | None = None
 
     @classmethod
@@ -439,12 +473,41 @@ class Finding(Aggregate):
         self.extensions += 1
 
     def hold_interview(
-        self, *, on: date, interviewee: str, minutes: str, actor: str, recorded_at: datetime
+        self, *, on: date, interviewee: str | None, minutes: str, actor: str,
+        recorded_at: datetime, person: Person | None = None,
+        commitments: Sequence[tuple[date, str]] = (),
     ) -> None:
-        """约谈: the unit's principal was interviewed."""
+        """约谈: the unit's principal (or another of its persons) was interviewed.
+
+        ``person``: the person interviewed (domain/persons.py), of this finding's unit and
+        in post on ``on``; the interviewee's name defaults to theirs. ``commitments``:
+        整改承诺, each (the date by which, what), on or after the interview."""
         check_day(on, "on")
+        if person is not None:
+            if person.unit != self.unit:
+                raise Refused(
+                    f"人员{person.name}属于单位 {person.unit}，不是该问题的责任单位 {self.unit}",
+                    f"the person belongs to {person.unit}, not to the finding's unit {self.unit}",
+                    field="person",
+                )
+            if not person.in_post(on):
+                until = f"至{person.to_date}" if person.to_date else "起"
+                raise Refused(
+                    f"{on} 人员{person.name}不在任（任职：{person.from_date}{until}）",
+                    f"{person.name} was not in post on {on}",
+                    field="person",
+                )
+            if interviewee is None or not interviewee.strip():
+                interviewee = person.name
         interviewee = check_text(interviewee, "interviewee", "被约谈人", max_len=100)
+        if person is not None and interviewee != person.name:
+            raise InvalidInput(
+                f"被约谈人“{interviewee}”与所选人员“{person.name}”不一致",
+                f"interviewee {interviewee!r} is not the person named ({person.name!r})",
+                field="interviewee",
+            )
         minutes = check_text(minutes, "minutes", "约谈纪要", max_len=8000)
+        promised = check_commitments(commitments, on)
         self._refuse_if_closed("约谈", "hold an interview")
         if not self.has_mode("interview"):
             raise Refused(
@@ -461,13 +524,19 @@ class Finding(Aggregate):
         self._not_before(on, self.on, "问题登记日期", "the date the finding was recorded")
         check_not_in_future(on, recorded_at)
         self._interview_held(on=on, interviewee=interviewee, minutes=minutes,
-                             actor=actor, recorded_at=recorded_at)
+                             actor=actor, recorded_at=recorded_at,
+                             person_id=str(person.id) if person is not None else None,
+                             commitments=promised)
 
     @event("InterviewHeld")
     def _interview_held(
-        self, on: date, interviewee: str, minutes: str, actor: str, recorded_at: datetime
+        self, on: date, interviewee: str, minutes: str, actor: str, recorded_at: datetime,
+        person_id: str | None = None, commitments: list[dict[str, Any]] | None = None,
     ) -> None:
         self.interview_held_on = on
+        self.interviewee = interviewee
+        self.interview_person_id = person_id
+        self.commitments = list(commitments or [])
 
     def _check_escalation(self, rung: Rung) -> date:
         """Refuses a rung that cannot fire now: closed, no order, already fired (for this

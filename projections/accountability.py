@@ -156,7 +156,7 @@ TIMELINE_ARGS: dict[str, tuple[str, ...]] = {
     "ReviewFailed": ("deadline", "note", "provisional"),
     "ReportFoundFalse": ("note",),
     "ExtensionGranted": ("previous", "to", "reason"),
-    "InterviewHeld": ("interviewee", "minutes"),
+    "InterviewHeld": ("interviewee", "minutes", "commitments"),
     "EscalationRaised": ("code", "rule", "policy", "policy_version", "due", "name", "reason"),
 }
 

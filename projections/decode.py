@@ -8,7 +8,7 @@ transcodings the application registers) back into ``date``, ``datetime``,
 ``UUID`` and ``Decimal``, and builds the same domain event object the mapper
 would (its class, its ``__dict__``). Anything else (a type it does not know,
 a compressed or enciphered state, an event to upcast) goes to the mapper, so
-the result is always the mapper's; tests/test_decode.py compares the two.
+the result is always the mapper's; tests/integration/test_decode.py (and tests/unit/test_fast_decoder.py) compares the two.
 """
 
 from __future__ import annotations

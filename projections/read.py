@@ -7,7 +7,7 @@ through the recorder's own connection pool and returns them as named tuples
 with the same fields (``id``, ``originator_id``, ``originator_version``,
 ``topic``, ``state``), the id built straight from its hexadecimal digits.
 Other recorders (PostgreSQL) keep the application's ``read_log``;
-tests/test_decode.py compares the two.
+tests/integration/test_decode.py (and tests/unit/test_fast_decoder.py) compares the two.
 """
 
 from __future__ import annotations

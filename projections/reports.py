@@ -1,6 +1,6 @@
 """The figures of the accountability reports, computed from the ``acc_*`` read model.
 
-Definitions (README "问责报告" states them for users; tests/test_reports.py
+Definitions (README "问责报告" states them for users; tests/integration/test_reports.py
 counts them by hand):
 
 - **deadline in force** (整改期限): set by the rectification order, replaced by
@@ -44,6 +44,8 @@ from domain.findings import SEVERITIES, STATUSES
 from domain.rungs import BULLETIN_WORDS, LADDER, MODES, Ladder, rung_name
 from domain.time import SHANGHAI, local_date
 from projections.accountability import escalations, findings, units
+from projections.persons import commitments_of, interviews_of, principal_on, principals
+from projections.persons import has_tables as has_person_tables
 from projections.plans import unit_tasks as plan_unit_tasks
 
 TIMELINE_LABELS = {
@@ -61,11 +63,20 @@ TIMELINE_LABELS = {
 
 @dataclass
 class ReadModel:
-    """Everything the reports read, loaded in three queries."""
+    """Everything the reports read, loaded in a few queries."""
 
     units: dict[str, dict[str, Any]]
     findings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     escalations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # persons_view (projections/persons.py): each unit's principals, the interviews by finding
+    principals: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    interviews: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def principal(self, code: str, day: date) -> str | None:
+        """The unit's principal on ``day``: the person recorded as principal then, else the
+        principal registered with the unit."""
+        return principal_on(self.principals.get(code, []), day,
+                            self.units[code]["principal"])
 
 
 def load(conn: Connection, unit: str | None = None) -> ReadModel:
@@ -77,7 +88,11 @@ def load(conn: Connection, unit: str | None = None) -> ReadModel:
     esc: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in conn.execute(select(escalations).order_by(escalations.c.position)):
         esc[r.unit].append(dict(r._mapping))
-    return ReadModel(unit_rows, dict(by_unit), dict(esc))
+    held: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    if has_person_tables(conn):
+        for i in interviews_of(conn):
+            held[i["finding_id"]].append(i)
+    return ReadModel(unit_rows, dict(by_unit), dict(esc), principals(conn), dict(held))
 
 
 def describe(kind: str, args: list[Any]) -> str:
@@ -99,7 +114,10 @@ def describe(kind: str, args: list[Any]) -> str:
     if kind == "ExtensionGranted":
         return f"延期：{args[0]} → {args[1]}（{args[2]}）"
     if kind == "InterviewHeld":
-        return f"约谈{args[0]}：{args[1]}"
+        promised = args[2] if len(args) > 2 and args[2] else []
+        return f"约谈{args[0]}：{args[1]}" + (
+            "；整改承诺：" + "；".join(f"{c['on']}前{c['text']}" for c in promised)
+            if promised else "")
     if kind == "EscalationRaised":
         code, rule, policy, version, due = args[:5]
         label = (args[5] if len(args) > 5 else None) or rung_name(code)
@@ -232,6 +250,8 @@ def for_period(model: ReadModel, since: date) -> ReadModel:
         {u: [f for f in rows if f["status"] != "closed" or f["closed_on"] >= since]
          for u, rows in model.findings.items()},
         {u: [e for e in rows if e["threshold"] >= since] for u, rows in model.escalations.items()},
+        model.principals,
+        model.interviews,
     )
 
 
@@ -334,7 +354,7 @@ class Reports:
             "since": self.since,
             "unit": code,
             "name": u["name"],
-            "principal": u["principal"],
+            "principal": self.model.principal(code, self.today),
             "parent": u["parent"],
             **{k: v for k, v in fig.items() if k not in ("unit", "name")},
             "escalations_by_rung": by_rung(fig["escalations"], self.ladder, self.recorded),
@@ -342,6 +362,10 @@ class Reports:
             "open_findings": [brief(f) | {"timeline": lines.get(f["finding_id"], [])}
                               for f in open_rows],
             "closed_findings": [brief(f) for f in rows if f["status"] == "closed"],
+            # 整改承诺 made at the interviews of the unit's findings, by the date promised
+            "commitments": commitments_of(
+                [i for f in rows for i in self.model.interviews.get(f["finding_id"], [])],
+                {f["finding_id"]: f["text"] for f in rows}),
             "peers": self.peers(code) if code in self.summary else None,
             # 工作台账: the unit's tasks in the action plans (projections/plans.py)
             "tasks": plan_unit_tasks(conn, code, self.today) if conn is not None else [],
@@ -382,7 +406,7 @@ class Reports:
                                "deadline_provisional": f["deadline_provisional"],
                                "threshold": e["threshold"]})
                 out.append({"unit": unit_code, "name": self.summary[unit_code]["name"],
-                            "principal": self.model.units[unit_code]["principal"],
+                            "principal": self.model.principal(unit_code, self.today),
                             "findings": fs})
             return out
 

@@ -1,5 +1,10 @@
 """Shared fixtures: stores on SQLite and PostgreSQL, a settable clock, the CLI.
 
+The tests are sorted by kind: tests/unit (no I/O: tests/unit/conftest.py fences it),
+tests/integration (PostgreSQL, NATS, SQLite files, the CLI in process), tests/e2e (a
+started server, the browser, dudao as a process) and tests/bdd (the feature files).
+What every kind uses is here; tests/apiserver.py and tests/nats_server.py are shared too.
+
 Tests that need PostgreSQL or NATS use them when reachable and skip with a
 reason when not; with CI=true a missing service is a failure, never a skip.
 """
@@ -99,16 +104,6 @@ def app(db: str, clock: Clock) -> Iterator[Dudao]:
     application = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(db))
     yield application
     application.close()
-
-
-@pytest.fixture
-def api(db: str, clock: Clock) -> Iterator[object]:
-    """A running HTTP service (uvicorn on a free port) on ``db``; see tests/apiserver.py."""
-    from tests.apiserver import ApiServer
-
-    server = ApiServer(db, clock).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ BODY_LIMIT = 64 * KiB
 ROUTE_BODY_LIMITS: dict[str, int] = {
     # an inspection carries up to 200 findings of up to 4,000 characters each
     "/api/v1/inspections": 6 * MiB,
-    # a plan's text (itself at most domain.plan_text.MAX_PLAN_BYTES), JSON-escaped
+    # a plan's text (itself at most adapters.plan_reader.MAX_PLAN_BYTES), JSON-escaped
     "/api/v1/plans": 16 * MiB,
 }
 

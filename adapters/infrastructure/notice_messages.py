@@ -242,6 +242,8 @@ def build_notice(
         "severity": finding.severity,
         "unit": unit_code,
         "unit_name": unit.name,
+        # the unit's principal on the rung's threshold date (persons, else as registered)
+        "principal": unit.principal,
         "rung": event.rung,
         "code": code,
         "code_name": rung["name"],

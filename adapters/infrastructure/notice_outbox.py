@@ -21,6 +21,7 @@ import sys
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import nats
@@ -183,6 +184,7 @@ class NoticePublisher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
         self._units: dict[str, UnitInfo] = {}
+        self._principals: dict[tuple[str, date], str | None] = {}
         self._findings: OrderedDict[str, FindingInfo] = OrderedDict()
         with engine.begin() as conn:
             notice_positions.create(conn, checkfirst=True)
@@ -229,13 +231,19 @@ class NoticePublisher:
                     pass  # another publisher inserted it first; ours is acknowledged anyway
         return new
 
-    def _unit(self, code: str) -> UnitInfo:
+    def _unit(self, code: str, on: date) -> UnitInfo:
+        """The unit's name, and its principal on ``on`` (the escalation's threshold): the
+        person recorded as principal that day, else the one registered with the unit. The
+        principals are looked up once per page (persons may be recorded meanwhile)."""
         info = self._units.get(code)
         if info is None:
             unit = self.app.find_unit(code)
             info = UnitInfo(unit.name, unit.principal) if unit else UnitInfo(code)
             self._units[code] = info
-        return info
+        key = (code, on)
+        if key not in self._principals:
+            self._principals[key] = self.app.principal_at(code, on)
+        return UnitInfo(info.name, self._principals[key])
 
     def _finding(self, finding_id: Any) -> FindingInfo:
         key = str(finding_id)
@@ -257,6 +265,7 @@ class NoticePublisher:
         """The notices of one page of the log from ``start``; and the page's last position
         (``start - 1`` when the log has nothing there)."""
         page = self.app.read_log(start, self.batch)
+        self._principals.clear()
         notices = []
         for notification in page:
             kind = _kind(notification)
@@ -269,7 +278,8 @@ class NoticePublisher:
                     event = self.app.decode(notification)
                     finding = self._finding(event.originator_id)
                     notices.append(build_notice(event, notification.id, finding,
-                                                self._unit(finding.unit), self.renderer))
+                                                self._unit(finding.unit, event.threshold),
+                                                self.renderer))
             except (StoreUnavailable, *NOT_THE_EVENT, *STORE_ERRORS):
                 raise  # the store, not the event: retried as a whole
             except Exception as e:

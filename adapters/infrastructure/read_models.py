@@ -9,6 +9,7 @@ from adapters.infrastructure.event_store import engine_for, startup_lock
 from projections.accountability import AccountabilityProjection
 from projections.decode import FastDecoder
 from projections.findings import FindingsProjection
+from projections.persons import PersonsProjection
 from projections.plans import PlansProjection
 from projections.read import fast_reader
 from projections.runner import Projection, Runner
@@ -28,4 +29,5 @@ def default_projections() -> list[Projection]:
     """Every live read model. ``findings_view`` follows the accountability projection:
     both are worked out in one pass over each page of events."""
     accountability = AccountabilityProjection()
-    return [accountability, FindingsProjection(follow=accountability), PlansProjection()]
+    return [accountability, FindingsProjection(follow=accountability), PlansProjection(),
+            PersonsProjection()]

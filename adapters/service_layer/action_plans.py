@@ -17,16 +17,19 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.utils import get_topic
 
-from domain.errors import Conflict, InvalidInput, NotFound
-from domain.ids import keyed_id, unit_id
-from domain.plan_text import (
+from adapters.plan_reader import (
     MAX_PLAN_TASKS,
     ParsedPlan,
+    base_code,
     check_plan_tasks,
     decode_plan,
+    normalise_name,
     normalise_text,
     parse_plan,
+    qualified_code,
 )
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.ids import keyed_id, unit_id
 from domain.plans import (
     COMPARATOR_TEXT,
     INDICATOR_STATES,
@@ -41,7 +44,6 @@ from domain.plans import (
     task_row,
 )
 from domain.time import local_date
-from domain.unit_names import base_code, normalise_name, qualified_code
 from domain.units import CODE_PATTERN, Unit, check_code, check_text
 from domain.values import check_day
 
@@ -381,22 +383,26 @@ def lag_key(task: str, unit: str) -> str:
     return f"lag:{task}:{unit}"
 
 
-def record_lagging(app: Dudao, *, policy: LagPolicy = LAG_POLICY, today: date | None = None,
-                   actor: str = "dudao:rules") -> list[dict[str, Any]]:
-    """Record a finding 工作滞后 against each unit of each lagging task, and order it
-    rectified; running it again records nothing new. Returns what it recorded.
-
-    ``today`` (default: the clock's) is the day the check runs for, as a sweep's ``now``."""
+def lagging_findings(app: Dudao, *, policy: LagPolicy = LAG_POLICY, today: date | None = None,
+                     actor: str = "dudao:rules") -> tuple[list[dict[str, Any]], list[Any]]:
+    """What :func:`record_lagging` would record, built and checked but not saved: the rows it
+    returns, and the findings (new ones recorded and ordered; one recorded earlier whose
+    order did not go through, ordered) holding their pending events. The dry run of the
+    sweep (``dudao escalate --dry-run``) and the real one both start here."""
     today = today or local_date(app.now())
-    recorded = []
+    recorded: list[dict[str, Any]] = []
+    changed: list[Any] = []
+    now = app.now()
     for t, lag in lagging(app, as_of=today, policy=policy):
         key = lag_key(t.code, lag.unit)
         fid = keyed_id("finding", key)
         existing = app.find_finding(fid)
         if existing is not None:
             if existing.status == "recorded":  # recorded, but its order did not go through
-                app.order_rectification(fid, on=existing.on, within=policy.within,
-                                        actor=actor)
+                existing.order_rectification(on=existing.on, within=policy.within,
+                                             calendar_days=False, calendar=app.calendar,
+                                             actor=actor, recorded_at=now)
+                changed.append(existing)
             continue
         plan = find_plan(app, t.plan)
         unmet = [t.indicator(n) for n in lag.unmet]
@@ -406,10 +412,27 @@ def record_lagging(app: Dudao, *, policy: LagPolicy = LAG_POLICY, today: date | 
             plan=f"《{plan.title}》" if plan and plan.title else t.plan, number=t.number,
             title=t.title, reason=reason, deadline=lag.deadline)
         on = min(lag.threshold, today)
-        app.record_finding(unit=lag.unit, on=on, inspector=policy.inspector, text=text,
-                           severity=policy.severity, task=t.code, key=key, actor=actor)
-        deadline = app.order_rectification(fid, on=on, within=policy.within, actor=actor)
+        finding = app.new_finding(unit=lag.unit, on=on, inspector=policy.inspector, text=text,
+                                  severity=policy.severity, task=t.code, finding_id=fid,
+                                  actor=actor)
+        deadline = finding.order_rectification(on=on, within=policy.within,
+                                               calendar_days=False, calendar=app.calendar,
+                                               actor=actor, recorded_at=now)
+        changed.append(finding)
         recorded.append({"finding_id": str(fid), "task": t.code, "unit": lag.unit,
                          "threshold": lag.threshold, "deadline": deadline,
                          "unmet": list(lag.unmet)})
+    return recorded, changed
+
+
+def record_lagging(app: Dudao, *, policy: LagPolicy = LAG_POLICY, today: date | None = None,
+                   actor: str = "dudao:rules") -> list[dict[str, Any]]:
+    """Record a finding 工作滞后 against each unit of each lagging task, and order it
+    rectified, all in one transaction; running it again records nothing new. Returns what
+    it recorded.
+
+    ``today`` (default: the clock's) is the day the check runs for, as a sweep's ``now``."""
+    recorded, changed = lagging_findings(app, policy=policy, today=today, actor=actor)
+    if changed:
+        app.commit(*changed)
     return recorded

@@ -33,7 +33,7 @@ from domain.audit import ChainRepair, new_repair
 from domain.calendar import WorkCalendar
 from domain.errors import Conflict, DudaoError, InvalidInput, NotFound, Refused
 from domain.findings import Finding
-from domain.ids import keyed_id, unit_id
+from domain.ids import keyed_id, parse_id, unit_id
 from domain.inspections import Inspection, check_inspectors
 from domain.rungs import LADDER, Ladder, Rung
 from domain.time import Clock
@@ -423,12 +423,47 @@ class Dudao(Application[UUID]):
         return to
 
     def hold_interview(
-        self, finding_id: UUID | str, *, on: date, interviewee: str, minutes: str, actor: str
+        self, finding_id: UUID | str, *, on: date, interviewee: str | None = None,
+        minutes: str, person: UUID | str | None = None,
+        commitments: list[tuple[date, str]] | None = None, actor: str,
     ) -> None:
+        """约谈: ``person`` (an id) names the person interviewed (the interviewee's name
+        defaults to theirs); ``commitments``: 整改承诺, (date, text) each."""
         finding = self.get_finding(finding_id)
+        interviewed = self.get_person(person) if person is not None else None
         finding.hold_interview(on=on, interviewee=interviewee, minutes=minutes, actor=actor,
-                               recorded_at=self.now())
+                               recorded_at=self.now(), person=interviewed,
+                               commitments=commitments or ())
         self.commit(finding)
+
+    # --------------------------------------------------------------- persons (人员)
+
+    def add_person(self, *, unit: str, name: str, post: str | None = None,
+                   principal: bool = False, from_date: date, to_date: date | None = None,
+                   actor: str) -> UUID:
+        """登记人员 (adapters/service_layer/persons.py): returns the person's id."""
+        from adapters.service_layer import persons
+
+        return persons.add_person(self, unit=unit, name=name, post=post, principal=principal,
+                                  from_date=from_date, to_date=to_date, actor=actor)
+
+    def end_person(self, person_id: UUID | str, *, on: date, actor: str) -> Any:
+        """离任: ``on`` is the last day in post."""
+        from adapters.service_layer import persons
+
+        return persons.end_person(self, person_id, on=on, actor=actor)
+
+    def get_person(self, person_id: UUID | str) -> Any:
+        from adapters.service_layer import persons
+
+        return persons.get_person(self, person_id)
+
+    def principal_at(self, unit: str, day: date) -> str | None:
+        """The unit's principal on ``day``: the person recorded as principal then, else the
+        principal registered with the unit."""
+        from adapters.service_layer import persons
+
+        return persons.principal_at(self, unit, day)
 
     def record_escalation(
         self, finding_id: UUID | str, *, code: str, rule: str, policy: str,
@@ -511,10 +546,20 @@ class Dudao(Application[UUID]):
 
         return plans.record_lagging(self, policy=policy or plans.LAG_POLICY, today=today,
                                     actor=actor)
+    def lagging_findings(self, *, policy: Any = None, today: date | None = None,
+                         actor: str = "dudao:rules") -> tuple[list[dict[str, Any]], list[Any]]:
+        """What :meth:`record_lagging` would record, not saved: its rows and the findings
+        holding their pending events (the sweep's dry run)."""
+        from adapters.service_layer import action_plans as plans
+
+        return plans.lagging_findings(self, policy=policy or plans.LAG_POLICY, today=today,
+                                      actor=actor)
+
     def record_escalations(
         self, decisions: list[dict[str, Any]], *, decided_at: datetime | None = None,
         actor: str = "dudao:rules", batch: int = 2000,
         should_stop: Callable[[], bool] | None = None,
+        save: bool = True, unsaved: dict[UUID, Finding] | None = None,
     ) -> list[tuple[str, str]]:
         """Record many escalations (a sweep's decisions), each finding loaded once, saved
         a page at a time. Each dict holds the arguments of :meth:`record_escalation`; a
@@ -526,7 +571,12 @@ class Dudao(Application[UUID]):
         is rebuilt from its events and raises its escalations (the aggregate checks every
         one), and the new events of the page are saved in one transaction. ``should_stop``
         is asked before each page: when it says so, the pages saved so far stay saved and
-        the rest is left to the next sweep (which decides them again)."""
+        the rest is left to the next sweep (which decides them again).
+
+        ``save=False`` is the dry run: every finding raises its escalations exactly as above
+        (the aggregate refusing what it would refuse) and nothing is saved; ``unsaved`` holds
+        findings that exist only in memory (the 工作滞后 findings a dry run would record),
+        used instead of the store's."""
         now = self.now()
         moment = decided_at or now
         by_finding: dict[str, list[dict[str, Any]]] = {}
@@ -539,10 +589,12 @@ class Dudao(Application[UUID]):
             if should_stop is not None and should_stop():
                 break
             page = pages[start:start + batch]
-            loaded = self._load_many([ids[fid] for fid in page])
+            fresh = unsaved or {}
+            loaded = self._load_many([ids[fid] for fid in page if ids[fid] not in fresh])
             pending: list[Any] = []
             for fid in page:
-                finding = loaded.get(ids[fid]) or self.find_finding(ids[fid])
+                finding = (fresh.get(ids[fid]) or loaded.get(ids[fid])
+                           or self.find_finding(ids[fid]))
                 if finding is None:
                     continue
                 for d in by_finding[fid]:
@@ -557,7 +609,7 @@ class Dudao(Application[UUID]):
                         break
                     recorded.append((fid, d["code"]))
                 pending.extend(finding.collect_events())
-            if pending:
+            if pending and save:
                 self.commit(*pending)
         return recorded
 
@@ -740,15 +792,6 @@ def _project(aggregate: Any, events: Any) -> Any:
     for event in events:
         aggregate = event.mutate(aggregate)
     return aggregate
-
-
-def parse_id(value: UUID | str) -> UUID | None:
-    if isinstance(value, UUID):
-        return value
-    try:
-        return UUID(str(value).strip())
-    except ValueError:
-        return None
 
 
 def _unavailable(e: Exception) -> StoreUnavailable:

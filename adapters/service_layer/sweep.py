@@ -18,7 +18,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
 from adapters.service_layer.application import Dudao
 from domain.time import local_date
@@ -122,31 +123,53 @@ class Sweeper:
     def _unit_name(self, code: str) -> str:
         return self._unit(code)[0]
 
-    def _unit(self, code: str) -> tuple[str, str | None]:
-        """A unit's name and registered principal (its code, when it cannot be read)."""
+    def _unit(self, code: str, on: date | None = None) -> tuple[str, str | None]:
+        """A unit's name and its principal on ``on`` (its code, when it cannot be read)."""
         try:
             unit = self.app.get_unit(code)
         except Exception:  # naming a skipped finding must not fail either
             return code, None
-        return unit.name, unit.principal
+        try:
+            return unit.name, self.app.principal_at(code, on) if on else unit.principal
+        except Exception:  # a notice text is no reason to hold a decision back
+            return unit.name, unit.principal
 
-    def due(self, today: date) -> list[dict[str, Any]]:
+    def due(self, today: date, conn: Connection | None = None) -> list[dict[str, Any]]:
         """The states of the open findings whose next threshold is on or before today."""
+        if conn is None:
+            with self.runner.engine.connect() as own:
+                return self.due(today, own)
         t = self.projection.table
-        with self.runner.engine.connect() as conn:
-            rows = conn.execute(
-                select(t.c.state).where(t.c.next_at <= today).order_by(t.c.next_at,
-                                                                       t.c.finding_id)
-            ).all()
+        rows = conn.execute(
+            select(t.c.state).where(t.c.next_at <= today).order_by(t.c.next_at,
+                                                                   t.c.finding_id)
+        ).all()
         return [orjson.loads(r[0]) for r in rows]
 
-    def decide(self, now: datetime) -> list[Decision]:
+    def _due_with(self, today: date, unsaved: Sequence[Any]) -> list[dict[str, Any]]:
+        """The due states as they would be once ``unsaved`` events were recorded: the read
+        model applies them inside a transaction that is rolled back, and the same query
+        reads the states there. Nothing is written."""
+        if not unsaved:
+            return self.due(today)
+        with self.runner.engine.connect() as conn:
+            transaction = conn.begin()
+            try:
+                self.projection.apply_many(conn, [(0, e) for e in unsaved])
+                return self.due(today, conn)
+            finally:
+                transaction.rollback()
+
+    def decide(self, now: datetime, unsaved_events: Sequence[Any] = ()) -> list[Decision]:
         """What the ruleset decides at ``now`` (nothing is recorded); nothing when stopped
-        before the read model was caught up (it would decide on stale states)."""
+        before the read model was caught up (it would decide on stale states).
+
+        ``unsaved_events``: events not in the store (a dry run's 工作滞后 findings),
+        decided on as if they had been recorded before ``now``."""
         if not self._catch_up():
             return []
         today = local_date(now)
-        states = {s["finding_id"]: s for s in self.due(today)}
+        states = {s["finding_id"]: s for s in self._due_with(today, unsaved_events)}
         today_no = today.toordinal()
         self.skipped = []
         facts_in = []
@@ -165,7 +188,7 @@ class Sweeper:
                 del states[s["finding_id"]]
         fired = self.ruleset.decide(facts_in)
         policy = self.policy
-        units: dict[str, Any] = {}
+        units: dict[tuple[str, date], tuple[str, str | None]] = {}
         decisions = []
         for f in fired:
             state = states[f.finding]
@@ -189,9 +212,11 @@ class Sweeper:
                 "threshold": threshold.isoformat(),
                 "days_since_threshold": (today - threshold).days,
             }
-            unit = units.get(state["unit"])
+            # {unit} is the unit's name; {principal} the principal in post on the threshold
+            key = (state["unit"], threshold)
+            unit = units.get(key)
             if unit is None:
-                unit = units[state["unit"]] = self._unit(state["unit"])
+                unit = units[key] = self._unit(state["unit"], threshold)
             notice = render_notice(policy, f.code, unit=unit[0], unit_code=state["unit"],
                                    principal=unit[1], text=state["text"], deadline=deadline,
                                    due=due, threshold=threshold)
@@ -205,8 +230,16 @@ class Sweeper:
         decisions.sort(key=lambda d: (d.finding_id, d.threshold, d.rung))
         return decisions
 
-    def run(self, now: datetime | None = None) -> list[Decision]:
-        """Decide at ``now`` (default: the application's clock) and record every decision."""
+    def run(self, now: datetime | None = None, *, dry_run: bool = False) -> list[Decision]:
+        """Decide at ``now`` (default: the application's clock) and record every decision.
+
+        ``dry_run``: the same sweep, recording nothing, returning what it would record. The
+        工作滞后 findings are built and checked as the real run builds them but not saved;
+        the read model takes their events in a transaction it rolls back (see
+        :meth:`decide`); the decisions are raised on the findings in memory, each refusal
+        the aggregate would make made here too; nothing is committed. So the list is the
+        real run's at the same ``now``, by the same code, and ``lagged`` lists the 工作滞后
+        findings it would record."""
         moment = now or self.app.now()
         self.interrupted = False
         self.pending = 0
@@ -214,17 +247,24 @@ class Sweeper:
             self.interrupted = True
             return []
         # 工作滞后: lagging plan tasks become findings first, then climb the same ladder.
-        self.lagged = self.app.record_lagging(policy=self.policy.lagging.rule(),
-                                              today=local_date(moment), actor=RULES_ACTOR)
+        rule, today = self.policy.lagging.rule(), local_date(moment)
+        unsaved: list[Any] = []
+        if dry_run:
+            self.lagged, unsaved = self.app.lagging_findings(policy=rule, today=today,
+                                                             actor=RULES_ACTOR)
+        else:
+            self.lagged = self.app.record_lagging(policy=rule, today=today, actor=RULES_ACTOR)
         # Catching up may replay many events; the collector pauses only for the sweep's
         # own work (the catch-up in ``decide`` then finds nothing new).
         if not self._catch_up():
             return []
         with _gc_paused():
-            return self._run(moment)
+            return self._run(moment, unsaved, dry_run)
 
-    def _run(self, moment: datetime) -> list[Decision]:
-        decisions = self.decide(moment)
+    def _run(self, moment: datetime, unsaved: Sequence[Any] = (),
+             dry_run: bool = False) -> list[Decision]:
+        events = [e for finding in unsaved for e in finding.collect_events()]
+        decisions = self.decide(moment, events)
         self.pending = len(decisions)
         if decisions:
             recorded = set(self.app.record_escalations(
@@ -236,7 +276,8 @@ class Sweeper:
                     for d in decisions
                 ],
                 decided_at=moment, actor=RULES_ACTOR, batch=self.page,
-                should_stop=self.stopping.is_set,
+                should_stop=self.stopping.is_set, save=not dry_run,
+                unsaved={f.id: f for f in unsaved},
             ))
             decisions = [d for d in decisions if (d.finding_id, d.code) in recorded]
             if self.stopping.is_set() and len(decisions) < self.pending:

@@ -168,12 +168,24 @@ class ExtensionIn(Strict):
     reason: text(2000, "延期理由", examples=["汛期施工受阻"])  # type: ignore[valid-type]
 
 
+class CommitmentIn(Strict):
+    """约谈时作出的一条整改承诺。"""
+
+    on: day("承诺完成的日期（YYYY-MM-DD），不早于约谈日期")  # type: ignore[valid-type]
+    text: text(500, "承诺的内容", examples=["11月底前完成教师培训补课"])  # type: ignore[valid-type]
+
+
 class InterviewIn(Strict):
     """登记约谈（问题已升级到约谈后）。"""
 
     on: day("约谈日期（YYYY-MM-DD）")  # type: ignore[valid-type]
-    interviewee: text(100, "被约谈人（通常是单位主要负责人）", examples=["陈明"])  # type: ignore[valid-type]
+    interviewee: text(100, "被约谈人（通常是单位主要负责人）；给出 person 时默认为其姓名",  # type: ignore[valid-type]
+                      examples=["陈明"]) | None = Field(None, description="被约谈人")
+    person: str | None = Field(None, max_length=64,
+                               description="被约谈的人员编号（/persons 登记的，须属于该问题的责任单位）")
     minutes: text(8000, "约谈纪要")  # type: ignore[valid-type]
+    commitments: list[CommitmentIn] = Field(default_factory=list, max_length=100,
+                                            description="整改承诺（每条：完成日期、内容）")
 
 
 # ---------------------------------------------------------------- responses
@@ -240,6 +252,11 @@ class EscalationOut(BaseModel):
     reason: str | None = Field(None, description="督学手动升级的理由；规则判定的为 null")
 
 
+class CommitmentOut(BaseModel):
+    on: date = Field(..., description="承诺完成的日期")
+    text: str = Field(..., description="承诺的内容")
+
+
 class FindingOut(BaseModel):
     finding_id: str = Field(..., description="问题编号（UUID）")
     unit: str = Field(..., description="责任单位代码")
@@ -260,6 +277,10 @@ class FindingOut(BaseModel):
     extensions: int = Field(..., description="已批准延期的次数")
     escalations: list[EscalationOut] = Field(..., description="历次升级")
     interview_held_on: date | None = Field(None, description="约谈日期，未约谈为 null")
+    interviewee: str | None = Field(None, description="被约谈人，未约谈为 null")
+    interview_person: str | None = Field(None, description="被约谈的人员编号，未点名人员为 null")
+    commitments: list[CommitmentOut] = Field(default_factory=list,
+                                             description="约谈时作出的整改承诺")
     closed_on: date | None = Field(None, description="销号日期，未销号为 null")
     recorded_at: datetime = Field(..., description="登记时间（系统记录时间）")
 

@@ -7,23 +7,23 @@ tasks and sees only its own part of a ledger; an ``inspector`` signs tasks off.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.entrypoints.api.deps import ERRORS, READ_ERRORS, IdempotencyKey, Who, forbid
+from adapters.entrypoints.api.deps import PREFIX, Components, Service, Who, Write, forbid
+from adapters.entrypoints.api.errors import ERRORS, READ_ERRORS
 from adapters.infrastructure.tokens import Principal
+from adapters.plan_reader import MAX_PLAN_BYTES
 from domain.errors import NotFound
-from domain.plan_text import MAX_PLAN_BYTES
 from domain.plans import task_row
 from domain.time import local_date
 
-Write = Callable[..., JSONResponse]
+router = APIRouter(prefix=PREFIX, tags=["实施方案"])
 
 
 class PlanIn(BaseModel):
@@ -55,89 +55,86 @@ class CloseIn(BaseModel):
     note: str | None = Field(default=None, max_length=2000, description="销号意见")
 
 
-def plan_routes(api: FastAPI, c: Any, write: Write, prefix: str) -> None:
-    """Add the plan and task routes to the API (called by ``create_api``)."""
-    def visible_task(who: Principal, code: str) -> Any:
-        """The task, or for a unit token not naming it the very 404 of a missing task
-        (same body: a unit cannot tell "not yours" from "does not exist")."""
-        try:
-            t = c.app.get_task(code)
-        except NotFound:
-            t = None
-        if t is None or (who.role == "unit" and who.unit not in t.units):
-            raise NotFound(f"任务 {code} 不存在", f"unknown task {code!r}", field="task")
-        return t
+def visible_task(c: Components, who: Principal, code: str) -> Any:
+    """The task, or for a unit token not naming it the very 404 of a missing task
+    (same body: a unit cannot tell "not yours" from "does not exist")."""
+    try:
+        t = c.app.get_task(code)
+    except NotFound:
+        t = None
+    if t is None or (who.role == "unit" and who.unit not in t.units):
+        raise NotFound(f"任务 {code} 不存在", f"unknown task {code!r}", field="task")
+    return t
 
-    @api.post(f"{prefix}/plans", status_code=201, tags=["实施方案"],
-              summary="导入实施方案（督导室、管理员）：任务、责任单位、指标、期限", responses=ERRORS)
-    def import_plan(body: PlanIn, request: Request, who: Who,
-                    idempotency_key: IdempotencyKey = None) -> JSONResponse:
-        forbid(who, "plan.import")
 
-        def run(_: str | None) -> Any:
-            return c.app.import_plan(body.text.encode("utf-8"), source=body.source,
-                                     code=body.code, actor=who.actor)
+@router.post("/plans", status_code=201,
+             summary="导入实施方案（督导室、管理员）：任务、责任单位、指标、期限", responses=ERRORS)
+def import_plan(body: PlanIn, write: Write) -> JSONResponse:
+    def run(_: str | None) -> Any:
+        return write.app.import_plan(body.text.encode("utf-8"), source=body.source,
+                                     code=body.code, actor=write.actor)
 
-        return write(request, who, idempotency_key, body, 201, run)
+    return write("plan.import", body, run)
 
-    @api.get(f"{prefix}/plans/{{code}}", tags=["实施方案"],
-             summary="工作台账：每个单位的任务、指标及状态（责任单位令牌只看本单位）",
-             responses=READ_ERRORS)
-    def get_plan(code: str, who: Who) -> JSONResponse:
-        forbid(who, "plan.read")
-        ledger = c.app.plan_ledger(code)
-        if who.role == "unit":
-            ledger["units"] = [u for u in ledger["units"] if u["unit"] == who.unit]
-            ledger["unassigned"] = []
-            # plan-level figures only over the unit's own tasks
-            rows = [r for u in ledger["units"] for r in u["tasks"]]
-            ledger["tasks"] = len(rows)
-            ledger["indicators"] = sum(len(r["indicators"]) for r in rows)
-            ledger["counts"] = {s: sum(1 for r in rows if r["status"] == s)
-                                for s in ledger["counts"]}
-        return JSONResponse(jsonable_encoder(ledger))
 
-    @api.get(f"{prefix}/tasks/{{task}}", tags=["实施方案"],
-             summary="查看任务：责任单位、指标、进度、状态", responses=READ_ERRORS)
-    def get_task(task: str, who: Who) -> JSONResponse:
-        forbid(who, "plan.read")
-        t = visible_task(who, task)
-        row = task_row(t, local_date(c.app.now()), who.unit if who.role == "unit" else None)
-        reports = t.reports
-        if who.role == "unit":
-            reports = [r for r in reports if r.get("unit") == who.unit]
-        return JSONResponse(jsonable_encoder(row | {"text": t.text, "reports": reports}))
+@router.get("/plans/{code}",
+            summary="工作台账：每个单位的任务、指标及状态（责任单位令牌只看本单位）",
+            responses=READ_ERRORS)
+def get_plan(code: str, c: Service, who: Who) -> JSONResponse:
+    forbid(who, "plan.read")
+    ledger = c.app.plan_ledger(code)
+    if who.role == "unit":
+        ledger["units"] = [u for u in ledger["units"] if u["unit"] == who.unit]
+        ledger["unassigned"] = []
+        # plan-level figures only over the unit's own tasks
+        rows = [r for u in ledger["units"] for r in u["tasks"]]
+        ledger["tasks"] = len(rows)
+        ledger["indicators"] = sum(len(r["indicators"]) for r in rows)
+        ledger["counts"] = {s: sum(1 for r in rows if r["status"] == s)
+                            for s in ledger["counts"]}
+    return JSONResponse(jsonable_encoder(ledger))
 
-    @api.post(f"{prefix}/tasks/{{task}}/progress", status_code=201, tags=["实施方案"],
-              summary="填报指标达到的数值（责任单位）", responses=ERRORS)
-    def report_progress(task: str, body: ProgressIn, request: Request, who: Who,
-                        idempotency_key: IdempotencyKey = None) -> JSONResponse:
-        forbid(who, "task.progress")
-        visible_task(who, task)
-        unit = who.unit if who.role == "unit" else body.unit
+
+@router.get("/tasks/{task}", summary="查看任务：责任单位、指标、进度、状态",
+            responses=READ_ERRORS)
+def get_task(task: str, c: Service, who: Who) -> JSONResponse:
+    forbid(who, "plan.read")
+    t = visible_task(c, who, task)
+    row = task_row(t, local_date(c.app.now()), who.unit if who.role == "unit" else None)
+    reports = t.reports
+    if who.role == "unit":
+        reports = [r for r in reports if r.get("unit") == who.unit]
+    return JSONResponse(jsonable_encoder(row | {"text": t.text, "reports": reports}))
+
+
+@router.post("/tasks/{task}/progress", status_code=201,
+             summary="填报指标达到的数值（责任单位）", responses=ERRORS)
+def report_progress(task: str, body: ProgressIn, write: Write) -> JSONResponse:
+    who = write.who
+    unit = who.unit if who.role == "unit" else body.unit
+
+    def check() -> None:
+        visible_task(write.c, who, task)
         if who.role == "unit" and body.unit not in (None, who.unit):
-            raise NotFound(f"单位 {body.unit} 不存在", f"unknown unit {body.unit!r}", field="unit")
+            raise NotFound(f"单位 {body.unit} 不存在", f"unknown unit {body.unit!r}",
+                           field="unit")
 
-        def run(_: str | None) -> Any:
-            t = c.app.report_progress(task, indicator=body.indicator, value=body.value,
-                                      on=body.on, unit=unit, note=body.note, actor=who.actor)
-            return {"task": t.code, "indicator": body.indicator,
-                    "value": t.reports[-1]["value"], "unit": unit, "on": body.on,
-                    "met": t.met(body.indicator, unit=unit)}
+    def run(_: str | None) -> Any:
+        t = write.app.report_progress(task, indicator=body.indicator, value=body.value,
+                                      on=body.on, unit=unit, note=body.note, actor=write.actor)
+        return {"task": t.code, "indicator": body.indicator,
+                "value": t.reports[-1]["value"], "unit": unit, "on": body.on,
+                "met": t.met(body.indicator, unit=unit)}
 
-        return write(request, who, idempotency_key, body, 201, run)
+    return write("task.progress", body, run, check=check)
 
-    @api.post(f"{prefix}/tasks/{{task}}/close", status_code=201, tags=["实施方案"],
-              summary="督学签字销号", responses=ERRORS)
-    def close_task(task: str, body: CloseIn, request: Request, who: Who,
-                   idempotency_key: IdempotencyKey = None) -> JSONResponse:
-        forbid(who, "task.close")
-        visible_task(who, task)
 
-        def run(_: str | None) -> Any:
-            t = c.app.close_task(task, on=body.on, inspector=who.name or who.actor,
-                                 note=body.note, actor=who.actor)
-            return {"task": t.code, "status": "closed", "closed_on": t.closed_on,
-                    "closed_by": t.closed_by}
+@router.post("/tasks/{task}/close", status_code=201, summary="督学签字销号", responses=ERRORS)
+def close_task(task: str, body: CloseIn, write: Write) -> JSONResponse:
+    def run(_: str | None) -> Any:
+        t = write.app.close_task(task, on=body.on, inspector=write.who.name or write.actor,
+                                 note=body.note, actor=write.actor)
+        return {"task": t.code, "status": "closed", "closed_on": t.closed_on,
+                "closed_by": t.closed_by}
 
-        return write(request, who, idempotency_key, body, 201, run)
+    return write("task.close", body, run, check=lambda: visible_task(write.c, write.who, task))

@@ -175,6 +175,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "finding": ("core", "督导发现的问题。"),
     "rectify": ("core", "限期整改：通知、报告、复查、延期。"),
     "interview": ("core", "约谈。"),
+    "person": ("persons", "单位的人员：登记、离任、列出（主要负责人）。"),
     "escalate": ("escalate", "按升级策略扫描到期的问题，记录升级（各级由策略规定）；raise：督学手动升级。"),
     "plan": ("plans", "实施方案：导入、工作台账。"),
     "task": ("plans", "实施方案的任务：进度填报、销号。"),
@@ -265,6 +266,7 @@ FIELD_OPTIONS = {
     "key": "--key", "task": "--task", "interviewee": "--interviewee",
     "minutes": "--minutes", "note": "--note", "name": "--name", "parent": "--parent",
     "principal": "--principal", "code": "CODE", "finding": "FINDING",
+    "from": "--from", "post": "--post", "person": "--person", "commitment": "--commitment",
 }
 
 

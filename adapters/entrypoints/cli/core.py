@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import click
 
@@ -32,6 +33,9 @@ def finding_summary(f: Finding) -> dict[str, object]:
             for e in f.escalations
         ],
         "interview_held_on": f.interview_held_on,
+        "interviewee": f.interviewee,
+        "interview_person": f.interview_person_id,
+        "commitments": f.commitments,
         "closed_on": f.closed_on,
     }
 
@@ -40,8 +44,32 @@ def finding_line(f: Finding) -> str:
     rung = f"，升级至{f.rung_label}" if f.rung else ""
     mark = PROVISIONAL_MARK if f.deadline_provisional else ""
     deadline = f"，期限 {f.deadline}{mark}" if f.deadline else ""
-    return (f"{f.id}  {f.unit}  [{SEVERITIES[f.severity]}] {STATUSES[f.status]}"
+    line = (f"{f.id}  {f.unit}  [{SEVERITIES[f.severity]}] {STATUSES[f.status]}"
             f"{deadline}{rung}  {f.text}")
+    if f.interview_held_on is not None:
+        line += f"\n  {f.interview_held_on} 约谈{f.interviewee}"
+    for c in f.commitments:
+        line += f"\n  整改承诺：{c['on']}前{c['text']}"
+    return line
+
+
+class CommitmentType(click.ParamType):
+    """``YYYY-MM-DD:TEXT``: a 整改承诺's date and what is promised (the domain checks both)."""
+
+    name = "YYYY-MM-DD:TEXT"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> tuple[date, str]:
+        if isinstance(value, tuple):
+            return value
+        day, sep, text = str(value).partition(":")
+        try:
+            if not sep or len(day.strip()) != 10:
+                raise ValueError
+            return date.fromisoformat(day.strip()), text
+        except ValueError:
+            self.fail(f"整改承诺格式不对：{value!r}，应为 YYYY-MM-DD:内容"
+                      "（invalid commitment, expected YYYY-MM-DD:TEXT）", param, ctx)
 
 
 # ------------------------------------------------------------------- unit
@@ -198,12 +226,24 @@ def interview() -> None:
 @interview.command("hold")
 @click.argument("finding_id", metavar="FINDING")
 @click.option("--on", "on", required=True, type=DATE, help="约谈日期")
-@click.option("--interviewee", required=True, metavar="NAME", help="被约谈人")
+@click.option("--interviewee", metavar="NAME", help="被约谈人（给出 --person 时默认为其姓名）")
+@click.option("--person", "person_id", metavar="PERSON_ID",
+              help="被约谈的人员（dudao person add 登记的，须属于该问题的责任单位）")
 @click.option("--minutes", required=True, help="约谈纪要")
+@click.option("--commitment", "commitments", multiple=True, type=CommitmentType(),
+              help="整改承诺：YYYY-MM-DD:内容（承诺完成的日期和内容），可重复")
 @pass_app
-def interview_hold(app: Dudao, actor: str, finding_id: str, on: date, interviewee: str,
-                   minutes: str) -> None:
-    """登记约谈。"""
+def interview_hold(app: Dudao, actor: str, finding_id: str, on: date, interviewee: str | None,
+                   person_id: str | None, minutes: str,
+                   commitments: tuple[tuple[date, str], ...]) -> None:
+    """登记约谈，可点名被约谈的人员并记录整改承诺。"""
+    if interviewee is None and person_id is None:
+        raise click.UsageError("--interviewee: 必须给出 --interviewee 或 --person 之一"
+                               "（one of --interviewee or --person is required）")
     app.hold_interview(finding_id, on=on, interviewee=interviewee, minutes=minutes,
-                       actor=actor)
-    emit({"finding_id": finding_id, "interview_held_on": on}, f"已登记{on}的约谈")
+                       person=person_id, commitments=list(commitments), actor=actor)
+    f = app.get_finding(finding_id)
+    emit({"finding_id": finding_id, "interview_held_on": on, "interviewee": f.interviewee,
+          "person_id": f.interview_person_id, "commitments": f.commitments},
+         f"已登记{on}对{f.interviewee}的约谈"
+         + (f"，整改承诺 {len(f.commitments)} 条" if f.commitments else ""))

@@ -17,7 +17,7 @@ from adapters.entrypoints.cli.base import DATE, Context, cli, emit
 @cli.group("escalate", invoke_without_command=True)
 @click.option("--policy", "policy", metavar="NAME",
               help="升级策略：rules/policies/ 下的名称或 .toml 文件路径（DUDAO_POLICY，默认 default）")
-@click.option("--dry-run", is_flag=True, help="只判定、不记录")
+@click.option("--dry-run", is_flag=True, help="只判定、不记录：列出同一时刻真实扫描将记录的一切（含工作滞后问题），什么也不写入")
 @click.pass_context
 def escalate(click_ctx: click.Context, policy: str | None, dry_run: bool) -> None:
     """以全局 --now 为当前时间（默认系统时钟）。--now 可以早于事件库里最后记录的时间，
@@ -41,7 +41,7 @@ def escalate(click_ctx: click.Context, policy: str | None, dry_run: bool) -> Non
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        decisions = sweep.decide(now) if dry_run else sweep.run(now)
+        decisions = sweep.run(now, dry_run=dry_run)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -55,14 +55,15 @@ def escalate(click_ctx: click.Context, policy: str | None, dry_run: bool) -> Non
     def human() -> str:
         head = (f"{now:%Y-%m-%d %H:%M} 按“{sweep.policy.title}”（{sweep.policy.label()}）"
                 f"{'试判定' if dry_run else '扫描'}：")
-        lines = [f"  新登记工作滞后问题 {len(sweep.lagged)} 条："] if sweep.lagged else []
+        verb = "将登记" if dry_run else "新登记"
+        lines = [f"  {verb}工作滞后问题 {len(sweep.lagged)} 条："] if sweep.lagged else []
         lines += [f"    {r['task']}  {r['unit']}  滞后自 {r['threshold']}，整改期限 {r['deadline']}"
                   for r in sweep.lagged]
         lines += [f"  跳过的问题 {len(sweep.skipped)} 条（下次扫描重试）："] if sweep.skipped else []
         lines += [f"    {r['finding_id']}  {r['unit']}  {r['reason']}" for r in sweep.skipped]
         if not decisions:
             return "\n".join([head + "没有新的升级", *lines])
-        lines = [head + f"{len(decisions)} 项升级", *lines]
+        lines = [head + f"{'将记录 ' if dry_run else ''}{len(decisions)} 项升级", *lines]
         for d in decisions:
             due = f"，期限 {d.due}" if d.due else ""
             lines.append(f"  {d.finding_id[:8]}  {d.unit}  {d.name}"

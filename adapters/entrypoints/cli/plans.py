@@ -10,10 +10,10 @@ import click
 
 from adapters import bootstrap
 from adapters.entrypoints.cli.base import DATE, cli, emit, pass_app, settings
+from adapters.plan_reader import MAX_PLAN_BYTES
 from adapters.service_layer import action_plans as plans
 from adapters.service_layer.application import Dudao
 from domain.errors import InvalidInput
-from domain.plan_text import MAX_PLAN_BYTES
 from domain.plans import COMPARATOR_TEXT, ROLES, TASK_STATUSES, target_text, task_row
 from domain.time import local_date
 

@@ -13,6 +13,7 @@ from adapters.entrypoints.cli.base import DATE, MOMENT, ChoiceType, Context, cli
 from adapters.rendering.reports import view
 from adapters.rendering.reports.render import FORMATS, render
 from adapters.service_layer.application import Dudao
+from adapters.service_layer.persons import record_data
 
 
 def _output(text: str, out: str | None, what: str) -> None:
@@ -79,6 +80,25 @@ def report_bulletin(app: Dudao, actor: str, as_of: datetime | None, since: date 
     with view(app, ctx.settings.db, as_of) as v:
         data = v.period(since).bulletin()
     _output(render(data, _format(fmt)), out, "督导通报")
+
+
+@report.command("person")
+@click.argument("person_id", metavar="PERSON")
+@click.option("--as-of", "as_of", type=MOMENT, default=None,
+              help="按该时刻之前记录的事件出报告（当时系统所知），不动现有读模型")
+@click.option("--format", "fmt", type=ChoiceType(FORMATS), default=None,
+              help="输出格式：json、md 或 html（默认 md；带 --json 时为 json）")
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="写入文件而不是标准输出")
+@pass_app
+def report_person(app: Dudao, actor: str, person_id: str, as_of: datetime | None,
+                  fmt: str | None, out: str | None) -> None:
+    """人员档案：任职、接受的约谈、整改承诺、点名该人员的问责决定。"""
+    ctx = click.get_current_context().find_object(Context)
+    assert ctx is not None
+    with view(app, ctx.settings.db, as_of) as v:
+        data = record_data(v.conn, person_id, v.now)
+    _output(render(data, _format(fmt)), out, f"{data['name']}的人员档案")
 
 
 @cli.group("projections")

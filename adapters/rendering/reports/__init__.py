@@ -23,6 +23,7 @@ from domain.errors import NotFound
 from domain.rungs import LADDER, Ladder
 from projections.accountability import AccountabilityProjection
 from projections.decode import FastDecoder
+from projections.persons import PersonsProjection
 from projections.plans import PlansProjection
 from projections.reports import Reports, load
 from projections.runner import Runner
@@ -86,7 +87,7 @@ def scratch_runner(app: Dudao, moment: datetime) -> Runner:
     engine = create_engine("sqlite://", poolclass=StaticPool,
                            connect_args={"check_same_thread": False})
     return Runner(app, engine, [AccountabilityProjection(as_of=moment),
-                                PlansProjection(as_of=moment)],
+                                PlansProjection(as_of=moment), PersonsProjection(as_of=moment)],
                   decoder=FastDecoder(app.decode))
 
 

@@ -115,13 +115,15 @@ def to_json(report: dict[str, Any]) -> str:
 
 
 def render(report: dict[str, Any], fmt: str) -> str:
-    """A unit report or a bulletin in ``json``, ``md`` or ``html``."""
+    """A unit report, a bulletin or a person's record in ``json``, ``md`` or ``html``."""
     if fmt == "json":
         return to_json(report) + "\n"
     kind = report["report"]
     if fmt == "md":
         return environment().get_template(f"{kind}.md.j2").render(r=report)
-    if kind == "unit":
+    if kind == "person":
+        charts: dict[str, str] = {}
+    elif kind == "unit":
         charts = {"rate": rate_chart(report["monthly"]),
                   "rungs": rung_chart(report["escalations_by_rung"])}
     else:

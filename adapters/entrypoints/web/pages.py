@@ -1,0 +1,216 @@
+"""The pages: an overview (open, overdue, escalations by rung, the ranking), a unit page
+(its accountability report), a finding page (its timeline), and the forms an inspector
+uses to record a finding and to order its rectification.
+
+Same roles as the API: a ``unit`` visitor sees its own unit's pages only (another unit's
+answer 404, as the API does), and only a role that may record or order sees the forms.
+Every page takes the :data:`~adapters.entrypoints.web.session.Visitor` dependency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from adapters.entrypoints.api.deps import Components
+from adapters.entrypoints.web.render import message, not_found, page, refused
+from adapters.entrypoints.web.session import Visit, Visitor, form
+from adapters.rendering.reports import View
+from adapters.rendering.reports import as_of as as_of_view
+from adapters.rendering.reports import live as live_view
+from adapters.rendering.reports.render import rate_chart, rung_chart
+from adapters.service_layer.application import parse_id
+from adapters.settings import parse_moment
+from domain.errors import DudaoError, InvalidInput, NotFound
+from projections.accountability import findings as acc_findings
+from projections.reports import finding_state, timelines
+
+router = APIRouter(include_in_schema=False)
+
+
+def finding_link(fid: str) -> str:
+    return f"/findings/{fid}"
+
+
+def unit_link(code: str) -> str:
+    return f"/units/{code}"
+
+
+def live(c: Components, *, catch_up: bool = True) -> AbstractContextManager[View]:
+    return live_view(c.app, c.db, catch_up=catch_up, runner=c.runner)
+
+
+@contextmanager
+def view_at(c: Components, as_of: str | None) -> Iterator[View]:
+    """Live, or (``?as_of=``) what the system knew at that moment."""
+    if as_of:
+        with as_of_view(c.app, parse_moment(as_of, field="as_of")) as v:
+            yield v
+    else:
+        with live(c) as v:
+            yield v
+
+
+def report_page(visit: Visit, as_of: str | None, read: Callable[[View], dict[str, Any]],
+                template: str, *, figures: str | None = None, missing: str | None = None,
+                **context: Any) -> Response:
+    """A report read by ``read`` (live, or as of ``?as_of=``), with its two charts (over
+    ``r[figures]``, or the report itself). Bad input is a 422 page; a ``NotFound``, when the
+    page names what is ``missing``, a 404."""
+    who = visit.who
+    try:
+        with view_at(visit.c, as_of) as v:
+            r = read(v)
+    except DudaoError as e:
+        if missing is not None and isinstance(e, NotFound):
+            return not_found(missing)
+        return message(422, "参数有误", str(e), who)
+    o = r[figures] if figures else r
+    return page(template, r=r, who=who, csrf=visit.csrf,
+                charts={"rate": rate_chart(o["monthly"]),
+                        "rungs": rung_chart(o["escalations_by_rung"])}, **context)
+
+
+async def submit(visit: Visit, action: str, refusal: str, run: Callable[[dict[str, str]], str],
+                 failed: Callable[[DudaoError, dict[str, str]], Response]) -> Response:
+    """A form's post: a 403 page (``refusal``) unless the visitor's role may ``action``;
+    then the form, refused unless it is this visitor's (CSRF), goes to ``run``, which does
+    the command and names the page to go to next. A domain error is ``failed``'s page."""
+    if not visit.who.may(action):
+        return refused(visit.who, refusal)
+    data = await form(visit.request)
+    try:
+        visit.check(data)
+        target = run(data)
+    except DudaoError as e:
+        return failed(e, data)
+    return RedirectResponse(target, status_code=303)
+
+
+# ------------------------------------------------------------------- reports
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(visit: Visitor, as_of: str | None = None) -> Response:
+    who = visit.who
+    if who.role == "unit" and who.unit:
+        return RedirectResponse(unit_link(who.unit), status_code=303)
+    return report_page(visit, as_of, lambda v: v.bulletin(), "overview.html.j2",
+                       figures="overall", link=True, unit_link=unit_link)
+
+
+@router.get("/units/{code}", response_class=HTMLResponse)
+def unit_page(code: str, visit: Visitor, as_of: str | None = None) -> Response:
+    if not visit.who.sees_unit(code):
+        return not_found(f"单位 {code} ")
+    return report_page(visit, as_of, lambda v: v.unit(code), "unit.html.j2",
+                       missing=f"单位 {code} ", link=finding_link)
+
+
+# ------------------------------------------------------------------ findings
+
+
+def finding_view(v: View, fid: str) -> dict[str, Any] | None:
+    row = v.conn.execute(select(acc_findings).where(acc_findings.c.finding_id == fid)).first()
+    if row is None:
+        return None
+    f = dict(row._mapping)
+    overdue, late = finding_state(f, v.reports.today)
+    unit = v.reports.model.units.get(f["unit"], {})
+    return {**f, "overdue": overdue, "late": late, "unit_name": unit.get("name", f["unit"]),
+            "timeline": timelines([f])[fid],
+            "days_overdue": (v.reports.today - f["deadline"]).days if overdue else 0}
+
+
+def show_finding(visit: Visit, fid_text: str, status: int = 200,
+                 error: str | None = None, notice: str | None = None) -> Response:
+    who = visit.who
+    fid = parse_id(fid_text)
+    with live(visit.c) as v:
+        f = finding_view(v, str(fid)) if fid else None
+        today = v.reports.today
+    if f is None or not who.sees_unit(f["unit"]):
+        return not_found("问题")
+    return page("finding.html.j2", status, f=f, who=who, csrf=visit.csrf,
+                error=error, notice=notice, today=today)
+
+
+def new_finding_page(visit: Visit, status: int = 200, *, error: str | None = None,
+                     values: dict[str, str] | None = None, catch_up: bool = True) -> Response:
+    with live(visit.c, catch_up=catch_up) as v:
+        units = sorted((u for u in v.reports.model.units.values() if u["kind"] == "unit"),
+                       key=lambda u: u["code"])
+        today = v.reports.today
+    return page("new_finding.html.j2", status, who=visit.who, csrf=visit.csrf, units=units,
+                today=today, error=error, values=values or {})
+
+
+@router.get("/findings/new", response_class=HTMLResponse)
+def new_finding_form(visit: Visitor) -> Response:
+    if not visit.who.may("finding.record"):
+        return refused(visit.who, "只有督学可以登记问题。")
+    return new_finding_page(visit)
+
+
+@router.post("/findings")
+async def record_finding(visit: Visitor) -> Response:
+    def run(data: dict[str, str]) -> str:
+        fid = visit.c.app.record_finding(
+            unit=data.get("unit", ""), on=parse_day(data.get("on", ""), "on"),
+            inspector=data.get("inspector", ""), text=data.get("text", ""),
+            severity=data.get("severity") or "general", task=data.get("task") or None,
+            actor=visit.who.actor,
+        )
+        return f"/findings/{fid}?notice=recorded"
+
+    return await submit(visit, "finding.record", "只有督学可以登记问题。", run,
+                        lambda e, data: new_finding_page(visit, 422, error=str(e),
+                                                         values=data, catch_up=False))
+
+
+@router.get("/findings/{fid}", response_class=HTMLResponse)
+def finding_page(fid: str, visit: Visitor, notice: str | None = None) -> Response:
+    text = {"recorded": "问题已登记。", "ordered": "整改通知已下达。"}.get(notice or "")
+    return show_finding(visit, fid, notice=text)
+
+
+@router.post("/findings/{fid}/orders")
+async def order(fid: str, visit: Visitor) -> Response:
+    who = visit.who
+    found = parse_id(fid)
+    finding = visit.c.app.find_finding(found) if found else None
+    if finding is None or not who.sees_unit(finding.unit):
+        return not_found("问题")
+
+    def run(data: dict[str, str]) -> str:
+        within = parse_int(data.get("within", ""), "within")
+        visit.c.app.order_rectification(fid, on=parse_day(data.get("on", ""), "on"),
+                                        within=within,
+                                        calendar_days=data.get("calendar_days") == "1",
+                                        actor=who.actor)
+        return f"/findings/{fid}?notice=ordered"
+
+    return await submit(visit, "finding.order", "只有督学可以下达整改通知。", run,
+                        lambda e, _: show_finding(visit, fid, 422, error=str(e)))
+
+
+def parse_day(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"日期格式不对：{text!r}，应为 YYYY-MM-DD",
+                           f"invalid date {text!r}", field=field) from None
+
+
+def parse_int(text: str, field: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput(f"{field} 应为整数天数，收到 {text!r}",
+                           f"{field} must be a whole number", field=field) from None

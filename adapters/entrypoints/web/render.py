@@ -1,0 +1,42 @@
+"""The pages' templates (jinja2, autoescaped) and the answers every page may give."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from fastapi.responses import HTMLResponse
+from jinja2 import ChoiceLoader, Environment, PackageLoader
+
+from adapters.rendering.reports.render import day, md_cell, percent
+from domain.findings import MAX_WITHIN, SEVERITIES, STATUSES
+
+
+@cache
+def environment() -> Environment:
+    # the report templates (and their style sheet) are shared with adapters.rendering.reports
+    loader = ChoiceLoader([PackageLoader("adapters.entrypoints.web", "templates"),
+                           PackageLoader("adapters.rendering.reports", "templates")])
+    env = Environment(loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(percent=percent, day=day, cell=md_cell)
+    env.globals.update(SEVERITIES=SEVERITIES, STATUSES=STATUSES,
+                       MAX_WITHIN=MAX_WITHIN)
+    return env
+
+
+def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    html = environment().get_template(name).render(**context)
+    return HTMLResponse(html, status_code=status)
+
+
+def message(status: int, title: str, text: str, who: Any = None) -> HTMLResponse:
+    return page("message.html.j2", status, title=title, message=text, who=who)
+
+
+def not_found(what: str) -> HTMLResponse:
+    return message(404, "未找到", f"{what}不存在或无权查看。")
+
+
+def refused(who: Any, text: str) -> HTMLResponse:
+    """The visitor's role may not do this (the page says who may)."""
+    return message(403, "无权操作", text, who)

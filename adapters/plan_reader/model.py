@@ -1,0 +1,86 @@
+"""The parsed model of a plan: what ``parse_plan`` read, before anything is recorded.
+
+Plain data, no rules: the service layer turns it into the domain's aggregates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass
+class ParsedIndicator:
+    name: str
+    comparator: str
+    value: str  # the number as written (Arabic digits)
+    unit: str
+    deadline: date | None
+    line: int
+    text: str  # the clause it was read from
+
+    def as_dict(self, n: int) -> dict[str, object]:
+        return {"n": n, "name": self.name, "comparator": self.comparator,
+                "value": self.value, "unit": self.unit, "deadline": self.deadline,
+                "line": self.line, "text": self.text}
+
+
+@dataclass
+class ParsedTask:
+    ordinal: int
+    number: str  # as written: "(一)", "3", "附件(二)"
+    title: str
+    text: str
+    category: str | None
+    lead: list[str]
+    responsible: list[str]
+    indicators: list[ParsedIndicator]
+    deadline: date | None
+    deadline_source: str  # "task" (written in the task), "plan" (the plan's end), "none"
+    line: int
+    style: str  # which annotation style the units came from
+
+
+@dataclass
+class ParsedStage:
+    name: str
+    start: date
+    end: date
+    line: int
+
+
+@dataclass
+class Warning:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"第{self.line}行：{self.message}" if self.line else self.message
+
+
+@dataclass
+class ParsedPlan:
+    title: str | None
+    period: tuple[int, int] | None
+    tasks: list[ParsedTask] = field(default_factory=list)
+    goals: list[ParsedIndicator] = field(default_factory=list)
+    stages: list[ParsedStage] = field(default_factory=list)
+    units: dict[str, str] = field(default_factory=dict)  # name -> "unit" | "group"
+    groups_lines: dict[str, int] = field(default_factory=dict)
+    warnings: list[Warning] = field(default_factory=list)
+
+    goal_dates: list[date] = field(default_factory=list)
+    over_limit: bool = False
+    """More tasks than ``parse_plan`` was told to read: it stopped there (never imported)."""
+
+    @property
+    def end(self) -> date | None:
+        """The plan's own end: its period's last year, else the latest of its stages'
+        ends and the dates in its goals section."""
+        if self.period:
+            return date(self.period[1], 12, 31)
+        dates = [s.end for s in self.stages] + self.goal_dates
+        return max(dates) if dates else None
+
+    def warn(self, line: int, message: str) -> None:
+        self.warnings.append(Warning(line, message))
