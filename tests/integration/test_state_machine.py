@@ -4,6 +4,7 @@ records nothing, and rebuilding a finding from its stored events gives the same 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -15,13 +16,18 @@ from adapters.bootstrap import load_calendar
 from adapters.infrastructure.event_store import store_env
 from adapters.service_layer.application import Dudao
 from domain.errors import DudaoError
-from domain.findings import RUNGS, STATUSES, rung_of
+from domain.findings import RUNGS, STATUSES
+from rules.policy import load_policy
 from tests.conftest import Clock
 
 START = date(2024, 9, 2)
 days = st.integers(min_value=0, max_value=120).map(lambda n: START + timedelta(days=n))
 within = st.integers(min_value=-1, max_value=30)
 codes = st.sampled_from([*RUNGS, "bogus"])
+# the rungs a policy may have beyond the built-in ones: 挂牌督导 between 通报 and 问责
+LISTED = load_policy(str(Path(__file__).resolve().parents[2] / "features/策略示例/listed.toml"))
+rungs = st.sampled_from(LISTED.ladder())
+reasons = st.sampled_from(["", "  ", "发生重大安全事故"])
 
 
 class FindingLife(RuleBasedStateMachine):
@@ -69,6 +75,29 @@ class FindingLife(RuleBasedStateMachine):
         self.attempt(lambda: self.app.review(self.fid, on=on, passed=passed, within=n,
                                              actor="t"))
 
+    @rule(on=days, note=reasons)
+    def falsified(self, on: date, note: str) -> None:
+        before = self.app.get_finding(self.fid).deadline
+        self.attempt(lambda: self.app.review(self.fid, on=on, passed=False, falsified=True,
+                                             note=note, actor="t"))
+        # 弄虚作假 leaves the deadline as it was
+        assert self.app.get_finding(self.fid).deadline == before
+
+    @rule(rung=rungs, on=days, due=st.one_of(st.none(), days), reason=reasons)
+    def raise_by_hand(self, rung: Any, on: date, due: date | None, reason: str) -> None:
+        finding = self.app.get_finding(self.fid)
+        before, count = finding.top, len(finding.escalations)
+        self.attempt(lambda: self.app.raise_manually(
+            self.fid, rung=rung, on=on, due=due, reason=reason, policy="listed",
+            policy_version=1, actor="王督学"))
+        finding = self.app.get_finding(self.fid)
+        if len(finding.escalations) > count:
+            # only above the highest rung reached, with the reason and the inspector
+            raised = finding.escalations[-1]
+            assert before is None or raised["rung"] > before["rung"]
+            assert raised["reason"].strip() and raised["actor"] == "王督学"
+            assert raised["rule"] == f"{rung.code}.manual" and raised["threshold"] == on
+
     @rule(on=days, to=days)
     def extend(self, on: date, to: date) -> None:
         self.attempt(lambda: self.app.extend(self.fid, on=on, to=to, reason="理由", actor="t"))
@@ -94,13 +123,18 @@ class FindingLife(RuleBasedStateMachine):
             assert not f.escalations and f.reports == 0
         if f.closed_on is not None:
             assert f.closed_on >= f.on
-        assert f.strikes <= f.reports
-        codes_seen = [e["code"] for e in f.escalations if e["code"] != "reminder"]
+        assert f.strikes + f.falsified <= f.reports
+        codes_seen = [e["code"] for e in f.escalations if not e["per_deadline"]]
         assert len(codes_seen) == len(set(codes_seen)), "a rung fired twice"
         if f.rung is not None:
-            assert all(rung_of(e["code"]) <= rung_of(f.rung) for e in f.escalations)
+            assert all(e["rung"] <= f.top["rung"] for e in f.escalations)  # type: ignore[index]
+        # never back down: each rung that does not repeat is above every one before it
+        for n, e in enumerate(f.escalations):
+            if not e["per_deadline"]:
+                assert all(e["rung"] > x["rung"] for x in f.escalations[:n])
+        assert all(e["reason"] for e in f.escalations if e["rule"].endswith(".manual"))
         if f.interview_held_on is not None:
-            assert f.has_escalated("interview")
+            assert f.has_mode("interview")
 
     @invariant()
     def rebuild_gives_the_same_state(self) -> None:

@@ -36,6 +36,7 @@ from adapters.entrypoints.api.deps import (
 )
 from adapters.entrypoints.api.errors import EXCEPTION_HANDLERS
 from adapters.entrypoints.http_limits import BodyLimit
+from domain.rungs import LADDER
 
 __all__ = ["ROUTERS", "Components", "Lifecycle", "create_api"]
 
@@ -88,7 +89,9 @@ def openapi_schema(api: FastAPI) -> dict[str, Any]:
             if path != f"{PREFIX}/health":
                 for operation in operations.values():
                     operation["security"] = [{"HTTPBearer": []}]
-        api.openapi_schema = m.with_rungs(schema, api.state.components.app.ladder)
+        # the rungs of the app's policy (components without an app: the built-in ones)
+        app = getattr(api.state.components, "app", None)
+        api.openapi_schema = m.with_rungs(schema, app.ladder if app is not None else LADDER)
     return api.openapi_schema
 
 

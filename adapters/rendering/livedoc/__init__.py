@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from gherkin.parser import Parser
 
-from adapters import bootstrap
+from adapters.bootstrap import policy as loaded_policy
 from domain.errors import DudaoError
 from domain.findings import SEVERITIES
 from domain.rungs import MODES
@@ -171,13 +171,13 @@ def policies_html(root: Path) -> str:
              "天数按问题的严重程度分别给出时写作“一般 / 较重 / 严重”。从另一级起算的各级，"
              "都不早于问题当前的整改期限起算（督学的决定优先）。</p>"]
     try:
-        parts.append(policy_html(bootstrap.policy(None), "rules/policies/default.toml"))
+        parts.append(policy_html(loaded_policy(None), "rules/policies/default.toml"))
     except DudaoError as err:
         parts.append(f'<pre class="error">{e(err.zh)}</pre>')
     for path in sorted((root / "features" / "策略示例").glob("*.toml")):
         rel = path.relative_to(root).as_posix()
         try:
-            loaded = bootstrap.policy(None, str(path))
+            loaded = loaded_policy(None, str(path))
         except DudaoError as err:
             parts.append(f'<pre class="error">{e(err.zh)}</pre>')
             continue
