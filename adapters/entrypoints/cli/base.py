@@ -267,6 +267,7 @@ FIELD_OPTIONS = {
     "minutes": "--minutes", "note": "--note", "name": "--name", "parent": "--parent",
     "principal": "--principal", "code": "CODE", "finding": "FINDING",
     "from": "--from", "post": "--post", "person": "--person", "commitment": "--commitment",
+    "rung": "--rung", "falsified": "--falsified",
 }
 
 
