@@ -110,9 +110,16 @@ def check_within(within: int, field: str = "within") -> int:
     return within
 
 
+_CHECKED: dict[int, Rung] = {}
+"""Rungs already found valid, by identity (a policy's rungs are checked once, not at every
+escalation a sweep records); the rung is kept, so its id is never reused."""
+
+
 def check_rung(rung: Rung) -> Rung:
     """A rung's properties as a command brings them: a code ``[a-z_]+``, an order, a
     Chinese name and a mode of the fixed vocabulary."""
+    if _CHECKED.get(id(rung)) is rung:
+        return rung
     if not isinstance(rung.code, str) or not CODE.match(rung.code):
         raise InvalidInput(
             f"升级级别代码 {rung.code!r} 无效（只能是小写字母和下划线，至多20个字符）",
@@ -128,6 +135,8 @@ def check_rung(rung: Rung) -> Rung:
             f"升级级别 {rung.code} 的方式 {rung.mode!r} 无效，应为 {'、'.join(MODES)} 之一",
             f"invalid mode {rung.mode!r} of rung {rung.code}", field="mode",
         )
+    if len(_CHECKED) < 1000:
+        _CHECKED[id(rung)] = rung
     return rung
 
 
@@ -648,7 +657,6 @@ class Finding(Aggregate):
                    "deadline": deadline.isoformat()},
             decided_at=recorded_at, actor=actor, recorded_at=recorded_at, name=rung.name,
             mode=rung.mode, sets_deadline=rung.sets_deadline, per_deadline=rung.per_deadline,
-            reason=reason,
         )
 
     @event("EscalationRaised")
@@ -657,28 +665,26 @@ class Finding(Aggregate):
         threshold: date, due: date | None, deadline: date, facts: dict[str, Any],
         decided_at: datetime, actor: str, recorded_at: datetime, name: str | None = None,
         mode: str | None = None, sets_deadline: bool | None = None,
-        per_deadline: bool | None = None, reason: str | None = None,
+        per_deadline: bool | None = None,
     ) -> None:
-        # An event recorded before events carried their rung's properties takes them
-        # from the built-in table.
-        props = recorded_rung({"code": code, "rung": rung, "name": name, "mode": mode,
-                               "sets_deadline": sets_deadline, "per_deadline": per_deadline})
-        self.escalations.append(
-            {
-                **props,
-                "rule": rule,
-                "policy": policy,
-                "policy_version": policy_version,
-                "threshold": threshold,
-                "due": due,
-                "deadline": deadline,
-                "decided_at": decided_at,
-                "actor": actor,
-                "reason": reason,
-            }
-        )
+        if name is None or mode is None or sets_deadline is None or per_deadline is None:
+            # An event recorded before events carried their rung's properties takes them
+            # from the built-in table.
+            props = recorded_rung({"code": code, "rung": rung, "name": name, "mode": mode,
+                                   "sets_deadline": sets_deadline,
+                                   "per_deadline": per_deadline})
+            name, mode = props["name"], props["mode"]
+            sets_deadline, per_deadline = props["sets_deadline"], props["per_deadline"]
+        self.escalations.append({
+            "code": code, "rung": rung, "name": name, "mode": mode,
+            "sets_deadline": sets_deadline, "per_deadline": per_deadline, "rule": rule,
+            "policy": policy, "policy_version": policy_version, "threshold": threshold,
+            "due": due, "deadline": deadline, "decided_at": decided_at, "actor": actor,
+            # an inspector's raise: the reason is one of the facts it records
+            "reason": facts.get("reason") if rule.endswith(".manual") else None,
+        })
         # A rung that sets the deadline (督办): its due date becomes the deadline.
-        after = deadline_after_escalation(props["sets_deadline"], due, self.deadline)
+        after = deadline_after_escalation(bool(sets_deadline), due, self.deadline)
         if after != self.deadline:
             self.deadline = after
             self.deadline_provisional = False  # the event does not say how it was counted

@@ -74,6 +74,58 @@ def passed(cal: WorkCalendar, anchor: date, n: int, kind: str) -> date:
     return _add(cal, anchor, n, kind) + ONE_DAY if n else anchor + ONE_DAY
 
 
+@dataclass(frozen=True)
+class _Spec:
+    """One rung of a policy for one severity, its values looked up once."""
+
+    code: str
+    manual: bool
+    per_deadline: bool
+    calendar: bool  # days = "calendar"
+    source: str | None  # "deadline", the rung it counts from, or None
+    before: int | None
+    after: int
+    due: int | None
+    failed_reviews: int | None
+    falsified: bool  # on = "falsified"
+    interview: str | None  # on = "interview_missed": the interview it watches
+    takes_over: bool  # its source is skipped for this severity
+    source_sets_deadline: bool
+    source_is_interview: bool
+
+
+_SPECS: dict[tuple[int, str], tuple[Policy, tuple[_Spec, ...]]] = {}
+
+
+def _specs(policy: Policy, severity: str) -> tuple[_Spec, ...]:
+    """The policy's rungs for one severity (cached; the policy is kept with them)."""
+    key = (id(policy), severity)
+    cached = _SPECS.get(key)
+    if cached is not None and cached[0] is policy:
+        return cached[1]
+    specs = []
+    for code in policy.order:
+        rung = policy.rungs[code]
+        source = policy.rungs.get(rung.from_ or "")
+        interview = policy.interview_before(code) if "interview_missed" in rung.on else None
+        if interview is not None and severity in policy.rungs[interview].skip_for:
+            interview = None  # skipped for this severity: never asked for, never missed
+        specs.append(_Spec(
+            code=code, manual=rung.manual, per_deadline=rung.per_deadline,
+            calendar=rung.days == "calendar", source=rung.from_,
+            before=rung.value("before", severity), after=rung.value("after", severity) or 0,
+            due=rung.value("due", severity) or None,
+            failed_reviews=rung.value("failed_reviews", severity) or None,
+            falsified="falsified" in rung.on, interview=interview,
+            takes_over=source is not None and severity in source.skip_for,
+            source_sets_deadline=source is not None and source.sets_deadline,
+            source_is_interview=source is not None and source.mode == "interview"))
+    if len(_SPECS) > 64:
+        _SPECS.clear()
+    _SPECS[key] = (policy, tuple(specs))
+    return _SPECS[key][1]
+
+
 def plan(state: dict[str, Any], policy: Policy, cal: WorkCalendar) -> dict[str, Step]:
     """Every rung of the policy for this finding (state as kept by the read model)."""
     deadline = _d(state.get("deadline"))
@@ -85,84 +137,78 @@ def plan(state: dict[str, Any], policy: Policy, cal: WorkCalendar) -> dict[str, 
     held = _d(state.get("interview_held_on"))
     failed = state.get("failed_reviews") or []
     falsified = state.get("falsified") or []
+    add = cal.add_days
     steps: dict[str, Step] = {}
-    for code in policy.order:
-        rung = policy.rungs[code]
-        if code in fired and not rung.per_deadline:
+    for spec in _specs(policy, severity):
+        code = spec.code
+        if not spec.per_deadline and code in fired:
             record = fired[code]
             steps[code] = Step(code, _d(record["threshold"]) or NEVER, _d(record.get("due")),
                                _d(record.get("anchor")) or NEVER, record.get("via", "recorded"),
                                True)
             continue
-        if rung.manual:
+        if spec.manual:
             steps[code] = Step(code, NEVER, None, NEVER, "manual", False)
             continue
         day = anchor = NEVER
         via = "never"
-        source = rung.from_
+        source = spec.source
         if source == "deadline":
             anchor, via = deadline, "deadline"
-            before = rung.value("before", severity)
-            if before is not None:
-                day = _sub(cal, deadline, before, rung.days)
+            if spec.before is not None:
+                day = _sub(cal, deadline, spec.before, "calendar" if spec.calendar else "working")
+            elif spec.after:
+                day = add(deadline, spec.after, calendar_days=spec.calendar) + ONE_DAY
             else:
-                day = passed(cal, deadline, rung.value("after", severity) or 0, rung.days)
+                day = deadline + ONE_DAY
         elif source is not None:
             step = steps[source]
             via = source
-            if severity in policy.rungs[source].skip_for and not step.fired:
+            if spec.takes_over and not step.fired:
                 # The source is skipped for this severity: this rung takes over, from the
                 # day the source would have applied and counting from what it counted from.
                 day, anchor = step.day, step.anchor
             else:
+                if spec.source_sets_deadline and step.fired:
+                    # Its due date became the finding's deadline: extensions and failed
+                    # reviews after it move it, and the next rung counts from it.
+                    anchor = deadline
+                else:
+                    # its due date, else the start of its threshold
+                    anchor = step.day - ONE_DAY if step.due is None else step.due
+                    if spec.source_is_interview and held is not None and held > anchor:
+                        anchor = held  # held early counts as held on its due date
                 # Inspectors' decisions come first: never before the current deadline.
-                anchor = max(_anchor_after(policy, source, step, deadline, held), deadline)
-                day = passed(cal, anchor, rung.value("after", severity) or 0, rung.days)
+                if anchor < deadline:
+                    anchor = deadline
+                day = (add(anchor, spec.after, calendar_days=spec.calendar) + ONE_DAY
+                       if spec.after else anchor + ONE_DAY)
         # Event triggers: the rung applies from the event's day when that comes first.
-        n = rung.value("failed_reviews", severity)
+        n = spec.failed_reviews
         if n and len(failed) >= n:
             strike = _d(failed[n - 1])
             assert strike is not None
             if strike < day:  # the n-th failed review
                 anchor, day, via = strike, strike, "failed_reviews"
-        if "falsified" in rung.on and falsified:
+        if spec.falsified and falsified:
             found = _d(falsified[0])
             assert found is not None
             if found < day:  # the report found false (弄虚作假)
                 anchor, day, via = found, found, "falsified"
-        if "interview_missed" in rung.on:
-            missed = _interview_missed(policy, code, steps, held, severity)
+        if spec.interview is not None:
+            missed = _interview_missed(steps[spec.interview], held)
             if missed is not None and missed + ONE_DAY < day:  # 拒不接受约谈
                 anchor, day, via = missed, missed + ONE_DAY, "interview_missed"
-        due_days = rung.value("due", severity)
-        due = _add(cal, anchor, due_days, rung.days) if due_days and day != NEVER else None
-        done = rung.per_deadline and deadline.isoformat() in repeats.get(code, ())
+        due = (add(anchor, spec.due, calendar_days=spec.calendar)
+               if spec.due and day != NEVER else None)
+        done = spec.per_deadline and deadline.isoformat() in repeats.get(code, ())
         steps[code] = Step(code, day, due, anchor, via, done)
     return steps
 
 
-def _anchor_after(policy: Policy, source: str, step: Step, deadline: date,
-                  held: date | None) -> date:
-    """The day whose end a rung counting from ``source`` normally counts from."""
-    rung = policy.rungs[source]
-    if rung.sets_deadline and step.fired:
-        # Its due date became the finding's deadline: extensions and failed reviews
-        # after it move it, and the next rung counts from it.
-        return deadline
-    base = step.day - ONE_DAY if step.due is None else step.due  # its due, else its start
-    if rung.mode == "interview" and held is not None:
-        return max(held, base)  # held early counts as held on its due date
-    return base
-
-
-def _interview_missed(policy: Policy, code: str, steps: dict[str, Step], held: date | None,
-                      severity: str) -> date | None:
-    """The due date of the interview before ``code`` when it passed with no interview
-    held by then (the interview skipped for this severity was never asked for)."""
-    interview = policy.interview_before(code)
-    if interview is None or severity in policy.rungs[interview].skip_for:
-        return None
-    due = steps[interview].due
+def _interview_missed(interview: Step, held: date | None) -> date | None:
+    """The interview's due date when it passed with no interview held by then."""
+    due = interview.due
     if due is None or (held is not None and held <= due):
         return None
     return due

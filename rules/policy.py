@@ -218,6 +218,7 @@ class Policy(BaseModel):
     lagging: Lagging = Lagging()
     _ladder: Ladder = PrivateAttr(default=())
     _index: dict[str, int] = PrivateAttr(default_factory=dict)
+    _codes: list[str] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="after")
     def _ladder_check(self) -> Policy:
@@ -256,6 +257,7 @@ class Policy(BaseModel):
                     f"(interview_missed needs an earlier interview rung with a due date)"
                 )
         object.__setattr__(self, "_index", {code: n for n, code in enumerate(codes)})
+        object.__setattr__(self, "_codes", codes)
         object.__setattr__(self, "_ladder", tuple(
             LadderRung(code=code, order=n, name=rung.name, mode=rung.mode,
                        notice=rung.notice, sets_deadline=rung.sets_deadline,
@@ -279,7 +281,7 @@ class Policy(BaseModel):
     def order(self) -> list[str]:
         """Rung codes in ladder order: the order the file writes them (each rung counts
         only from an earlier one)."""
-        return list(self.rungs)
+        return self._codes
 
     def index(self, code: str) -> int:
         """A rung's order number (0 = the first written)."""
@@ -416,9 +418,12 @@ def render_notice(policy: Policy, code: str, **values: Any) -> str:
     """A rung's notice text with its placeholders filled: ``unit`` is the unit's name,
     ``unit_code`` its code, ``principal`` its principal."""
     rung = policy.rungs[code]
-    fields = {p: values.get(p, "") for p in PLACEHOLDERS}
+    fields = {}
+    for p in PLACEHOLDERS:
+        value = values.get(p)
+        fields[p] = "" if value is None else value
     fields["name"] = rung.name
-    return rung.notice.format(**{k: ("" if v is None else v) for k, v in fields.items()})
+    return rung.notice.format_map(fields)
 
 
 __all__ = ["DEFAULT_POLICY", "SEVERITIES", "Lagging", "Policy", "PolicyError", "Rung", "load_policy",

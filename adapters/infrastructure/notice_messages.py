@@ -194,6 +194,14 @@ def unit_subject(unit: str | None) -> str:
     return f"{SUBJECT_PREFIX}.*.{unit}" if unit else f"{SUBJECT_PREFIX}.>"
 
 
+def manual_reason(event: Any) -> str | None:
+    """The reason of an escalation an inspector raised by hand (among its facts)."""
+    facts = getattr(event, "facts", None)
+    if not str(getattr(event, "rule", "")).endswith(".manual") or not isinstance(facts, dict):
+        return None
+    return facts.get("reason")
+
+
 def _iso(value: Any) -> str | None:
     return value.isoformat() if isinstance(value, (date, datetime)) else None
 
@@ -225,7 +233,7 @@ def build_notice(
         "threshold": event.threshold,
         "decided_at": event.decided_at,
         "code_skipped_notice": code == "accountability" and finding.severity == "major",
-        "reason": event.__dict__.get("reason"),  # a manual escalation's reason
+        "reason": manual_reason(event),  # an inspector's reason for raising it by hand
     }
     # Chinese names for policy staff writing notice texts: {{ 单位 }}、{{ 期限 }}…
     context.update({
@@ -256,7 +264,7 @@ def build_notice(
         "threshold": _iso(event.threshold),
         "decided_at": _iso(event.decided_at),
         "position": position,
-        "reason": event.__dict__.get("reason"),
+        "reason": manual_reason(event),
         "notice": text,
     }
     return Notice(msg_id=msg_id, subject=subject_for(code, unit_code), payload=payload,

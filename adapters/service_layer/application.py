@@ -130,6 +130,23 @@ class Dudao(Application[UUID]):
         except OperationalError as e:
             raise _unavailable(e) from e
 
+    def commit_events(self, events: list[Any]) -> None:
+        """Save events already collected from this application's aggregates (a sweep's
+        page), as ``commit`` would: the event store's ``put`` without ``save``'s check of
+        every object against eventsourcing's runtime Protocols (typing walks a protocol's
+        attributes on each such ``isinstance``: some 8 µs an event). Nothing else of
+        ``save`` applies to events: no aggregate to cache, no snapshot, no follower."""
+        try:
+            self.events.put(events)
+        except IntegrityError as e:
+            raise Conflict(
+                "并发冲突：该记录刚被他人修改，请刷新后重试，本次操作未记录",
+                "conflict: the record was changed by someone else at the same time; "
+                "nothing was recorded, retry",
+            ) from e
+        except OperationalError as e:
+            raise _unavailable(e) from e
+
     def _get(self, aggregate_id: UUID) -> Any:
         try:
             return self.repository.get(aggregate_id, projector_func=_project)
@@ -610,7 +627,7 @@ class Dudao(Application[UUID]):
                     recorded.append((fid, d["code"]))
                 pending.extend(finding.collect_events())
             if pending and save:
-                self.commit(*pending)
+                self.commit_events(pending)
         return recorded
 
     def _load_many(self, ids: list[UUID], chunk: int = 500) -> dict[UUID, Any]:

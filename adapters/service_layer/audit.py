@@ -49,6 +49,15 @@ HEADING = {"type", "version", "position", "name", "actor", "business_date", "rec
            "mode", "sets_deadline", "per_deadline", "rung_name"}
 
 
+def manual_reason(e: dict[str, Any]) -> str | None:
+    """The reason an inspector gave for raising an escalation by hand (it is one of the
+    facts the event records), or None for an escalation the rules decided."""
+    if not str(e.get("rule", "")).endswith(".manual"):
+        return None
+    facts = e.get("facts") or {}
+    return facts.get("reason") if isinstance(facts, dict) else None
+
+
 def business_date(e: dict[str, Any]) -> date | None:
     """The date the event happened in the world (for escalations: the threshold crossed)."""
     value = e.get("on") or e.get("threshold")
@@ -66,7 +75,8 @@ def trail(app: Dudao, finding_id: str) -> dict[str, Any]:
         if e["type"] == "EscalationRaised":
             rung = recorded_rung(e)
             name = f"升级：{rung['name']}"
-            extra = {"rung_name": rung["name"], "mode": rung["mode"]}
+            extra = {"rung_name": rung["name"], "mode": rung["mode"],
+                     "reason": manual_reason(e)}
         events.append({
             "position": positions.get(e["version"]),
             "version": e["version"],
@@ -346,7 +356,7 @@ def _escalation_key(finding_id: str, code: str, deadline: Any,
 
 def is_manual(event: Any) -> bool:
     """An escalation an inspector raised by hand (``dudao escalate raise``), not the rules."""
-    return bool(event.__dict__.get("reason")) and str(event.rule).endswith(".manual")
+    return manual_reason(event.__dict__) is not None
 
 
 def rerun_rules(app: Dudao, policy_name: Policy | str | None = None, *,
