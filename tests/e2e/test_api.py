@@ -403,3 +403,42 @@ def test_escalations_and_the_unit_report_follow_the_rules_decisions(api: ApiServ
         report = inspector.get("/units/HTQ/report").json()
         assert report["escalations"]["supervise"] == 1
         assert report["overdue"] == 1  # the 督办 deadline 2024-10-28 has passed by 2024-12-31
+
+
+def test_a_review_may_find_the_report_false_and_escalations_name_their_rung(
+        api: ApiServer) -> None:
+    """Issue 13: 弄虚作假 is a review outcome of its own through the API too (the deadline
+    stays, nothing else is recorded on a refusal), and each escalation carries the name and
+    mode it was recorded with."""
+    from datetime import date
+
+    setup_units(api)
+    with api.client(api.token("inspector", name="张督学")) as inspector:
+        fid = record(inspector)
+        assert inspector.post(f"/findings/{fid}/orders",
+                              json={"on": "2024-09-25", "within": 10}).status_code == 201
+        api.app.record_escalation(fid, code="reminder", rule="reminder.before_deadline",
+                                  policy="default", policy_version=1,
+                                  threshold=date(2024, 10, 10), due=None, facts={})
+        with api.client(api.token("unit", unit="HTQ")) as unit:
+            assert unit.post(f"/findings/{fid}/reports",
+                             json={"on": "2024-10-11", "text": "已整改"}).status_code == 201
+        events = len(inspector.get(f"/findings/{fid}/history").json()["events"])
+        for body, field in (({"on": "2024-10-16", "passed": False, "falsified": True}, "note"),
+                            ({"on": "2024-10-16", "passed": True, "falsified": True,
+                              "note": "补造"}, "falsified"),
+                            ({"on": "2024-10-16", "passed": False, "falsified": True,
+                              "within": 5, "note": "补造"}, "within")):
+            r = inspector.post(f"/findings/{fid}/reviews", json=body)
+            assert r.status_code == 422 and r.json()["field"] == field, r.text
+        assert len(inspector.get(f"/findings/{fid}/history").json()["events"]) == events
+        r = inspector.post(f"/findings/{fid}/reviews", json={
+            "on": "2024-10-16", "passed": False, "falsified": True, "note": "台账系事后补造"})
+        assert r.status_code == 201, r.text
+        assert (r.json()["status"], r.json()["deadline"]) == ("rectifying", "2024-10-14")
+        history = inspector.get(f"/findings/{fid}/history").json()["events"]
+        assert (history[-1]["type"], history[-1]["name"]) == ("ReportFoundFalse", "复查认定弄虚作假")
+        finding = inspector.get(f"/findings/{fid}").json()
+        assert finding["strikes"] == 0 and finding["status"] == "rectifying"
+        reminder = finding["escalations"][0]
+        assert (reminder["name"], reminder["mode"], reminder["reason"]) == ("预警", "reminder", None)
