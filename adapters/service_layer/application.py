@@ -119,16 +119,8 @@ class Dudao(Application[UUID]):
 
     def commit(self, *aggregates: Aggregate) -> None:
         """Save, turning a lost race into a clear conflict error."""
-        try:
+        with _saving():
             self.save(*aggregates)
-        except IntegrityError as e:
-            raise Conflict(
-                "并发冲突：该记录刚被他人修改，请刷新后重试，本次操作未记录",
-                "conflict: the record was changed by someone else at the same time; "
-                "nothing was recorded, retry",
-            ) from e
-        except OperationalError as e:
-            raise _unavailable(e) from e
 
     def commit_events(self, events: list[Any]) -> None:
         """Save events already collected from this application's aggregates (a sweep's
@@ -136,16 +128,8 @@ class Dudao(Application[UUID]):
         every object against eventsourcing's runtime Protocols (typing walks a protocol's
         attributes on each such ``isinstance``: some 8 µs an event). Nothing else of
         ``save`` applies to events: no aggregate to cache, no snapshot, no follower."""
-        try:
+        with _saving():
             self.events.put(events)
-        except IntegrityError as e:
-            raise Conflict(
-                "并发冲突：该记录刚被他人修改，请刷新后重试，本次操作未记录",
-                "conflict: the record was changed by someone else at the same time; "
-                "nothing was recorded, retry",
-            ) from e
-        except OperationalError as e:
-            raise _unavailable(e) from e
 
     def _get(self, aggregate_id: UUID) -> Any:
         try:
@@ -809,6 +793,21 @@ def _project(aggregate: Any, events: Any) -> Any:
     for event in events:
         aggregate = event.mutate(aggregate)
     return aggregate
+
+
+@contextlib.contextmanager
+def _saving() -> Iterator[None]:
+    """A lost race becomes a clear conflict error; an unreachable store, StoreUnavailable."""
+    try:
+        yield
+    except IntegrityError as e:
+        raise Conflict(
+            "并发冲突：该记录刚被他人修改，请刷新后重试，本次操作未记录",
+            "conflict: the record was changed by someone else at the same time; "
+            "nothing was recorded, retry",
+        ) from e
+    except OperationalError as e:
+        raise _unavailable(e) from e
 
 
 def _unavailable(e: Exception) -> StoreUnavailable:
