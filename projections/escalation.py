@@ -131,7 +131,9 @@ class EscalationProjection:
         elif kind == "InterviewHeld":
             state["interview_held_on"] = _iso(event.on)
         elif kind == "EscalationRaised":
-            rung = recorded_rung(event.__dict__)
+            d = event.__dict__
+            # an event recorded before events carried their rung: the built-in table's
+            rung = d if d.get("per_deadline") is not None else recorded_rung(d)
             code = rung["code"]
             if rung["per_deadline"]:
                 state["repeats"].setdefault(code, []).append(_iso(event.deadline))
