@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from adapters.infrastructure.event_store import engine_for, startup_lock
 from projections.accountability import AccountabilityProjection
+from projections.cases import CasesProjection
 from projections.decode import FastDecoder
 from projections.findings import FindingsProjection
 from projections.plans import PlansProjection
@@ -28,4 +29,5 @@ def default_projections() -> list[Projection]:
     """Every live read model. ``findings_view`` follows the accountability projection:
     both are worked out in one pass over each page of events."""
     accountability = AccountabilityProjection()
-    return [accountability, FindingsProjection(follow=accountability), PlansProjection()]
+    return [accountability, FindingsProjection(follow=accountability), PlansProjection(),
+            CasesProjection()]
