@@ -21,7 +21,9 @@ from adapters.entrypoints.cli import cli
 from adapters.entrypoints.cli.base import run
 from domain.rungs import LADDER, rung_name
 
-# 工作滞后.feature's steps (pytest-bdd finds steps among this module's names).
+# 问责决定.feature's steps (accountability cases) and 工作滞后.feature's (pytest-bdd finds
+# steps among this module's names).
+from tests.steps_cases import *  # noqa: F403
 from tests.steps_plans import *  # noqa: F403
 
 FEATURES = Path(__file__).resolve().parent.parent / "features"
@@ -59,6 +61,15 @@ class World:
         text = out.getvalue().strip()
         return json.loads(text) if text else None
 
+    def cli_text(self, now: str, *args: str) -> str:
+        """What a command prints for people (a document, a report)."""
+        out, err = io.StringIO(), io.StringIO()
+        argv = ["--db", str(self.db), "--now", now, "--actor", "特性测试", *args]
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = run(cli, argv)
+        assert status == 0, f"dudao {' '.join(args)} 失败：{err.getvalue().strip()}"
+        return out.getvalue()
+
     def sweep(self, day: str, time: str = "09:00") -> None:
         self.last_now = f"{day}T{time}"
         args = ["escalate", *(["--policy", self.policy] if self.policy else [])]
@@ -94,6 +105,7 @@ def unit_registered(world: World, name: str) -> None:
 
 
 @given(parsers.re(d("on") + r"，督学在“(?P<unit>[^”]+)”发现一条(?P<severity>一般|较重|严重)问题：(?P<text>.+)"))
+@when(parsers.re(d("on") + r"，督学在“(?P<unit>[^”]+)”发现一条(?P<severity>一般|较重|严重)问题：(?P<text>.+)"))
 def finding_recorded(world: World, on: str, unit: str, severity: str, text: str) -> None:
     out = world.cli(f"{on}T10:00", "finding", "record", "--unit", world.units[unit], "--on", on,
                     "--inspector", "张督学", "--text", text, "--severity", SEVERITY[severity])
