@@ -180,7 +180,7 @@ class Life(RuleBasedStateMachine):
         # rebuilt from the stored (encoded, decoded) events of the store
         assert self.in_memory
         for aggregate_id, in_memory in self.in_memory.items():
-            rebuilt = self.app.repository.get(aggregate_id)
+            rebuilt: Any = self.app.repository.get(aggregate_id)
             assert state_of(rebuilt) == in_memory
 
 
