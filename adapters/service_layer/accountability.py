@@ -66,8 +66,8 @@ def opens_case(decision: Mapping[str, Any]) -> bool:
 
 def cases_opened_by(app: Dudao, finding: Finding, decisions: Sequence[Mapping[str, Any]],
                     history: Callable[[], Sequence[Mapping[str, Any]]], *, actor: str,
-                    recorded_at: Any) -> list[Any]:
-    """The events of the cases that these just-raised escalations of ``finding`` open
+                    recorded_at: Any) -> list[AccountabilityCase]:
+    """The cases (not yet saved) that these just-raised escalations of ``finding`` open
     (those of committee rungs), to be saved in the same commit as the escalations.
     ``history`` gives the finding's events as records (``event_record``), the new
     escalations included: the facts the case holds (asked for only when a case opens)."""
@@ -76,9 +76,9 @@ def cases_opened_by(app: Dudao, finding: Finding, decisions: Sequence[Mapping[st
         return []
     facts = history_summary(history())
     unit = app.find_unit(finding.unit)
-    out: list[Any] = []
+    out: list[AccountabilityCase] = []
     for d in proposing:
-        case = AccountabilityCase.open(
+        out.append(AccountabilityCase.open(
             finding_id=finding.id, unit=finding.unit,
             unit_name=unit.name if unit is not None else finding.unit,
             finding_text=finding.text, severity=finding.severity, code=d["code"],
@@ -87,8 +87,7 @@ def cases_opened_by(app: Dudao, finding: Finding, decisions: Sequence[Mapping[st
             statement_days=d.get("statement_days") or DEFAULT_STATEMENT_DAYS,
             aggravation_months=d.get("aggravation_months") or DEFAULT_AGGRAVATION_MONTHS,
             history=facts, actor=actor, recorded_at=recorded_at,
-        )
-        out.extend(case.collect_events())
+        ))
     return out
 
 

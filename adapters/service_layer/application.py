@@ -574,9 +574,10 @@ class Dudao(Application[UUID]):
                 new = finding.collect_events()
                 pending.extend(new)
                 if any(cases.opens_case(d) for d in raised):
-                    pending.extend(cases.cases_opened_by(
-                        self, finding, raised, partial(self._records, finding, new),
-                        actor=actor, recorded_at=now))
+                    for case in cases.cases_opened_by(
+                            self, finding, raised, partial(self._records, finding, new),
+                            actor=actor, recorded_at=now):
+                        pending.extend(case.collect_events())
             if pending:
                 self.commit(*pending)
         return recorded
