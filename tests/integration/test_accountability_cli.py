@@ -325,3 +325,28 @@ def test_a_policy_file_sets_the_windows_and_who_decides() -> None:
     assert changed.accountability.statement_days == 3
     assert json.loads(changed.model_dump_json())["rungs"]["accountability"]["decided_by"] == \
         "committee"
+
+
+def test_a_decision_naming_a_person_is_on_their_record(sqlite_db: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    dudao = Cli(sqlite_db, capsys)
+    setup_finding(dudao)
+    pid = dudao.json("person", "add", "--unit", "CZJ", "--name", "王局长", "--post", "局长",
+                     "--principal", "--from", "2024-01-01", now="2024-09-01T09:30")["person_id"]
+    other = dudao.json("person", "add", "--unit", "CZJ", "--name", "李科长", "--post", "科长",
+                       "--from", "2024-01-01", now="2024-09-01T09:31")["person_id"]
+    dudao.json("escalate", now="2024-12-17T09:00")
+    case = dudao.json("accountability", "list")["cases"][0]["case_id"]
+    assert dudao.json("report", "person", pid, "--format", "json")["decisions"] == []
+    dudao.json("accountability", "notify", case, "--on", "2024-12-18", "--person", "王局长",
+               now="2024-12-18T11:00")
+    dudao.json("accountability", "decide", case, "--on", "2024-12-26", "--unit-mode",
+               "public_notice", "--person", "王局长", "--person-mode", "criticism,organisational",
+               "--basis", "《教育督导问责办法》第七条", now="2024-12-26T16:00")
+    record = dudao.json("report", "person", pid, "--format", "json")
+    assert [(d["on"], d["case_id"], d["modes"]) for d in record["decisions"]] == [
+        ("2024-12-26", case, "通报批评、组织处理")]
+    assert dudao.json("report", "person", other, "--format", "json")["decisions"] == []
+    code, md, err = dudao("report", "person", pid, "--format", "md")
+    assert code == 0, err
+    assert "生均公用经费未足额拨付" in md and "通报批评、组织处理" in md and "criticism" not in md
