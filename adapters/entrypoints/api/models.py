@@ -28,7 +28,7 @@ else:
     Severity = Literal[tuple(SEVERITIES)]
     Status = Literal[tuple(STATUSES)]
     Rung = Literal[CODES]
-Role = Literal["inspector", "unit", "policy", "auditor", "admin"]
+Role = Literal["inspector", "unit", "policy", "auditor", "committee", "admin"]
 
 
 def described(names: dict[str, str]) -> str:
@@ -354,7 +354,11 @@ class UnitReportOut(BaseModel):
     escalations: EscalationCounts = Field(..., description="各级升级的次数")  # type: ignore[valid-type]
     interviews: int = Field(..., description="已举行的约谈次数")
     public_notices: int = Field(..., description="升级到通报的问题数")
-    accountability: int = Field(..., description="升级到问责的问题数")
+    accountability: int = Field(..., description="问责案件数（提请问责）：升级到由督导委员会决定的一级、"
+                                                 "立案的案件数")
+    accountability_decided: int = Field(..., description="已决定问责的案件数（督导委员会决定）")
+    accountability_dismissed: int = Field(..., description="决定不予问责的案件数")
+    accountability_pending: int = Field(..., description="待督导委员会决定的案件数（问责建议、已告知、已陈述申辩）")
 
 
 # -------------------------------------------------------------------- audit
