@@ -135,6 +135,17 @@ def list_cases(conn: Connection, *, status: str | None = None,
     return [dict(r._mapping) for r in conn.execute(query)]
 
 
+def finding_cases(conn: Connection, finding_id: str) -> list[dict[str, Any]]:
+    """The cases of one finding (its id, status, opened on), oldest first; empty when the
+    database has no case table."""
+    if not inspect(conn).has_table(cases.name):
+        return []
+    query = (select(cases.c.case_id, cases.c.status, cases.c.opened_on)
+             .where(cases.c.finding_id == finding_id)
+             .order_by(cases.c.opened_on, cases.c.position))
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
 def cases_by_unit(conn: Connection) -> dict[str, list[dict[str, Any]]]:
     """Every case, by unit, oldest first; empty when the database has no case table (a
     runner without this projection)."""

@@ -29,6 +29,7 @@ from adapters.service_layer.application import parse_id
 from adapters.settings import parse_moment
 from domain.errors import DudaoError, InvalidInput, NotFound
 from projections.accountability import findings as acc_findings
+from projections.cases import finding_cases
 from projections.reports import finding_state, timelines
 
 router = APIRouter(include_in_schema=False)
@@ -124,7 +125,7 @@ def finding_view(v: View, fid: str) -> dict[str, Any] | None:
     overdue, late = finding_state(f, v.reports.today)
     unit = v.reports.model.units.get(f["unit"], {})
     return {**f, "overdue": overdue, "late": late, "unit_name": unit.get("name", f["unit"]),
-            "timeline": timelines([f])[fid],
+            "timeline": timelines([f])[fid], "cases": finding_cases(v.conn, fid),
             "days_overdue": (v.reports.today - f["deadline"]).days if overdue else 0}
 
 

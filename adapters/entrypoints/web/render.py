@@ -8,7 +8,9 @@ from typing import Any
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, PackageLoader
 
+from adapters.infrastructure.tokens import ROLES
 from adapters.rendering.reports.render import day, md_cell, percent
+from domain.accountability import CASE_STATUSES
 from domain.findings import MAX_WITHIN, SEVERITIES, STATUSES
 from domain.rungs import RUNGS
 
@@ -21,7 +23,7 @@ def environment() -> Environment:
     env = Environment(loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(percent=percent, day=day, cell=md_cell)
     env.globals.update(RUNGS=RUNGS, SEVERITIES=SEVERITIES, STATUSES=STATUSES,
-                       MAX_WITHIN=MAX_WITHIN)
+                       MAX_WITHIN=MAX_WITHIN, CASE_STATUSES=CASE_STATUSES, ROLES=ROLES)
     return env
 
 
