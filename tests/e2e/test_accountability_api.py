@@ -9,6 +9,7 @@ sweep run on 2024-12-17 (the default policy's 问责 rung opens a case for each)
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 from urllib.parse import unquote
@@ -100,6 +101,14 @@ def refused(r: httpx.Response, status: int, field: str | None) -> Json:
     return body
 
 
+@contextmanager
+def unrecorded(s: Site) -> Iterator[None]:
+    """What runs inside records no event."""
+    before = s.events()
+    yield
+    assert s.events() == before
+
+
 def notify_and_state(s: Site, cid: str) -> None:
     clock = s.server.clock
     clock.at("2024-12-18", 10)
@@ -142,12 +151,11 @@ def test_a_case_from_the_proposal_to_the_decision_document(site: Site) -> None:
     assert other["message"].endswith("不存在") and absent["message"].endswith("不存在")
     # 调查核实 and 告知: inspectors; a unit may not
     clock.at("2024-12-18", 9)
-    before = s.events()
-    refused(s.czj.post(f"/accountability/{czj}/investigations",
-                       json={"on": "2024-12-18", "note": "核对"}), 403, "Authorization")
-    refused(s.czj.post(f"/accountability/{czj}/notices", json={"on": "2024-12-18"}),
-            403, "Authorization")
-    assert s.events() == before
+    with unrecorded(s):
+        refused(s.czj.post(f"/accountability/{czj}/investigations",
+                           json={"on": "2024-12-18", "note": "核对"}), 403, "Authorization")
+        refused(s.czj.post(f"/accountability/{czj}/notices", json={"on": "2024-12-18"}),
+                403, "Authorization")
     case = created(s.inspector.post(f"/accountability/{czj}/investigations",
                                     json={"on": "2024-12-18", "note": "核对拨付凭证"}))
     assert case["investigations"] == [{"on": "2024-12-18", "note": "核对拨付凭证"}]
@@ -158,10 +166,9 @@ def test_a_case_from_the_proposal_to_the_decision_document(site: Site) -> None:
         "notified", ["王局长"], "2024-12-25")  # 5 working days
     # 陈述申辩: the unit for its own case (201); another unit's case is 404 to it
     clock.at("2024-12-20", 10)
-    before = s.events()
-    refused(s.jyj.post(f"/accountability/{czj}/statements",
-                       json={"on": "2024-12-20", "text": "代他人申辩"}), 404, "case")
-    assert s.events() == before
+    with unrecorded(s):
+        refused(s.jyj.post(f"/accountability/{czj}/statements",
+                           json={"on": "2024-12-20", "text": "代他人申辩"}), 404, "case")
     case = created(s.czj.post(f"/accountability/{czj}/statements",
                               json={"on": "2024-12-20", "text": "因财政收支紧张延迟拨付"}))
     assert case["status"] == "stated"
@@ -169,11 +176,12 @@ def test_a_case_from_the_proposal_to_the_decision_document(site: Site) -> None:
                                    "by_unit": True}]
     # 决定: the committee only (an inspector is 403, recording nothing)
     clock.at("2024-12-23", 10)
+    with unrecorded(s):
+        refused(s.inspector.post(f"/accountability/{czj}/decision", json=DECISION),
+                403, "Authorization")
+        refused(s.czj.post(f"/accountability/{czj}/decision", json=DECISION),
+                403, "Authorization")
     before = s.events()
-    refused(s.inspector.post(f"/accountability/{czj}/decision", json=DECISION),
-            403, "Authorization")
-    refused(s.czj.post(f"/accountability/{czj}/decision", json=DECISION), 403, "Authorization")
-    assert s.events() == before
     case = created(s.committee.post(f"/accountability/{czj}/decision", json=DECISION))
     assert s.events() == before + 1
     d = case["decision"]
@@ -228,10 +236,10 @@ def test_dismissal_and_a_statement_recorded_by_staff(site: Site) -> None:
                                     json={"on": "2024-12-19", "text": "电话陈述，已补训"}))
     assert case["statements"][0]["by_unit"] is False  # recorded on the unit's behalf
     clock.at("2024-12-20", 10)
-    before = s.events()
-    refused(s.inspector.post(f"/accountability/{jyj}/dismissal",
-                             json={"on": "2024-12-20", "reason": "已整改"}), 403, "Authorization")
-    assert s.events() == before
+    with unrecorded(s):
+        refused(s.inspector.post(f"/accountability/{jyj}/dismissal",
+                                 json={"on": "2024-12-20", "reason": "已整改"}),
+                403, "Authorization")
     case = created(s.committee.post(f"/accountability/{jyj}/dismissal",
                                     json={"on": "2024-12-20", "reason": "经核实已于告知前补训到位"}))
     assert (case["status"], case["dismissal"], case["decision"]) == (
@@ -303,10 +311,10 @@ def test_a_bad_field_is_named_and_nothing_is_recorded(site: Site) -> None:
     cid = s.cases["CZJ"]
     notify_and_state(s, cid)
     s.server.clock.at("2024-12-23", 10)
-    before = s.events()
-    for path, body, status, field in BAD:
-        client = s.czj if path == "statements" else s.committee
-        answer = refused(client.post(f"/accountability/{cid}/{path}", json=body), status, field)
-        assert answer["message"] and answer["message_en"], (path, body)
-    assert s.events() == before
+    with unrecorded(s):
+        for path, body, status, field in BAD:
+            client = s.czj if path == "statements" else s.committee
+            answer = refused(client.post(f"/accountability/{cid}/{path}", json=body),
+                             status, field)
+            assert answer["message"] and answer["message_en"], (path, body)
     assert s.committee.get(f"/accountability/{cid}").json()["status"] == "stated"

@@ -154,8 +154,8 @@ class DismissalOut(BaseModel):
     reason: str = Field(..., description="不予问责的理由")
 
 
-class CaseOut(BaseModel):
-    """一个问责案件：立案时的事实、调查核实、告知、陈述申辩与决定。"""
+class CaseFields(BaseModel):
+    """What a case's list row and the case itself both show."""
 
     case_id: str = Field(..., description="问责案件编号（UUID）")
     finding_id: str = Field(..., description="所涉问题编号")
@@ -164,50 +164,42 @@ class CaseOut(BaseModel):
     status: CaseStatus = Field(..., description=STATUS_TEXT)
     status_name: str = Field(..., description="案件状态的中文名称")
     finding_text: str = Field(..., description="问题描述")
-    severity: str = Field(..., description="问题的严重程度代码")
-    severity_name: str = Field(..., description="问题的严重程度（中文）")
     code: str = Field(..., description="提请问责的升级级别代码（策略中的级别）")
     rung_name: str = Field(..., description="提请问责的升级级别名称")
+    opened_on: date = Field(..., description="立案（提请问责）日期")
+    notified_on: date | None = Field(None, description="告知日期，未告知为 null")
+    statement_due: date | None = Field(None, description="陈述申辩期限的最后一天，未告知为 null")
+    aggravated: bool = Field(..., description="是否从重（问责期限内已被决定问责）")
+
+
+class CaseOut(CaseFields):
+    """一个问责案件：立案时的事实、调查核实、告知、陈述申辩与决定。"""
+
+    severity: str = Field(..., description="问题的严重程度代码")
+    severity_name: str = Field(..., description="问题的严重程度（中文）")
     policy: str = Field(..., description="立案时的升级策略名称")
     policy_version: int = Field(..., description="立案时的升级策略版本")
-    opened_on: date = Field(..., description="立案（提请问责）日期")
     statement_days: int = Field(..., description="陈述申辩期限（告知后的工作日数，立案时的策略值）")
     aggravation_months: int = Field(..., description="从重期限（月数，立案时的策略值）")
     history: list[dict[str, Any]] = Field(
         ..., description="立案时该问题的经过（事实），按发生顺序：每项有 event 事件类型、on 日期及其内容")
     investigations: list[InvestigationOut] = Field(..., description="调查核实，按登记顺序")
-    notified_on: date | None = Field(None, description="告知日期，未告知为 null")
     notified_persons: list[str] = Field(..., description="告知时点名的相关责任人")
-    statement_due: date | None = Field(None, description="陈述申辩期限的最后一天，未告知为 null")
     statement_due_provisional: bool = Field(
         False, description="陈述申辩期限是否按暂定日历算出（该年尚无节假日安排），显示为“暂定”")
     statements: list[StatementOut] = Field(..., description="陈述申辩，按提交顺序")
     decision: DecisionOut | None = Field(None, description="问责决定，未决定为 null")
     dismissal: DismissalOut | None = Field(None, description="不予问责的决定，无则为 null")
-    aggravated: bool = Field(..., description="是否从重（问责期限内已被决定问责）")
 
 
-class CaseRow(BaseModel):
+class CaseRow(CaseFields):
     """问责案件列表中的一项。"""
 
-    case_id: str = Field(..., description="问责案件编号（UUID）")
-    finding_id: str = Field(..., description="所涉问题编号")
-    unit: str = Field(..., description="责任单位代码")
-    unit_name: str = Field(..., description="责任单位名称")
-    status: CaseStatus = Field(..., description=STATUS_TEXT)
-    status_name: str = Field(..., description="案件状态的中文名称")
-    finding_text: str = Field(..., description="问题描述")
-    code: str = Field(..., description="提请问责的升级级别代码")
-    rung_name: str = Field(..., description="提请问责的升级级别名称")
-    opened_on: date = Field(..., description="立案（提请问责）日期")
-    notified_on: date | None = Field(None, description="告知日期，未告知为 null")
-    statement_due: date | None = Field(None, description="陈述申辩期限的最后一天，未告知为 null")
     statements: int = Field(..., description="陈述申辩的次数")
     decided_on: date | None = Field(None, description="决定（或不予问责）日期，未决定为 null")
     effective_on: date | None = Field(None, description="问责决定的生效日期，未决定为 null")
     unit_modes: list[UnitMode] = Field(..., description=UNIT_MODE_TEXT + "；未决定为空")
     persons: list[PersonRow] = Field(..., description="被问责的人员及其问责方式；未决定为空")
-    aggravated: bool = Field(..., description="是否从重")
 
 
 class CaseList(BaseModel):
