@@ -108,6 +108,11 @@ def test_roles_and_forms_over_http(served: tuple[ApiServer, dict[str, Any], dict
     assert r.status_code == 303
     assert app.event_count() == before + 1
     assert app.get_finding(f["f8"]).deadline is not None
+    # the timeline names who did each step as a person reads it, never the actor string
+    page = client.get(f"/findings/{f['f8']}").text
+    metas = re.findall(r'<span class="meta">（([^，]*)，', page)
+    assert metas and all("#" not in m and not m.startswith("inspector:") for m in metas), metas
+    assert any(m.endswith("（督学）") for m in metas), metas
 
 
 # ----------------------------------------------------------------- browser

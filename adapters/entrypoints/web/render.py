@@ -14,6 +14,28 @@ from domain.accountability import CASE_STATUSES
 from domain.findings import MAX_WITHIN, SEVERITIES, STATUSES
 from domain.rungs import RUNGS
 
+SYSTEM_ACTORS = {"dudao:rules": "升级规则（自动）", "dudao:demo": "演示"}
+
+
+def actor_name(actor: str | None) -> str:
+    """An event's actor as a person reads it: ``inspector:张督学#4c749865`` → 张督学（督学）,
+    ``cli:root`` → root（命令行）, the sweep → 升级规则（自动）; anything else as recorded."""
+    if not actor:
+        return ""
+    if actor in SYSTEM_ACTORS:
+        return SYSTEM_ACTORS[actor]
+    role, sep, rest = actor.partition(":")
+    if not sep:
+        return actor
+    who = rest.rsplit("#", 1)[0] if "#" in rest else rest
+    if role in ROLES:
+        return f"{who}（{ROLES[role]}）" if who and who != "token" else ROLES[role]
+    if role == "cli":
+        return f"{who}（命令行）"
+    if role == "dudao":
+        return "系统"
+    return actor
+
 
 @cache
 def environment() -> Environment:
@@ -21,7 +43,7 @@ def environment() -> Environment:
     loader = ChoiceLoader([PackageLoader("adapters.entrypoints.web", "templates"),
                            PackageLoader("adapters.rendering.reports", "templates")])
     env = Environment(loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(percent=percent, day=day, cell=md_cell)
+    env.filters.update(percent=percent, day=day, cell=md_cell, actor=actor_name)
     env.globals.update(RUNGS=RUNGS, SEVERITIES=SEVERITIES, STATUSES=STATUSES,
                        MAX_WITHIN=MAX_WITHIN, CASE_STATUSES=CASE_STATUSES, ROLES=ROLES)
     return env
