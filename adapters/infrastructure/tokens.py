@@ -69,6 +69,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "task.progress": frozenset({"unit", "inspector"}),
     "task.close": frozenset({"inspector"}),
     "audit.read": frozenset({"auditor", "admin"}),
+    "person.add": frozenset({"admin", "inspector"}),
+    "person.end": frozenset({"admin", "inspector"}),
+    "person.read": READERS,
 }
 
 ACTION_NAMES = {
@@ -88,6 +91,9 @@ ACTION_NAMES = {
     "task.progress": "填报任务进度",
     "task.close": "任务销号",
     "audit.read": "查看审计轨迹与校验",
+    "person.add": "登记人员",
+    "person.end": "办理人员离任",
+    "person.read": "查看人员",
 }
 
 TOKEN_PREFIX = "dd_"
