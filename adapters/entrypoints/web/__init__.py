@@ -6,6 +6,8 @@ The pages use the same tokens and roles as the API (signed in by cookie). Module
   CSRF tokens, and the pages' ``Visitor`` dependency (who is signed in);
 - :mod:`~adapters.entrypoints.web.pages`: the overview, unit and finding pages and the
   inspector's forms;
+- :mod:`~adapters.entrypoints.web.persons`: a unit's persons (人员): the forms to add and
+  end one, and a person's record;
 - :mod:`~adapters.entrypoints.web.render`: the templates (``templates/``, with the
   reports' own) and the message pages (403, 404, 422).
 
@@ -15,7 +17,7 @@ not signed in is sent to the login page).
 
 from __future__ import annotations
 
-from adapters.entrypoints.web import pages, session
+from adapters.entrypoints.web import pages, persons, session
 
-ROUTERS = (session.router, pages.router)
+ROUTERS = (session.router, pages.router, persons.router)
 EXCEPTION_HANDLERS = session.EXCEPTION_HANDLERS
