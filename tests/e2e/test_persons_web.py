@@ -7,38 +7,27 @@ real headless Chromium (as tests/e2e/test_web.py does)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
-from adapters.bootstrap import load_calendar
-from adapters.infrastructure.event_store import store_env
 from adapters.service_layer.application import Dudao
 from tests.apiserver import ApiServer
-from tests.conftest import Clock
-from tests.e2e.test_web import CHROMIUM_FLAGS, _close_pools, chromium_path, login
-from tests.integration.test_reports import scenario
+from tests.e2e.test_web import (
+    CHROMIUM_FLAGS,
+    _close_pools,
+    chromium_path,
+    login,
+    served,
+    site,
+)
 
-__all__ = ["_close_pools"]  # its autouse fixture applies here too
+# test_web's fixtures: the reports' scenario (it ends 2024-11-01; h1 of U3 has
+# escalated to 约谈, with no interview yet) on the real service, with a token per role
+# (``served`` on both stores, ``site`` on SQLite for the browser)
+__all__ = ["_close_pools", "served", "site"]
 
-ROLES = {"tok-inspector": ("inspector", None, "李督学"), "tok-admin": ("admin", None, "管理员"),
-         "tok-u1": ("unit", "U1", None), "tok-auditor": ("auditor", None, "审计")}
 ENGLISH = re.compile(r"\((?:[a-z][\w '=.:-]*)\)")  # an English half of a message, "(… …)"
-
-
-@pytest.fixture
-def served(db: str, clock: Clock) -> Iterator[tuple[ApiServer, dict[str, Any], dict[str, str]]]:
-    """The reports' scenario (ends 2024-11-01; h1 of U3 escalated to 约谈, no interview yet),
-    then the real service on it, with a token per role."""
-    seed = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(db))
-    f = scenario(seed, clock)
-    seed.close()
-    server = ApiServer(db, clock).start()
-    tokens = {name: server.token(role, unit, who) for name, (role, unit, who) in ROLES.items()}
-    yield server, f, tokens
-    server.stop()
 
 
 def csrf_of(page: str) -> str:
@@ -135,7 +124,7 @@ def test_the_unit_pages_persons_forms_and_roles(
                      ).status_code == 404
     assert unit.post("/units/U2/persons", data={"name": "甲"}).status_code == 404
     # an admin adds and ends persons too
-    admin = client_of(server, tokens["tok-admin"])
+    admin = client_of(server, server.token("admin", None, "管理员"))
     page = admin.get("/units/U2").text
     assert 'id="person-form"' in page and "周七" in page
     r = admin.post(f"/persons/{other}/end", data={"csrf": csrf_of(page), "on": "2024-11-01"},
@@ -211,54 +200,46 @@ def test_the_interview_form_picks_the_person_and_records_commitments(
 
 
 def test_adding_a_principal_in_headless_chromium_changes_the_unit_page(
-        sqlite_db: str, clock: Clock) -> None:
+        site: tuple[str, Dudao, dict[str, Any], dict[str, str]]) -> None:
     from playwright.sync_api import sync_playwright
 
-    seed = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(sqlite_db))
-    scenario(seed, clock)
-    seed.close()
-    server = ApiServer(sqlite_db, clock).start()
-    base = f"http://127.0.0.1:{server.port}"
-    app = server.app
-    try:
-        token = server.token("inspector", None, "李督学")
-        executable = chromium_path()
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-            try:
-                page = browser.new_page(java_script_enabled=False)
-                page.goto(base + "/units/U1")
-                assert page.url.startswith(base + "/login")
-                page.fill("#token", token)
-                page.click("button[type=submit]")
-                assert page.url == base + "/units/U1"
-                assert page.inner_text("#principal") == "负责人U1"
-                before = app.event_count()
-                page.fill("#person-name", "王强")
-                page.fill("#person-post", "校长")
-                page.check("#person-principal")
-                page.fill("#person-from", "2024-10-08")
-                page.click("#person-form button[type=submit]")
-                assert page.url == base + "/units/U1?notice=person_added#persons"
-                assert page.inner_text("#notice") == "人员已登记。"
-                assert page.inner_text("#principal") == "王强"
-                assert "主要负责人：王强" in page.inner_text(".doc-no >> nth=0")
-                assert app.event_count() > before
-                assert app.principal_at("U1", app.now().date()) == "王强"
-                cells = [c.inner_text() for c in
-                         page.query_selector_all("#person-list tr[data-person] td")]
-                assert cells[:4] == ["王强", "校长", "是", "2024-10-08 至 今"]
-                # the person's page, then back; ending them brings the registered one back
-                page.click("#person-list a")
-                assert page.url.startswith(base + "/persons/")
-                assert "王强" in page.inner_text(".doc-no >> nth=0")
-                page.click("#unit-link")
-                page.fill(".end-form input[name=on]", "2024-10-31")
-                page.click(".end-form button[type=submit]")
-                assert page.inner_text("#notice") == "人员已办理离任。"
-                assert page.inner_text("#principal") == "负责人U1"
-                assert "2024-10-08 至 2024-10-31" in page.inner_text("#person-list")
-            finally:
-                browser.close()
-    finally:
-        server.stop()
+    base, app, _, tokens = site
+    token = tokens["tok-inspector"]
+    executable = chromium_path()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(java_script_enabled=False)
+            page.goto(base + "/units/U1")
+            assert page.url.startswith(base + "/login")
+            page.fill("#token", token)
+            page.click("button[type=submit]")
+            assert page.url == base + "/units/U1"
+            assert page.inner_text("#principal") == "负责人U1"
+            before = app.event_count()
+            page.fill("#person-name", "王强")
+            page.fill("#person-post", "校长")
+            page.check("#person-principal")
+            page.fill("#person-from", "2024-10-08")
+            page.click("#person-form button[type=submit]")
+            assert page.url == base + "/units/U1?notice=person_added#persons"
+            assert page.inner_text("#notice") == "人员已登记。"
+            assert page.inner_text("#principal") == "王强"
+            assert "主要负责人：王强" in page.inner_text(".doc-no >> nth=0")
+            assert app.event_count() > before
+            assert app.principal_at("U1", app.now().date()) == "王强"
+            cells = [c.inner_text() for c in
+                     page.query_selector_all("#person-list tr[data-person] td")]
+            assert cells[:4] == ["王强", "校长", "是", "2024-10-08 至 今"]
+            # the person's page, then back; ending them brings the registered one back
+            page.click("#person-list a")
+            assert page.url.startswith(base + "/persons/")
+            assert "王强" in page.inner_text(".doc-no >> nth=0")
+            page.click("#unit-link")
+            page.fill(".end-form input[name=on]", "2024-10-31")
+            page.click(".end-form button[type=submit]")
+            assert page.inner_text("#notice") == "人员已办理离任。"
+            assert page.inner_text("#principal") == "负责人U1"
+            assert "2024-10-08 至 2024-10-31" in page.inner_text("#person-list")
+        finally:
+            browser.close()

@@ -31,6 +31,7 @@ from adapters.rendering.reports.render import rate_chart, rung_chart
 from adapters.service_layer.application import parse_id
 from adapters.settings import parse_moment
 from domain.errors import DudaoError, InvalidInput, NotFound
+from domain.findings import Finding
 from projections.accountability import findings as acc_findings
 from projections.persons import list_persons
 from projections.reports import finding_state, timelines
@@ -219,12 +220,17 @@ def finding_page(fid: str, visit: Visitor, notice: str | None = None) -> Respons
     return show_finding(visit, fid, notice=text)
 
 
+def visible_finding(visit: Visit, fid: str) -> Finding | None:
+    """The finding a form posts to, if it exists and the visitor may see it."""
+    found = parse_id(fid)
+    finding = visit.c.app.find_finding(found) if found else None
+    return finding if finding is not None and visit.who.sees_unit(finding.unit) else None
+
+
 @router.post("/findings/{fid}/orders")
 async def order(fid: str, visit: Visitor) -> Response:
     who = visit.who
-    found = parse_id(fid)
-    finding = visit.c.app.find_finding(found) if found else None
-    if finding is None or not who.sees_unit(finding.unit):
+    if visible_finding(visit, fid) is None:
         return not_found("问题")
 
     def run(data: dict[str, str]) -> str:
@@ -262,9 +268,7 @@ def commitments(data: dict[str, str]) -> list[tuple[date, str]]:
 @router.post("/findings/{fid}/interviews")
 async def interview(fid: str, visit: Visitor) -> Response:
     who = visit.who
-    found = parse_id(fid)
-    finding = visit.c.app.find_finding(found) if found else None
-    if finding is None or not who.sees_unit(finding.unit):
+    if visible_finding(visit, fid) is None:
         return not_found("问题")
 
     def run(data: dict[str, str]) -> str:
