@@ -57,9 +57,10 @@ LADDER: tuple[Rung, ...] = (
     ),
     Rung(
         "accountability", 4, "问责",
-        "【问责】{{ unit_name }}：你单位“{{ finding_text }}”问题经督办、约谈"
+        "【提请问责】{{ unit_name }}：你单位“{{ finding_text }}”问题经督办、约谈"
         "{% if code_skipped_notice %}{% else %}、通报{% endif %}仍未整改到位，"
-        "移送有关部门问责，并作为调整你单位相关资源配置的依据。",
+        "已提请督导委员会问责。督导委员会核实事实后将书面告知你单位，"
+        "你单位可在告知后规定期限内陈述申辩；是否问责及问责方式由督导委员会决定。",
     ),
 )
 
@@ -86,3 +87,22 @@ def deadline_after_escalation(code: str, due: T | None, deadline: T) -> T:
     if due is not None and RUNGS[code].sets_deadline:
         return due
     return deadline
+
+
+# The decision modes of an accountability case (教育督导问责办法, 2021): what the
+# 督导委员会 may decide for a supervised unit, and for a responsible person.
+UNIT_MODES: dict[str, str] = {
+    "public_criticism": "公开批评",
+    "interview": "约谈",
+    "public_notice": "督导通报",
+    "resource_adjustment": "资源调整",
+    "penalty_referral": "提请行政处罚",
+}
+PERSON_MODES: dict[str, str] = {
+    "self_examination": "责令检查",
+    "interview": "约谈",
+    "criticism": "通报批评",
+    "organisational": "组织处理",
+    "disciplinary": "处分",
+    "referral": "移交纪检监察机关或司法机关",
+}

@@ -19,8 +19,12 @@ counts them by hand):
   of findings whose timeliness is settled that were rectified on time; null
   when none is settled.
 - **escalations**: escalation events per code (预警 counted once per deadline),
-  **public_notices** / **accountability**: findings escalated to 通报 / 问责,
-  **interviews**: interviews held (约谈).
+  **public_notices**: findings escalated to 通报, **interviews**: interviews held (约谈).
+- **accountability**: accountability cases opened (问责建议: a committee rung fired;
+  in a period, opened on or after its first day); **accountability_decided** /
+  **accountability_dismissed**: cases decided (决定问责) / dismissed (不予问责), in a
+  period on or after its first day; **accountability_pending**: cases opened and
+  not yet decided or dismissed. The rules only propose: a decision is the 督导委员会's.
 - **peers**: the units with the same parent unit (top-level units are peers
   of each other); rank by on-time rate among those that have one.
 """
@@ -37,11 +41,13 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from domain.accountability import CASE_STATUSES
 from domain.calendar import PROVISIONAL_MARK
 from domain.findings import SEVERITIES, STATUSES
-from domain.rungs import CODES, LADDER, rung_name
+from domain.rungs import CODES, LADDER, PERSON_MODES, UNIT_MODES, rung_name
 from domain.time import SHANGHAI, local_date
 from projections.accountability import escalations, findings, units
+from projections.cases import OPEN_STATUSES, cases_by_unit
 from projections.persons import commitments_of, interviews_of, principal_on, principals
 from projections.persons import has_tables as has_person_tables
 from projections.plans import unit_tasks as plan_unit_tasks
@@ -65,6 +71,7 @@ class ReadModel:
     units: dict[str, dict[str, Any]]
     findings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     escalations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    cases: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # 问责案件
     # persons_view (projections/persons.py): each unit's principals, the interviews by finding
     principals: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     interviews: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -89,7 +96,8 @@ def load(conn: Connection, unit: str | None = None) -> ReadModel:
     if has_person_tables(conn):
         for i in interviews_of(conn):
             held[i["finding_id"]].append(i)
-    return ReadModel(unit_rows, dict(by_unit), dict(esc), principals(conn), dict(held))
+    return ReadModel(unit_rows, dict(by_unit), dict(esc), cases_by_unit(conn), principals(conn),
+                     dict(held))
 
 
 def describe(kind: str, args: list[Any]) -> str:
@@ -146,9 +154,45 @@ def finding_state(f: dict[str, Any], today: date) -> tuple[bool, bool]:
     return True, not awaiting_on_time
 
 
+def case_counts(case_rows: list[dict[str, Any]], since: date | None = None) -> dict[str, int]:
+    """Accountability cases: opened (in a period: on or after ``since``), decided and
+    dismissed (on or after ``since``), and still pending."""
+    def after(day: date | None) -> bool:
+        return since is None or (day is not None and day >= since)
+
+    return {
+        "accountability": sum(1 for c in case_rows if after(c["opened_on"])),
+        "accountability_decided": sum(1 for c in case_rows if c["status"] == "decided"
+                                      and after(c["decided_on"])),
+        "accountability_dismissed": sum(1 for c in case_rows if c["status"] == "dismissed"
+                                        and after(c["decided_on"])),
+        "accountability_pending": sum(1 for c in case_rows if c["status"] in OPEN_STATUSES),
+    }
+
+
+def case_brief(c: dict[str, Any]) -> dict[str, Any]:
+    """A case as the reports show it (mode names in Chinese)."""
+    return {
+        "case_id": c["case_id"], "finding_id": c["finding_id"], "unit": c["unit"],
+        "unit_name": c["unit_name"], "finding_text": c["finding_text"], "status": c["status"],
+        "status_label": CASE_STATUSES[c["status"]], "rung_name": c["rung_name"],
+        "opened_on": c["opened_on"], "notified_on": c["notified_on"],
+        "statement_due": c["statement_due"], "statements": c["statements"],
+        "decided_on": c["decided_on"], "effective_on": c["effective_on"],
+        "unit_modes": list(c["unit_modes"]),
+        "unit_mode_labels": [UNIT_MODES.get(m, m) for m in c["unit_modes"]],
+        "persons": [{"name": p["name"], "modes": list(p["modes"]),
+                     "mode_labels": [PERSON_MODES.get(m, m) for m in p["modes"]]}
+                    for p in c["persons"]],
+        "aggravated": c["aggravated"], "aggravated_by": list(c["aggravated_by"]),
+        "reason": c["reason"],
+    }
+
+
 def figures(rows: list[dict[str, Any]], esc_rows: list[dict[str, Any]],
-            today: date) -> dict[str, Any]:
-    """The headline figures of a set of findings and their escalations."""
+            today: date, case_rows: list[dict[str, Any]] | None = None,
+            since: date | None = None) -> dict[str, Any]:
+    """The headline figures of a set of findings, their escalations and their cases."""
     by_severity = dict.fromkeys(SEVERITIES, 0)
     by_status = dict.fromkeys(STATUSES, 0)
     overdue = late = closed = on_time = interviews = 0
@@ -179,7 +223,7 @@ def figures(rows: list[dict[str, Any]], esc_rows: list[dict[str, Any]],
         "escalations": esc,
         "interviews": interviews,
         "public_notices": esc["public_notice"],
-        "accountability": esc["accountability"],
+        **case_counts(case_rows or [], since),
     }
 
 
@@ -227,6 +271,9 @@ def for_period(model: ReadModel, since: date) -> ReadModel:
         {u: [f for f in rows if f["status"] != "closed" or f["closed_on"] >= since]
          for u, rows in model.findings.items()},
         {u: [e for e in rows if e["threshold"] >= since] for u, rows in model.escalations.items()},
+        {u: [c for c in rows if c["status"] in OPEN_STATUSES or c["opened_on"] >= since
+             or (c["decided_on"] is not None and c["decided_on"] >= since)]
+         for u, rows in model.cases.items()},
         model.principals,
         model.interviews,
     )
@@ -247,7 +294,7 @@ class Reports:
             if u["kind"] != "unit":
                 continue
             fig = figures(model.findings.get(code, []), model.escalations.get(code, []),
-                          self.today)
+                          self.today, model.cases.get(code, []), since)
             self.summary[code] = {"unit": code, "name": u["name"], **fig}
 
     PEER_TABLE = 10
@@ -292,8 +339,10 @@ class Reports:
         u = self.model.units[code]
         rows = self.model.findings.get(code, [])
         esc_rows = self.model.escalations.get(code, [])
+        case_rows = self.model.cases.get(code, [])
         fig = self.summary.get(code) or {"unit": code, "name": u["name"],
-                                         **figures(rows, esc_rows, self.today)}
+                                         **figures(rows, esc_rows, self.today, case_rows,
+                                                   self.since)}
         open_rows = [f for f in rows if f["status"] != "closed"]
         if lines is None:
             lines = timelines(open_rows)
@@ -334,6 +383,7 @@ class Reports:
             "commitments": commitments_of(
                 [i for f in rows for i in self.model.interviews.get(f["finding_id"], [])],
                 {f["finding_id"]: f["text"] for f in rows}),
+            "cases": [case_brief(c) for c in case_rows],
             "peers": self.peers(code) if code in self.summary else None,
             # 工作台账: the unit's tasks in the action plans (projections/plans.py)
             "tasks": plan_unit_tasks(conn, code, self.today) if conn is not None else [],
@@ -349,7 +399,8 @@ class Reports:
         """督导通报: ranking, units under public notice and accountability, units commended."""
         all_rows = [f for rows in self.model.findings.values() for f in rows]
         all_esc = [e for rows in self.model.escalations.values() for e in rows]
-        overall = figures(all_rows, all_esc, self.today)
+        all_cases = [c for code in sorted(self.summary) for c in self.model.cases.get(code, [])]
+        overall = figures(all_rows, all_esc, self.today, all_cases, self.since)
         items = list(self.summary.values())
         ranked = ranking(items)
         ranked_codes = {r["unit"] for r in ranked}
@@ -394,7 +445,8 @@ class Reports:
                         "monthly": monthly(all_rows)},
             "ranking": [{k: r[k] for k in ("rank", "unit", "name", "findings", "open", "overdue",
                                            "late", "closed", "closed_on_time", "on_time_rate",
-                                           "public_notices", "accountability")}
+                                           "public_notices", "accountability",
+                                           "accountability_decided")}
                         for r in ranked],
             "unranked": [{"unit": s["unit"], "name": s["name"], "findings": s["findings"],
                           "open": s["open"]}
@@ -402,5 +454,10 @@ class Reports:
                          if s["unit"] not in ranked_codes],
             "public_notice": named("public_notice"),
             "accountability": named("accountability"),
+            # 问责决定 and 不予问责 of the period: the 督导委员会's decisions, by unit
+            "cases_decided": [case_brief(c) for c in all_cases if c["status"] == "decided"
+                              and (self.since is None or c["decided_on"] >= self.since)],
+            "cases_dismissed": [case_brief(c) for c in all_cases if c["status"] == "dismissed"
+                                and (self.since is None or c["decided_on"] >= self.since)],
             "commended": commended,
         }

@@ -16,6 +16,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from domain.accountability import (
+    DEFAULT_AGGRAVATION_MONTHS,
+    DEFAULT_STATEMENT_DAYS,
+    MAX_AGGRAVATION_MONTHS,
+    MAX_STATEMENT_DAYS,
+)
 from domain.errors import InvalidInput
 from domain.findings import MAX_WITHIN, SEVERITIES
 from domain.plans import LagPolicy
@@ -44,6 +50,8 @@ class Rung(BaseModel):
     due: int | None = Field(default=None, ge=1, le=3650)
     failed_reviews: int | None = Field(default=None, ge=1, le=100)
     skip_for: tuple[Literal["general", "serious", "major"], ...] = ()
+    # committee: the rung proposes 问责 (opens a case) and the 督导委员会 decides it
+    decided_by: Literal["rules", "committee"] = "rules"
     notice: str = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -58,6 +66,16 @@ class Rung(BaseModel):
         if bad:
             raise ValueError(f"notice 里有未知占位符 {sorted(bad)} (unknown placeholders)")
         return self
+
+
+class AccountabilityRules(BaseModel):
+    """问责案件 ([accountability]): the statement window after 告知, the 从重 window."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    statement_days: int = Field(default=DEFAULT_STATEMENT_DAYS, ge=1, le=MAX_STATEMENT_DAYS)
+    aggravation_months: int = Field(default=DEFAULT_AGGRAVATION_MONTHS, ge=1,
+                                    le=MAX_AGGRAVATION_MONTHS)
 
 
 LAG_PLACEHOLDERS = {"plan", "number", "title", "reason", "deadline"}
@@ -98,6 +116,7 @@ class Policy(BaseModel):
     title: str = Field(min_length=1)
     rungs: dict[str, Rung]
     lagging: Lagging = Lagging()
+    accountability: AccountabilityRules = AccountabilityRules()
 
     @model_validator(mode="after")
     def _ladder(self) -> Policy:
@@ -266,5 +285,5 @@ def render_notice(policy: Policy, code: str, **values: Any) -> str:
     return rung.notice.format(**{k: ("" if v is None else v) for k, v in fields.items()})
 
 
-__all__ = ["DEFAULT_POLICY", "SEVERITIES", "Lagging", "Policy", "PolicyError", "Rung", "load_policy",
+__all__ = ["DEFAULT_POLICY", "SEVERITIES", "AccountabilityRules", "Lagging", "Policy", "PolicyError", "Rung", "load_policy",
            "parse_policy", "render_notice"]

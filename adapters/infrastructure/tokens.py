@@ -47,6 +47,7 @@ ROLES = {
     "unit": "责任单位",
     "policy": "督导室政策人员",
     "auditor": "审计/纪检",
+    "committee": "督导委员会（办公室）",
     "admin": "管理员",
 }
 
@@ -72,6 +73,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "person.add": frozenset({"admin", "inspector"}),
     "person.end": frozenset({"admin", "inspector"}),
     "person.read": READERS,
+    # accountability cases (问责案件): the committee decides; a unit states its own case
+    "case.read": READERS,
+    "case.investigate": frozenset({"inspector", "committee"}),
+    "case.notify": frozenset({"inspector", "committee"}),
+    "case.statement": frozenset({"unit", "inspector", "committee"}),
+    "case.decide": frozenset({"committee"}),
+    "case.dismiss": frozenset({"committee"}),
 }
 
 ACTION_NAMES = {
@@ -94,6 +102,12 @@ ACTION_NAMES = {
     "person.add": "登记人员",
     "person.end": "办理人员离任",
     "person.read": "查看人员",
+    "case.read": "查看问责案件",
+    "case.investigate": "登记调查核实",
+    "case.notify": "告知问责事实",
+    "case.statement": "提交陈述申辩",
+    "case.decide": "作出问责决定",
+    "case.dismiss": "决定不予问责",
 }
 
 TOKEN_PREFIX = "dd_"

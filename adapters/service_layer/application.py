@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -432,9 +433,14 @@ class Dudao(Application[UUID]):
     def record_escalation(
         self, finding_id: UUID | str, *, code: str, rule: str, policy: str,
         policy_version: int, threshold: date, due: date | None, facts: dict[str, Any],
-        actor: str = "dudao:rules",
+        actor: str = "dudao:rules", decided_by: str = "rules", rung_name: str | None = None,
+        statement_days: int | None = None, aggravation_months: int | None = None,
     ) -> Finding:
-        """Record an escalation the rules decided (decided_at is the clock's now)."""
+        """Record an escalation the rules decided (decided_at is the clock's now). A rung
+        ``decided_by="committee"`` also opens its accountability case, in the same commit
+        (see :meth:`record_escalations`)."""
+        from adapters.service_layer import accountability as cases
+
         finding = self.get_finding(finding_id)
         now = self.now()
         finding.raise_escalation(
@@ -442,7 +448,13 @@ class Dudao(Application[UUID]):
             threshold=threshold, due=due, facts=facts, decided_at=now, actor=actor,
             recorded_at=now,
         )
-        self.commit(finding)
+        decision = {"code": code, "policy": policy, "policy_version": policy_version,
+                    "threshold": threshold, "decided_by": decided_by, "rung_name": rung_name,
+                    "statement_days": statement_days, "aggravation_months": aggravation_months}
+        opened = cases.cases_opened_by(
+            self, finding, [decision], lambda: self._records(finding, finding.pending_events),
+            actor=actor, recorded_at=now)
+        self.commit(finding, *opened)
         return finding
 
     # ---------------------------------------------------- action plans (实施方案)
@@ -506,6 +518,51 @@ class Dudao(Application[UUID]):
         return plans.lagging_findings(self, policy=policy or plans.LAG_POLICY, today=today,
                                       actor=actor)
 
+
+    # ------------------------------------------------ accountability cases (问责案件)
+
+    def get_case(self, case_id: UUID | str) -> Any:
+        from adapters.service_layer import accountability as cases
+
+        return cases.get_case(self, case_id)
+
+    def investigate_case(self, case_id: UUID | str, *, on: date, note: str,
+                         actor: str) -> Any:
+        """调查核实."""
+        from adapters.service_layer import accountability as cases
+
+        return cases.investigate(self, case_id, on=on, note=note, actor=actor)
+
+    def notify_case(self, case_id: UUID | str, *, on: date, persons: list[str] | None = None,
+                    actor: str) -> Any:
+        """告知: returns the case, its statement window counted."""
+        from adapters.service_layer import accountability as cases
+
+        return cases.notify(self, case_id, on=on, persons=persons or [], actor=actor)
+
+    def submit_statement(self, case_id: UUID | str, *, on: date, text: str, actor: str,
+                         role: str | None = None, unit: str | None = None) -> Any:
+        """陈述申辩 (a ``unit`` caller for its own case only)."""
+        from adapters.service_layer import accountability as cases
+
+        return cases.submit_statement(self, case_id, on=on, text=text, actor=actor,
+                                      role=role, unit=unit)
+
+    def decide_case(self, case_id: UUID | str, *, on: date, unit_modes: list[str],
+                    persons: list[tuple[str, list[str]]] | None = None, basis: str,
+                    effective_on: date | None = None, actor: str, role: str | None) -> Any:
+        """决定 (committee only)."""
+        from adapters.service_layer import accountability as cases
+
+        return cases.decide(self, case_id, on=on, unit_modes=unit_modes, persons=persons or [],
+                            basis=basis, effective_on=effective_on, actor=actor, role=role)
+
+    def dismiss_case(self, case_id: UUID | str, *, on: date, reason: str, actor: str,
+                     role: str | None) -> Any:
+        """不予问责 (committee only)."""
+        from adapters.service_layer import accountability as cases
+
+        return cases.dismiss(self, case_id, on=on, reason=reason, actor=actor, role=role)
     def record_escalations(
         self, decisions: list[dict[str, Any]], *, decided_at: datetime | None = None,
         actor: str = "dudao:rules", batch: int = 2000,
@@ -520,14 +577,22 @@ class Dudao(Application[UUID]):
 
         A page is ``batch`` findings: their events are read in a few queries, each finding
         is rebuilt from its events and raises its escalations (the aggregate checks every
-        one), and the new events of the page are saved in one transaction. ``should_stop``
+        one), and the new events of the page are saved in one transaction. A decision with
+        ``"decided_by": "committee"`` (a rung that proposes 问责) also opens its
+        accountability case in that transaction (``adapters.service_layer.accountability``;
+        the dict may carry ``rung_name``, ``statement_days`` and ``aggravation_months``). ``should_stop``
         is asked before each page: when it says so, the pages saved so far stay saved and
         the rest is left to the next sweep (which decides them again).
 
         ``save=False`` is the dry run: every finding raises its escalations exactly as above
         (the aggregate refusing what it would refuse) and nothing is saved; ``unsaved`` holds
         findings that exist only in memory (the 工作滞后 findings a dry run would record),
-        used instead of the store's."""
+        used instead of the store's. A decision with ``"decided_by": "committee"`` (a rung
+        that proposes 问责) also opens its accountability case in that transaction
+        (``adapters.service_layer.accountability``; the dict may carry ``rung_name``,
+        ``statement_days`` and ``aggravation_months``)."""
+        from adapters.service_layer import accountability as cases
+
         now = self.now()
         moment = decided_at or now
         by_finding: dict[str, list[dict[str, Any]]] = {}
@@ -548,6 +613,7 @@ class Dudao(Application[UUID]):
                            or self.find_finding(ids[fid]))
                 if finding is None:
                     continue
+                raised = []
                 for d in by_finding[fid]:
                     try:
                         finding.raise_escalation(
@@ -559,10 +625,25 @@ class Dudao(Application[UUID]):
                     except Refused:
                         break
                     recorded.append((fid, d["code"]))
-                pending.extend(finding.collect_events())
+                    raised.append(d)
+                new = finding.collect_events()
+                pending.extend(new)
+                if any(cases.opens_case(d) for d in raised):
+                    for case in cases.cases_opened_by(
+                            self, finding, raised, partial(self._records, finding, new),
+                            actor=actor, recorded_at=now):
+                        pending.extend(case.collect_events())
             if pending and save:
                 self.commit(*pending)
         return recorded
+
+    def _records(self, finding: Finding, new: Any) -> list[dict[str, Any]]:
+        """A finding's stored events and its ``new`` (unsaved) ones, as plain data."""
+        try:
+            stored = list(self.events.get(finding.id))
+        except OperationalError as e:
+            raise _unavailable(e) from e
+        return [event_record(e) for e in [*stored, *new]]
 
     def _load_many(self, ids: list[UUID], chunk: int = 500) -> dict[UUID, Any]:
         """Many aggregates at once: one query per chunk on SQLite (the embedded store);

@@ -18,7 +18,7 @@ from adapters.service_layer.application import Dudao
 from adapters.settings import DEFAULT_NATS
 from domain.errors import DudaoError
 from domain.rungs import RUNGS, rung_name
-from projections.events import ESCALATION_RAISED
+from projections.events import CASE_EVENTS, ESCALATION_RAISED
 
 if TYPE_CHECKING:
     from rules.policy import Policy
@@ -339,7 +339,8 @@ def rerun_rules(app: Dudao, policy_name: Policy | str | None = None, *,
                 progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Re-decide the whole history with a policy and list the differences from what was recorded.
 
-    The log is copied, in order and without its escalations, into a scratch
+    The log is copied, in order and without its escalations (nor the accountability
+    cases they opened), into a scratch
     store, and the policy's sweep is run there at each moment a recorded
     sweep decided something (``decided_at``), recording its own decisions so
     that later rungs count from them, as they would have. Nothing is written
@@ -382,6 +383,8 @@ def rerun_rules(app: Dudao, policy_name: Policy | str | None = None, *,
                     event = app.decode(Notification(
                         id=row[0], originator_id=UUID(row[1]), originator_version=row[2],
                         topic=row[3], state=row[4]))
+                    if type(event) in CASE_EVENTS:
+                        continue  # the scratch sweep opens the cases its escalations propose
                     if type(event) is ESCALATION_RAISED:
                         recorded.append(event)
                         if not sweeps or sweeps[-1] != event.decided_at:

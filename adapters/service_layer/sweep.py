@@ -11,6 +11,11 @@ batches; the read model catches up with them at the start of the next sweep). Th
 the read model, which counts each rung from the one before: a late sweep
 decides exactly what punctual ones would have, and a second sweep at the same
 ``now`` finds nothing new.
+
+A rung the policy marks ``decided_by = "committee"`` (the default policy's 问责)
+decides nothing about accountability: its escalation is recorded as 提请问责 and,
+in the same commit, opens an accountability case (问责建议) for the 督导委员会
+(``adapters.service_layer.accountability``). The ruleset never records a decision.
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 import orjson
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from adapters.service_layer.application import Dudao
+from domain.accountability import case_id
 from domain.rungs import LADDER, RUNGS, rung_of
 from domain.time import local_date
 from projections.escalation import EscalationProjection
@@ -58,10 +65,20 @@ class Decision:
     deadline: date | None
     notice: str
     facts: dict[str, Any]
+    # committee: the rung proposes 问责 and opens an accountability case (case_id)
+    decided_by: str = "rules"
+
+    @property
+    def case_id(self) -> str | None:
+        """The accountability case this decision opens (a committee rung's), or None."""
+        if self.decided_by != "committee":
+            return None
+        return str(case_id(UUID(self.finding_id), self.code))
 
     def public(self) -> dict[str, Any]:
         data = asdict(self)
         data["name"] = RUNGS[self.code].name
+        data["case_id"] = self.case_id
         return data
 
 
@@ -207,6 +224,7 @@ class Sweeper:
                 finding_id=f.finding, unit=state["unit"], code=f.code, rung=rung_of(f.code),
                 rule=f.rule, policy=self.policy.policy, policy_version=self.policy.version,
                 threshold=threshold, due=due, deadline=deadline, notice=notice, facts=facts,
+                decided_by=self.policy.rungs[f.code].decided_by,
             ))
         # Per finding, in the order a punctual sweep would have met them.
         decisions.sort(key=lambda d: (d.finding_id, d.threshold, d.rung))
@@ -248,12 +266,16 @@ class Sweeper:
         events = [e for finding in unsaved for e in finding.collect_events()]
         decisions = self.decide(moment, events)
         self.pending = len(decisions)
+        cases = self.policy.accountability
         if decisions:
             recorded = set(self.app.record_escalations(
                 [
                     {"finding_id": d.finding_id, "code": d.code, "rule": d.rule,
                      "policy": d.policy, "policy_version": d.policy_version,
-                     "threshold": d.threshold, "due": d.due, "facts": d.facts}
+                     "threshold": d.threshold, "due": d.due, "facts": d.facts,
+                     "decided_by": d.decided_by, "rung_name": self.policy.rungs[d.code].name,
+                     "statement_days": cases.statement_days,
+                     "aggravation_months": cases.aggravation_months}
                     for d in decisions
                 ],
                 decided_at=moment, actor=RULES_ACTOR, batch=self.page,

@@ -176,7 +176,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rectify": ("core", "限期整改：通知、报告、复查、延期。"),
     "interview": ("core", "约谈。"),
     "person": ("persons", "单位的人员：登记、离任、列出（主要负责人）。"),
-    "escalate": ("escalate", "按升级策略扫描到期的问题，记录升级（预警、督办、约谈、通报、问责）。"),
+    "escalate": ("escalate", "按升级策略扫描到期的问题，记录升级（预警、督办、约谈、通报、提请问责）。"),
+    "accountability": ("accountability",
+                       "问责案件：调查核实、告知、陈述申辩、督导委员会决定（或不予问责）、问责决定书。"),
     "plan": ("plans", "实施方案：导入、工作台账。"),
     "task": ("plans", "实施方案的任务：进度填报、销号。"),
     "report": ("report", "问责报告与督导通报。"),
@@ -266,7 +268,9 @@ FIELD_OPTIONS = {
     "key": "--key", "task": "--task", "interviewee": "--interviewee",
     "minutes": "--minutes", "note": "--note", "name": "--name", "parent": "--parent",
     "principal": "--principal", "code": "CODE", "finding": "FINDING",
-    "from": "--from", "post": "--post", "person": "--person", "commitment": "--commitment",
+    "from": "--from", "post": "--post", "commitment": "--commitment",
+    "case": "CASE", "basis": "--basis", "unit_mode": "--unit-mode", "person": "--person",
+    "person_mode": "--person-mode", "effective_on": "--effective", "status": "--status",
 }
 
 

@@ -12,12 +12,33 @@ from adapters.entrypoints.cli import cli
 from adapters.entrypoints.cli.base import run
 
 
-def run_cli(db: Path, now: str, *args: str) -> Any:
-    """``dudao --json ARGS`` at ``now`` on ``db``; its JSON output (None when empty)."""
+def run_dudao(db: Path, now: str, *args: str, as_json: bool = True) -> tuple[int, str, str]:
+    """``dudao [--json] ARGS`` at ``now`` on ``db``: its exit status, output and errors."""
     out, err = io.StringIO(), io.StringIO()
-    argv = ["--db", str(db), "--now", now, "--json", "--actor", "特性测试", *args]
+    argv = ["--db", str(db), "--now", now, *(["--json"] if as_json else []),
+            "--actor", "特性测试", *args]
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = run(cli, argv)
-    assert status == 0, f"dudao {' '.join(args)} 失败：{err.getvalue().strip()}"
-    text = out.getvalue().strip()
+    return status, out.getvalue(), err.getvalue().strip()
+
+
+def run_cli(db: Path, now: str, *args: str) -> Any:
+    """``dudao --json ARGS``, which must succeed; its JSON output (None when empty)."""
+    status, out, err = run_dudao(db, now, *args)
+    assert status == 0, f"dudao {' '.join(args)} 失败：{err}"
+    text = out.strip()
     return json.loads(text) if text else None
+
+
+def run_text(db: Path, now: str, *args: str) -> str:
+    """What a command that must succeed prints for people (a document, a report)."""
+    status, out, err = run_dudao(db, now, *args, as_json=False)
+    assert status == 0, f"dudao {' '.join(args)} 失败：{err}"
+    return out
+
+
+def run_refused(db: Path, now: str, *args: str) -> str:
+    """Run a command that must be refused; its one-line error."""
+    status, out, err = run_dudao(db, now, *args, as_json=False)
+    assert status != 0, f"dudao {' '.join(args)} 应被拒绝，却成功了：{out}"
+    return err

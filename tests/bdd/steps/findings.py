@@ -17,7 +17,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from domain.rungs import LADDER, rung_name
-from tests.bdd.steps.common import run_cli
+from tests.bdd.steps.common import run_cli, run_text
 
 FEATURES = Path(__file__).resolve().parents[3] / "features"
 
@@ -46,6 +46,10 @@ class World:
 
     def cli(self, now: str, *args: str) -> Any:
         return run_cli(self.db, now, *args)
+
+    def cli_text(self, now: str, *args: str) -> str:
+        """What a command prints for people (a document, a report)."""
+        return run_text(self.db, now, *args)
 
     def sweep(self, day: str, time: str = "09:00") -> None:
         self.last_now = f"{day}T{time}"
@@ -82,6 +86,7 @@ def unit_registered(world: World, name: str) -> None:
 
 
 @given(parsers.re(d("on") + r"，督学在“(?P<unit>[^”]+)”发现一条(?P<severity>一般|较重|严重)问题：(?P<text>.+)"))
+@when(parsers.re(d("on") + r"，督学在“(?P<unit>[^”]+)”发现一条(?P<severity>一般|较重|严重)问题：(?P<text>.+)"))
 def finding_recorded(world: World, on: str, unit: str, severity: str, text: str) -> None:
     out = world.cli(f"{on}T10:00", "finding", "record", "--unit", world.units[unit], "--on", on,
                     "--inspector", "张督学", "--text", text, "--severity", SEVERITY[severity])
