@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import Any
+from uuid import UUID, uuid5
 
 import httpx
 
@@ -48,6 +49,21 @@ def interview_due(api: ApiServer, client: httpx.Client, unit: str = "HTQ") -> st
         api.app.record_escalation(fid, code=code, rule=f"test-{code}", policy="default",
                                   policy_version=1, threshold=day, due=due, facts={})
     return fid
+
+
+def decided_case(api: ApiServer, fid: str, *, named: str) -> str:
+    """The finding's 问责 case (a committee rung), told on 2024-12-02 and decided on
+    2024-12-16 by the committee, naming ``named`` (通报批评、组织处理)."""
+    app = api.app
+    app.record_escalation(fid, code="accountability", rule="test-accountability",
+                          policy="default", policy_version=1, threshold=date(2024, 12, 2),
+                          due=None, facts={}, decided_by="committee")
+    case = str(uuid5(UUID(fid), "accountability:accountability"))
+    app.notify_case(case, on=date(2024, 12, 2), persons=[named], actor="t")
+    app.decide_case(case, on=date(2024, 12, 16), unit_modes=["public_notice"],
+                    persons=[(named, ["criticism", "organisational"])],
+                    basis="《教育督导问责办法》第七条", actor="t", role="committee")
+    return case
 
 
 def test_add_end_list_record_and_the_principal_on_a_date(api: ApiServer) -> None:
@@ -115,6 +131,12 @@ def test_add_end_list_record_and_the_principal_on_a_date(api: ApiServer) -> None
     assert [(c["on"], c["text"], c["interview_on"]) for c in record["commitments"]] == [
         ("2024-11-30", "11月底前完成培训补课", "2024-11-01")]
     assert record["decisions"] == []
+    # a decision of the committee naming the person is on their record
+    case = decided_case(api, fid, named="王强")
+    record = inspector.get(f"/persons/{wang}").json()
+    assert record["decisions"] == [{
+        "on": "2024-12-16", "case_id": case, "finding_id": fid, "modes": "通报批评、组织处理",
+        "aggravated": False, "summary": "“教师全员培训学时未达标”：通报批评、组织处理"}]
     old = inspector.get(f"/persons/{li}").json()
     assert (old["to"], old["in_post"], old["interviews"]) == ("2024-10-25", False, [])
     for client in (admin, inspector):
@@ -156,7 +178,7 @@ def test_the_interview_refuses_a_person_not_of_the_unit_or_not_in_post(api: ApiS
 
 WRITES = {"person.add", "person.end"}
 ALLOWED = {"admin": WRITES, "inspector": WRITES, "unit": set(), "policy": set(),
-           "auditor": set()}
+           "auditor": set(), "committee": set()}
 
 
 def test_every_role_may_do_what_the_table_says(api: ApiServer) -> None:

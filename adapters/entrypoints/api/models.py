@@ -437,6 +437,15 @@ class PersonCommitment(BaseModel):
     text: str = Field(..., description="承诺的内容")
 
 
+class PersonDecision(BaseModel):
+    on: date = Field(..., description="决定日期")
+    case_id: str = Field(..., description="问责案件编号")
+    finding_id: str = Field(..., description="问题编号")
+    modes: str = Field(..., description="对该人员的问责方式（中文，多种以“、”分隔）")
+    aggravated: bool = Field(..., description="是否从重")
+    summary: str = Field(..., description="摘要：问题与问责方式")
+
+
 class PersonRecordOut(PersonOut):
     """人员档案（字段同 `dudao report person ID --format json`）。"""
 
@@ -446,7 +455,7 @@ class PersonRecordOut(PersonOut):
     posts: list[PersonPost] = Field(..., description="在该单位的任职：同名的人员记录，从早到晚")
     interviews: list[PersonInterview] = Field(..., description="接受的约谈，从早到晚")
     commitments: list[PersonCommitment] = Field(..., description="约谈时作出的整改承诺，按承诺完成日期排列")
-    decisions: list[dict[str, Any]] = Field(..., description="点名该人员的问责决定（问责方式、依据、日期），无则为空")
+    decisions: list[PersonDecision] = Field(..., description="督导委员会点名该人员的问责决定，从早到晚，无则为空")
 
 
 # one count per rung (domain/rungs.py)
