@@ -27,7 +27,7 @@ from adapters.entrypoints.api.deps import (
 from adapters.entrypoints.api.errors import ERRORS, READ_ERRORS
 from adapters.infrastructure.tokens import Principal
 from adapters.service_layer.application import parse_id
-from domain.errors import NotFound
+from domain.errors import DudaoError, NotFound
 from domain.findings import Finding
 from projections.findings import list_findings
 
@@ -201,10 +201,15 @@ def extend(finding_id: str, body: m.ExtensionIn, write: Write) -> JSONResponse:
              summary="登记约谈（督学；问题须已升级到约谈）", responses=ERRORS)
 def interview(finding_id: str, body: m.InterviewIn, write: Write) -> JSONResponse:
     def run(_: str | None) -> m.InterviewOut:
-        write.app.hold_interview(finding_id, on=body.on, interviewee=body.interviewee,
-                                 minutes=body.minutes, person=body.person,
-                                 commitments=[(x.on, x.text) for x in body.commitments],
-                                 actor=write.actor)
+        try:
+            write.app.hold_interview(finding_id, on=body.on, interviewee=body.interviewee,
+                                     minutes=body.minutes, person=body.person,
+                                     commitments=[(x.on, x.text) for x in body.commitments],
+                                     actor=write.actor)
+        except DudaoError as e:  # the domain's field is the command line's (--commitment)
+            if e.field == "commitment":
+                e.field = "commitments"
+            raise
         return m.InterviewOut(finding_id=str(parse_id(finding_id)), interview_held_on=body.on)
 
     return write("finding.interview", body, run, check=visible_to(write, finding_id))

@@ -8,6 +8,8 @@ The pages use the same tokens and roles as the API (signed in by cookie). Module
   inspector's forms;
 - :mod:`~adapters.entrypoints.web.cases`: the accountability cases (问责案件): the list, a
   case's facts and steps, the forms of its next steps by role, and the 问责决定书;
+- :mod:`~adapters.entrypoints.web.persons`: a unit's persons (人员): the forms to add and
+  end one, and a person's record;
 - :mod:`~adapters.entrypoints.web.render`: the templates (``templates/``, with the
   reports' own) and the message pages (403, 404, 422).
 
@@ -17,7 +19,7 @@ not signed in is sent to the login page).
 
 from __future__ import annotations
 
-from adapters.entrypoints.web import cases, pages, session
+from adapters.entrypoints.web import cases, pages, persons, session
 
-ROUTERS = (session.router, pages.router, cases.router)
+ROUTERS = (session.router, pages.router, cases.router, persons.router)
 EXCEPTION_HANDLERS = session.EXCEPTION_HANDLERS
