@@ -7,14 +7,15 @@ counts them by hand):
   the new deadline of a failed review, moved by an extension. A 督办's due
   date is not a deadline in force: it is the remedy for having missed one.
 - **open**: not closed (销号). **closed**: closed by a passed review.
-- **overdue** (逾期): open, ordered, and the deadline in force has passed at
-  ``now`` (its whole day, Asia/Shanghai, is over). A finding under review
-  still counts: it is not rectified until signed off.
+- **overdue** (逾期, 逾期未整改): open, ordered, the deadline in force has passed at
+  ``now`` (its whole day, Asia/Shanghai, is over), and not awaiting review of a report
+  submitted on or before that deadline. Such a finding (**awaiting_review_on_time**,
+  按期提交、待复查) is neither counted nor shown as overdue: the unit did its part in
+  time, and it may still close on time.
 - **closed on time** (按期销号): the review that closed it passed a report
   submitted on or before the deadline in force when the review passed. The
   review itself may come later: review time is the inspector's, not the unit's.
-- **late** (逾期未整改): overdue, and not awaiting review of a report submitted
-  on or before the deadline in force (such a finding may still close on time).
+- **late**: the same findings as overdue (kept as its own key for the rate's formula).
 - **on-time rate** (按期整改率) = closed on time / (closed + late): the share
   of findings whose timeliness is settled that were rectified on time; null
   when none is settled.
@@ -145,13 +146,21 @@ def rate(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
+def awaiting_on_time(f: dict[str, Any], today: date) -> bool:
+    """Past its deadline, awaiting review of a report submitted on or before it."""
+    return (f["status"] == "under_review" and f["deadline"] is not None
+            and today > f["deadline"] and f["last_report_on"] is not None
+            and f["last_report_on"] <= f["deadline"])
+
+
 def finding_state(f: dict[str, Any], today: date) -> tuple[bool, bool]:
-    """(overdue, late) of one finding on ``today``."""
+    """(overdue, late) of one finding on ``today``: the two are the same (逾期未整改); a
+    report submitted in time and awaiting review is neither (the review is the
+    inspector's time, not the unit's)."""
     if f["status"] == "closed" or f["deadline"] is None or today <= f["deadline"]:
         return False, False
-    awaiting_on_time = (f["status"] == "under_review" and f["last_report_on"] is not None
-                        and f["last_report_on"] <= f["deadline"])
-    return True, not awaiting_on_time
+    late = not awaiting_on_time(f, today)
+    return late, late
 
 
 def case_counts(case_rows: list[dict[str, Any]], since: date | None = None) -> dict[str, int]:
@@ -195,7 +204,7 @@ def figures(rows: list[dict[str, Any]], esc_rows: list[dict[str, Any]],
     """The headline figures of a set of findings, their escalations and their cases."""
     by_severity = dict.fromkeys(SEVERITIES, 0)
     by_status = dict.fromkeys(STATUSES, 0)
-    overdue = late = closed = on_time = interviews = 0
+    overdue = late = closed = on_time = interviews = awaiting = 0
     for f in rows:
         by_severity[f["severity"]] += 1
         by_status[f["status"]] += 1
@@ -207,6 +216,7 @@ def figures(rows: list[dict[str, Any]], esc_rows: list[dict[str, Any]],
             is_overdue, is_late = finding_state(f, today)
             overdue += is_overdue
             late += is_late
+            awaiting += awaiting_on_time(f, today)
     esc = dict.fromkeys(CODES, 0)
     for e in esc_rows:
         esc[e["code"]] = esc.get(e["code"], 0) + 1
@@ -215,6 +225,7 @@ def figures(rows: list[dict[str, Any]], esc_rows: list[dict[str, Any]],
         "open": len(rows) - closed,
         "overdue": overdue,
         "late": late,
+        "awaiting_review_on_time": awaiting,
         "closed": closed,
         "closed_on_time": on_time,
         "on_time_rate": rate(on_time, closed + late),
@@ -358,6 +369,7 @@ class Reports:
                 "status_label": STATUSES[f["status"]], "on": f["on"],
                 "deadline": f["deadline"], "deadline_provisional": f["deadline_provisional"],
                 "current_deadline": f["current_deadline"], "overdue": overdue, "late": late,
+                "awaiting_review_on_time": awaiting_on_time(f, self.today),
                 "days_overdue": (self.today - f["deadline"]).days if overdue else 0,
                 "rung": f["rung"], "rung_label": rung_name(f["rung"]),
                 "escalations": esc_by_finding.get(f["finding_id"], []),

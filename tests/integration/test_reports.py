@@ -10,11 +10,12 @@ The scenario (now = 2024-11-01 17:00, Asia/Shanghai). Unit U1:
 | f4 | general | deadline 10-14, 督办 due 10-28, report 10-25, passed 10-30         | closed late (督办 due is no deadline in force) |
 | f5 | general | report 10-11, failed 10-12 (new deadline 10-18), report 10-17, passed 10-21 | closed on time |
 | f6 | serious | deadline 10-21, no report; 督办, 约谈 (held 10-30), 通报            | open, overdue, late  |
-| f7 | general | deadline 10-21, report 10-18, not yet reviewed                   | open, overdue, not late |
+| f7 | general | deadline 10-21, report 10-18, not yet reviewed                   | open, awaiting review, not overdue |
 | f8 | general | recorded 10-30, no order                                         | open                 |
 | f9 | general | ordered 10-28, deadline 11-11; 预警                               | open                 |
 
-U1: 9 findings, 5 closed, 3 on time, 4 open, 2 overdue, 1 late:
+U1: 9 findings, 5 closed, 3 on time, 4 open, 1 overdue (late), 1 awaiting review of a report
+made in time:
 on-time rate = 3 / (5 + 1) = 0.5. Escalations: reminder 1, supervise 2,
 interview 1, public_notice 1, accountability 0; interviews held 1.
 
@@ -147,7 +148,8 @@ def test_unit_report_matches_the_hand_count(app: Dudao, db: str, clock: Clock) -
     f = scenario(app, clock)
     with live(app, db) as v:
         r = v.unit("U1")
-    assert (r["findings"], r["open"], r["overdue"], r["late"]) == (9, 4, 2, 1)
+    assert (r["findings"], r["open"], r["overdue"], r["late"]) == (9, 4, 1, 1)
+    assert r["awaiting_review_on_time"] == 1
     assert (r["closed"], r["closed_on_time"], r["on_time_rate"]) == (5, 3, 0.5)
     assert r["by_severity"] == {"general": 6, "serious": 2, "major": 1}
     assert r["by_status"] == {"recorded": 1, "rectifying": 2, "under_review": 1, "closed": 5}
@@ -166,7 +168,10 @@ def test_unit_report_matches_the_hand_count(app: Dudao, db: str, clock: Clock) -
     assert [t["kind"] for t in f6["timeline"]] == [
         "Recorded", "RectificationOrdered", "EscalationRaised", "EscalationRaised",
         "InterviewHeld", "EscalationRaised"]
-    assert (opened[str(f["f7"])]["overdue"], opened[str(f["f7"])]["late"]) == (True, False)
+    # a report submitted before its deadline, awaiting review: neither overdue nor late
+    f7 = opened[str(f["f7"])]
+    assert (f7["overdue"], f7["late"], f7["days_overdue"], f7["awaiting_review_on_time"]) == (
+        False, False, 0, True)
     assert opened[str(f["f9"])]["overdue"] is False
     assert r["monthly"] == [{"month": "2024-10", "closed": 5, "closed_on_time": 3,
                              "on_time_rate": 0.6}]
@@ -181,7 +186,7 @@ def test_bulletin_matches_the_hand_count(app: Dudao, db: str, clock: Clock) -> N
         b = v.bulletin()
     o = b["overall"]
     assert (o["units"], o["findings"], o["closed"], o["closed_on_time"]) == (4, 11, 6, 4)
-    assert (o["open"], o["overdue"], o["late"], o["on_time_rate"]) == (5, 3, 2, 0.5)
+    assert (o["open"], o["overdue"], o["late"], o["on_time_rate"]) == (5, 2, 2, 0.5)
     assert o["escalations"] == {"reminder": 1, "supervise": 3, "interview": 2,
                                 "public_notice": 1, "accountability": 1}
     assert [(u["rank"], u["unit"], u["on_time_rate"]) for u in b["ranking"]] == [

@@ -473,7 +473,7 @@ class UnitReportOut(BaseModel):
     as_of: datetime = Field(..., description="报告时点")
     findings: int = Field(..., description="问题总数")
     open: int = Field(..., description="未销号的问题数")
-    overdue: int = Field(..., description="逾期：未销号、已下达整改、整改期限当天已过（北京时间）的问题数")
+    overdue: int = Field(..., description="逾期：未销号、已下达整改、整改期限当天已过（北京时间），且不是按期提交整改报告待复查的问题数")
     closed: int = Field(..., description="已销号的问题数")
     closed_on_time: int = Field(..., description="按期销号：复查通过的那份整改报告不晚于整改期限（督办期限不算）")
     on_time_rate: float | None = Field(None, description="按期整改率 = 按期销号 ÷（已销号 + 逾期未整改），无可评价问题时为 null")
