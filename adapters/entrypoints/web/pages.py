@@ -35,6 +35,7 @@ from domain.findings import Finding
 from projections.accountability import findings as acc_findings
 from projections.cases import finding_cases
 from projections.persons import list_persons
+from projections.plans import plan_codes
 from projections.reports import finding_state, timelines
 
 router = APIRouter(include_in_schema=False)
@@ -107,7 +108,8 @@ def overview(visit: Visitor, as_of: str | None = None) -> Response:
     who = visit.who
     if who.role == "unit" and who.unit:
         return RedirectResponse(unit_link(who.unit), status_code=303)
-    return report_page(visit, as_of, lambda v: v.bulletin(), "overview.html.j2",
+    return report_page(visit, as_of, lambda v: v.bulletin() | {"plan_codes": plan_codes(v.conn)},
+                       "overview.html.j2",
                        figures="overall", link=True, unit_link=unit_link)
 
 
