@@ -324,7 +324,23 @@ def test_command_line(sqlite_db: str, clock: Clock, capsys: Any, tmp_path: Any) 
     assert run(cli, [*base, "--json", "report", "bulletin", "--format", "html", "-o",
                      str(out)]) == 0
     assert json.loads(capsys.readouterr().out) == {"written": str(out)}
-    assert "督 导 通 报" in out.read_text(encoding="utf-8")
+    html = out.read_text(encoding="utf-8")
+    assert "督 导 通 报" in html
+    # print-ready: the default 发文机关, 成文日期 in Chinese form, headers repeated on each
+    # page, page numbers, dates that do not wrap
+    assert '<span id="issuer">××市人民政府教育督导室</span>' in html
+    assert '<span class="date" id="dated">2024年11月1日</span>' in html
+    assert "<thead><tr><th class=\"num\">名次</th>" in html
+    assert "thead { display: table-header-group; }" in html
+    assert "counter(page)" in html and "counter(pages)" in html and "@page" in html
+    assert ".date, td.date { white-space: nowrap; }" in html
+    assert run(cli, [*base, "report", "bulletin", "--format", "html", "--issue-no",
+                     "2024年第3期", "--issuer", "汉中市人民政府教育督导室", "-o", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert '<div class="doc-no issue-no" id="issue-no">2024年第3期</div>' in html
+    assert html.count("汉中市人民政府教育督导室") == 2  # masthead and signature
+    assert run(cli, [*base, "report", "bulletin", "--issuer", " "]) == 1
+    assert "发文机关" in capsys.readouterr().err
     assert run(cli, [*base, "report", "bulletin"]) == 0
     assert "## 二、按期整改率排名" in capsys.readouterr().out
     assert run(cli, [*base, "report", "bulletin", "--since", "2024-10-20", "--format", "json"]) == 0

@@ -31,6 +31,18 @@ def _output(text: str, out: str | None, what: str) -> None:
     emit({"written": str(path)}, f"已写入{what}：{path}")
 
 
+def masthead(issuer: str, issue_no: str | None) -> dict[str, Any]:
+    """发文机关 and 期号 of a bulletin (成文日期 is its as-of day)."""
+    issuer = " ".join(issuer.split())
+    if not issuer or len(issuer) > 60:
+        raise InvalidInput("发文机关应为1到60个字", "issuer must be 1 to 60 characters",
+                           field="issuer")
+    no = " ".join((issue_no or "").split()) or None
+    if no is not None and len(no) > 40:
+        raise InvalidInput("期号不超过40个字", "issue number too long", field="issue_no")
+    return {"issuer": issuer, "issue_no": no}
+
+
 def write_bytes(data: bytes, out: str, what: str) -> None:
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,14 +94,19 @@ def report_unit(app: Dudao, actor: str, code: str, as_of: datetime | None,
 
 @report.command("bulletin")
 @with_report_options
+@click.option("--issue-no", "issue_no", metavar="TEXT", default=None,
+              help="期号，如 2024年第3期（印在通报文头）")
+@click.option("--issuer", "issuer", metavar="TEXT", default=None,
+              help="发文机关（默认 DUDAO_ISSUER，未设时为 ××市人民政府教育督导室）")
 @pass_app
 def report_bulletin(app: Dudao, actor: str, as_of: datetime | None, since: date | None,
-                    fmt: str | None, out: str | None) -> None:
+                    fmt: str | None, out: str | None, issue_no: str | None,
+                    issuer: str | None) -> None:
     """督导通报：按期整改率排名、通报批评、问责、激励与总体情况。"""
     ctx = click.get_current_context().find_object(Context)
     assert ctx is not None
     with view(app, ctx.settings.db, as_of) as v:
-        data = v.period(since).bulletin()
+        data = v.period(since).bulletin() | masthead(issuer or ctx.settings.issuer, issue_no)
     _output(render(data, _format(fmt)), out, "督导通报")
 
 

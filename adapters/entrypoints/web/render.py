@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, PackageLoader
 
 from adapters.infrastructure.tokens import ROLES
-from adapters.rendering.reports.render import day, md_cell, percent
+from adapters.rendering.reports.render import cn_date, day, md_cell, percent
 from domain.accountability import CASE_STATUSES
 from domain.findings import MAX_WITHIN, SEVERITIES, STATUSES
 from domain.rungs import RUNGS
@@ -43,7 +43,7 @@ def environment() -> Environment:
     loader = ChoiceLoader([PackageLoader("adapters.entrypoints.web", "templates"),
                            PackageLoader("adapters.rendering.reports", "templates")])
     env = Environment(loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(percent=percent, day=day, cell=md_cell, actor=actor_name)
+    env.filters.update(percent=percent, day=day, cell=md_cell, actor=actor_name, cn_date=cn_date)
     env.globals.update(RUNGS=RUNGS, SEVERITIES=SEVERITIES, STATUSES=STATUSES,
                        MAX_WITHIN=MAX_WITHIN, CASE_STATUSES=CASE_STATUSES, ROLES=ROLES)
     return env

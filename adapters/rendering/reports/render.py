@@ -89,6 +89,13 @@ def day(value: date | datetime | None) -> str:
     return value.isoformat()
 
 
+def cn_date(value: date | datetime | None) -> str:
+    """A date in Chinese form, as 成文日期 is written: 2024年10月14日."""
+    if value is None:
+        return "—"
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
 def md_cell(value: Any) -> str:
     return " ".join(str(value).split()).replace("|", "\\|")
 
@@ -100,7 +107,7 @@ def environment() -> Environment:
         autoescape=lambda name: bool(name and name.endswith((".html.j2", ".html", ".svg.j2"))),
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
-    env.filters.update(percent=percent, day=day, cell=md_cell)
+    env.filters.update(percent=percent, day=day, cell=md_cell, cn_date=cn_date)
     return env
 
 
