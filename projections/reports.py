@@ -19,6 +19,11 @@ counts them by hand):
 - **on-time rate** (按期整改率) = closed on time / (closed + late): the share
   of findings whose timeliness is settled that were rectified on time; null
   when none is settled.
+- **monthly** (按月按期整改率): per month, the closures of that month (closed, closed on
+  time) and the overdue open findings whose deadline in force fell in it (late); n =
+  closed + late, rate = closed on time / n, so the months add up to the headline rate.
+  Every month from the first to the last is listed; a month with n = 0 has rate null
+  (shown as 无销号, not 0%).
 - **escalations**: escalation events per code (预警 counted once per deadline),
   **public_notices**: findings escalated to 通报, **interviews**: interviews held (约谈).
 - **accountability**: accountability cases opened (问责建议: a committee rung fired;
@@ -238,16 +243,37 @@ def figures(rows: list[dict[str, Any]], esc_rows: list[dict[str, Any]],
     }
 
 
-def monthly(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Closures per month of closing, and how many were on time."""
+def month_range(first: str, last: str) -> list[str]:
+    year, month = map(int, first.split("-"))
+    out = []
+    while f"{year:04d}-{month:02d}" <= last:
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def monthly(rows: list[dict[str, Any]], today: date | None = None) -> list[dict[str, Any]]:
+    """The on-time rate by month, as the headline rate is counted: closures in their month
+    of closing (how many on time), and the overdue open findings in the month their
+    deadline fell in (``late``); ``n`` = closed + late, the rate = on time / n. Every month
+    from the first to the last is listed: one with nothing settled has n 0 and rate None
+    (no closures), not 0%."""
     months: dict[str, list[int]] = {}
     for f in rows:
         if f["status"] == "closed" and f["closed_on"] is not None:
-            m = months.setdefault(f["closed_on"].strftime("%Y-%m"), [0, 0])
+            m = months.setdefault(f["closed_on"].strftime("%Y-%m"), [0, 0, 0])
             m[0] += 1
             m[1] += bool(f["closed_on_time"])
-    return [{"month": k, "closed": v[0], "closed_on_time": v[1], "on_time_rate": rate(v[1], v[0])}
-            for k, v in sorted(months.items())]
+        elif today is not None and finding_state(f, today)[1]:
+            months.setdefault(f["deadline"].strftime("%Y-%m"), [0, 0, 0])[2] += 1
+    if not months:
+        return []
+    out = []
+    for k in month_range(min(months), max(months)):
+        closed, on_time, late = months.get(k, [0, 0, 0])
+        out.append({"month": k, "closed": closed, "closed_on_time": on_time, "late": late,
+                    "n": closed + late, "on_time_rate": rate(on_time, closed + late)})
+    return out
 
 
 def by_rung(esc: dict[str, int]) -> list[dict[str, Any]]:
@@ -387,7 +413,7 @@ class Reports:
             "parent": u["parent"],
             **{k: v for k, v in fig.items() if k not in ("unit", "name")},
             "escalations_by_rung": by_rung(fig["escalations"]),
-            "monthly": monthly(rows),
+            "monthly": monthly(rows, self.today),
             "open_findings": [brief(f) | {"timeline": lines.get(f["finding_id"], [])}
                               for f in open_rows],
             "closed_findings": [brief(f) for f in rows if f["status"] == "closed"],
@@ -454,7 +480,7 @@ class Reports:
             "since": self.since,
             "overall": {"units": len(items), **overall,
                         "escalations_by_rung": by_rung(overall["escalations"]),
-                        "monthly": monthly(all_rows)},
+                        "monthly": monthly(all_rows, self.today)},
             "ranking": [{k: r[k] for k in ("rank", "unit", "name", "findings", "open", "overdue",
                                            "late", "closed", "closed_on_time", "on_time_rate",
                                            "public_notices", "accountability",

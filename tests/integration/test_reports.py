@@ -173,11 +173,35 @@ def test_unit_report_matches_the_hand_count(app: Dudao, db: str, clock: Clock) -
     assert (f7["overdue"], f7["late"], f7["days_overdue"], f7["awaiting_review_on_time"]) == (
         False, False, 0, True)
     assert opened[str(f["f9"])]["overdue"] is False
-    assert r["monthly"] == [{"month": "2024-10", "closed": 5, "closed_on_time": 3,
-                             "on_time_rate": 0.6}]
+    # the month's rate counts the overdue open findings whose deadline fell in it (f6), as
+    # the headline rate does, and says how many findings it is over (n)
+    assert r["monthly"] == [{"month": "2024-10", "closed": 5, "closed_on_time": 3, "late": 1,
+                             "n": 6, "on_time_rate": 0.5}]
     peers = r["peers"]
     assert (peers["units"], peers["rank"], peers["ranked"]) == (4, 2, 3)
     assert peers["average_on_time_rate"] == 0.5
+
+
+def test_monthly_chart_months_without_closures(app: Dudao, db: str, clock: Clock) -> None:
+    """U3 closed nothing: its one month holds h1, overdue (0%, n=1), not an empty 0%. A
+    month between two with findings shows as having none, not as 0%."""
+    scenario(app, clock)
+    with live(app, db) as v:
+        u3 = v.unit("U3")
+    assert u3["monthly"] == [{"month": "2024-10", "closed": 0, "closed_on_time": 0, "late": 1,
+                              "n": 1, "on_time_rate": 0.0}]
+    from projections.reports import monthly
+
+    rows = [{"status": "closed", "closed_on": D("2024-08-05"), "closed_on_time": True},
+            {"status": "closed", "closed_on": D("2024-10-05"), "closed_on_time": False}]
+    months = monthly(rows, D("2024-11-01"))
+    assert [(m["month"], m["n"], m["on_time_rate"]) for m in months] == [
+        ("2024-08", 1, 1.0), ("2024-09", 0, None), ("2024-10", 1, 0.0)]
+    from adapters.rendering.reports.render import rate_chart
+
+    svg = rate_chart(months)
+    assert ">100% (n=1)<" in svg and ">0% (n=1)<" in svg
+    assert ">无销号<" in svg and "(n=0)" not in svg  # September is not drawn as 0%
 
 
 def test_bulletin_matches_the_hand_count(app: Dudao, db: str, clock: Clock) -> None:

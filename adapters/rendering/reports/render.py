@@ -64,10 +64,14 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], texts:
     return str(environment().get_template("bar_chart.svg.j2").render(c=geometry))
 
 
-def rate_chart(monthly: list[dict[str, Any]], title: str = "按月按期整改率（按销号月份）") -> str:
+def rate_chart(monthly: list[dict[str, Any]],
+               title: str = "按月按期整改率（销号按销号月份，逾期按期限月份）") -> str:
+    """Each month's rate with the number of findings it is over (n); a month with none
+    settled says so (无销号) and draws no bar, rather than a 0% one."""
     values = [round(100 * (m["on_time_rate"] or 0), 1) for m in monthly]
-    return bar_chart(title, [m["month"] for m in monthly], values,
-                     [f"{v:.0f}%" for v in values], top=100,
+    texts = [f"{v:.0f}% (n={m.get('n', m['closed'])})" if m["on_time_rate"] is not None
+             else "无销号" for v, m in zip(values, monthly, strict=True)]
+    return bar_chart(title, [m["month"] for m in monthly], values, texts, top=100,
                      ticks=[(v, f"{v}%") for v in (0, 25, 50, 75, 100)])
 
 
