@@ -31,6 +31,8 @@ counts them by hand):
   **accountability_dismissed**: cases decided (决定问责) / dismissed (不予问责), in a
   period on or after its first day; **accountability_pending**: cases opened and
   not yet decided or dismissed. The rules only propose: a decision is the 督导委员会's.
+- **units**: every registered unit, a group unit (各县区党委、政府, from a plan) like any
+  other: it is ranked, named in the lists and counted.
 - **peers**: the units with the same parent unit (top-level units are peers
   of each other); rank by on-time rate among those that have one.
 """
@@ -327,9 +329,8 @@ class Reports:
         self.today = local_date(now)
         self.summary: dict[str, dict[str, Any]] = {}
         self._groups: dict[str | None, dict[str, Any]] = {}
+        # every unit, a group unit (各县区党委、政府) too: it is ranked, named and counted
         for code, u in model.units.items():
-            if u["kind"] != "unit":
-                continue
             fig = figures(model.findings.get(code, []), model.escalations.get(code, []),
                           self.today, model.cases.get(code, []), since)
             self.summary[code] = {"unit": code, "name": u["name"], **fig}

@@ -204,6 +204,32 @@ def test_monthly_chart_months_without_closures(app: Dudao, db: str, clock: Clock
     assert ">无销号<" in svg and "(n=0)" not in svg  # September is not drawn as 0%
 
 
+def test_group_units_are_in_the_bulletin_like_any_unit(app: Dudao, db: str,
+                                                       clock: Clock) -> None:
+    """A group unit (各县(市)人民政府, from a plan) with a finding is ranked, named and counted."""
+    from tests.conftest import SAMPLE_PLANS
+
+    clock.at("2024-09-02")
+    path = SAMPLE_PLANS / "county-high-schools-2023-2025.txt"
+    plan = app.import_plan(path.read_bytes(), source=path.name, code="XZ", actor="t")
+    group = plan["unit_codes"]["各县(市)人民政府"]
+    assert app.get_unit(group).kind == "group"
+    clock.at("2024-09-20")
+    fid = app.record_finding(unit=group, on=D("2024-09-20"), inspector="督学", text="群组问题",
+                             actor="t")
+    clock.at("2024-09-25")
+    app.order_rectification(fid, on=D("2024-09-25"), within=10, actor="t")
+    esc(app, fid, "public_notice", "2024-10-20")
+    clock.at("2024-11-01")
+    with live(app, db) as v:
+        b = v.bulletin()
+        r = v.unit(group)
+    assert [u["unit"] for u in b["ranking"]] == [group]
+    assert [u["name"] for u in b["public_notice"]] == ["各县(市)人民政府"]
+    assert b["overall"]["overdue"] == 1 and b["overall"]["units"] == plan["units"]
+    assert r["peers"] is not None and r["overdue"] == 1
+
+
 def test_bulletin_matches_the_hand_count(app: Dudao, db: str, clock: Clock) -> None:
     f = scenario(app, clock)
     with live(app, db) as v:
