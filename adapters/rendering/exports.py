@@ -22,7 +22,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from projections.exports import Column
+from projections.exports import FINDING_COLUMNS, Column
 
 EXPORT_FORMATS = ("xlsx", "csv", "json")
 CONTENT_TYPES = {
@@ -96,3 +96,10 @@ def to_xlsx(columns: Sequence[Column], rows: list[dict[str, Any]], *, sheet: str
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def findings_file(data: dict[str, Any], fmt: str) -> bytes:
+    """The 问题清单 (``projections.exports.findings_export``) as an xlsx or CSV file."""
+    if fmt == "xlsx":
+        return to_xlsx(FINDING_COLUMNS, data["rows"], sheet="问题清单", title="问题清单")
+    return to_csv(FINDING_COLUMNS, data["rows"])

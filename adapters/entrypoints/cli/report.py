@@ -11,13 +11,13 @@ import click
 
 from adapters.bootstrap import read_models
 from adapters.entrypoints.cli.base import DATE, MOMENT, ChoiceType, Context, cli, emit, pass_app
-from adapters.rendering.exports import EXPORT_FORMATS, to_csv, to_xlsx
+from adapters.rendering.exports import EXPORT_FORMATS, findings_file
 from adapters.rendering.reports import view
 from adapters.rendering.reports.render import FORMATS, render
 from adapters.service_layer.application import Dudao
 from adapters.service_layer.persons import record_data
 from domain.errors import InvalidInput
-from projections.exports import FINDING_COLUMNS, findings_export
+from projections.exports import findings_export
 
 
 def _output(text: str, out: str | None, what: str) -> None:
@@ -138,8 +138,7 @@ def report_findings(app: Dudao, actor: str, unit: str | None, status: str | None
     if fmt == "json":
         _output(render(data, "json"), out, what)
         return
-    blob = (to_xlsx(FINDING_COLUMNS, data["rows"], sheet="问题清单", title="问题清单")
-            if fmt == "xlsx" else to_csv(FINDING_COLUMNS, data["rows"]))
+    blob = findings_file(data, fmt)
     if out is None:
         sys.stdout.buffer.write(blob)
         return

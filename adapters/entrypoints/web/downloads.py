@@ -21,11 +21,11 @@ from fastapi.responses import Response
 from adapters.entrypoints.web.pages import live
 from adapters.entrypoints.web.render import message, not_found
 from adapters.entrypoints.web.session import Visitor
-from adapters.rendering.exports import CONTENT_TYPES, EXPORT_FORMATS, to_csv, to_xlsx
+from adapters.rendering.exports import CONTENT_TYPES, EXPORT_FORMATS, findings_file, to_xlsx
 from adapters.rendering.reports.render import to_json
 from adapters.service_layer import action_plans as plans
 from domain.errors import DudaoError, NotFound
-from projections.exports import FINDING_COLUMNS, TASK_COLUMNS, findings_export
+from projections.exports import TASK_COLUMNS, findings_export
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,8 +48,8 @@ def findings_link(fmt: str, unit: str | None = None) -> str:
 
 
 @router.get("/reports/findings.{fmt}")
-def findings_file(fmt: str, visit: Visitor, unit: str | None = None, status: str | None = None,
-                  overdue: bool = False) -> Response:
+def findings_download(fmt: str, visit: Visitor, unit: str | None = None, status: str | None = None,
+                      overdue: bool = False) -> Response:
     who = visit.who
     if fmt not in EXPORT_FORMATS:
         return not_found("文件")
@@ -69,8 +69,7 @@ def findings_file(fmt: str, visit: Visitor, unit: str | None = None, status: str
     fallback = f"findings-{unit or 'all'}-{today.isoformat()}"
     if fmt == "json":
         return download(to_json(data).encode(), fmt, name, fallback)
-    blob = (to_xlsx(FINDING_COLUMNS, data["rows"], sheet="问题清单", title="问题清单")
-            if fmt == "xlsx" else to_csv(FINDING_COLUMNS, data["rows"]))
+    blob = findings_file(data, fmt)
     return download(blob, fmt, name, fallback)
 
 
