@@ -128,13 +128,6 @@ api_tokens = Table(
     Column("last_used_at", DateTime(timezone=True)),
 )
 
-web_sessions = Table(
-    "web_sessions",
-    api_metadata,
-    Column("session_hash", String(64), primary_key=True),  # SHA-256 of the cookie's random id
-    Column("token_id", String(36), nullable=False),
-)
-
 idempotency_keys = Table(
     "api_idempotency_keys",
     api_metadata,
@@ -182,15 +175,20 @@ def _add_missing_columns(engine: Engine) -> None:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the token's role, its unit (for ``unit``), and the actor recorded."""
+    """Who is calling: the token's role, its unit (for ``unit``), and the actor recorded.
+    A user signed in to the pages (adapters/infrastructure/users.py) has ``user`` set: its
+    actor is ``user:NAME`` and ``name`` its display name."""
 
     token_id: str
     role: str
     unit: str | None
     name: str | None
+    user: str | None = None
 
     @property
     def actor(self) -> str:
+        if self.user:
+            return f"user:{self.user}"
         who = self.name or self.unit or "token"
         return f"{self.role}:{who}#{self.token_id[:8]}"
 
@@ -284,46 +282,6 @@ class TokenStore:
                 self._cache.clear()
             self._cache[digest] = (self._monotonic(), principal)
         return principal
-
-    # ------------------------------------------------------- web sessions
-
-    def open_session(self, token: str) -> str | None:
-        """A new web session for a valid token: a random id (the cookie), stored hashed."""
-        who = self.lookup(token)
-        if who is None:
-            return None
-        sid = secrets.token_urlsafe(32)
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(web_sessions).values(session_hash=hash_token(sid),
-                                                         token_id=who.token_id))
-        except OperationalError as e:
-            raise _unavailable(e) from e
-        return sid
-
-    def session(self, sid: str) -> Principal | None:
-        """The principal of an open session whose token is not revoked (checked each time)."""
-        t, s = api_tokens, web_sessions
-        try:
-            with self.engine.connect() as conn:
-                row = conn.execute(
-                    select(t.c.token_id, t.c.role, t.c.unit, t.c.name)
-                    .join(s, s.c.token_id == t.c.token_id)
-                    .where(s.c.session_hash == hash_token(sid), t.c.revoked_at.is_(None))
-                ).first()
-        except OperationalError as e:
-            raise _unavailable(e) from e
-        if row is None:
-            return None
-        return Principal(token_id=row.token_id, role=row.role, unit=row.unit, name=row.name)
-
-    def close_session(self, sid: str) -> None:
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(delete(web_sessions)
-                             .where(web_sessions.c.session_hash == hash_token(sid)))
-        except OperationalError as e:
-            raise _unavailable(e) from e
 
     def list(self) -> list[dict[str, Any]]:
         """Every token (revoked ones too), oldest first; never the token or its hash."""
