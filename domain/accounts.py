@@ -51,11 +51,11 @@ def check_user_name(value: str | None) -> str:
             "用户名应为3到32个字符：小写英文字母、数字、点、下划线或连字符，以字母开头"
             f"（收到 {name!r}）",
             f"user name must be 3-32 of a-z 0-9 . _ -, starting with a letter: {name!r}",
-            field="name")
+            field="user")
     if name in RESERVED_NAMES:
         raise InvalidInput(
             f"用户名 {name} 为系统保留，不能使用（保留：{'、'.join(sorted(RESERVED_NAMES))}）",
-            f"user name {name!r} is reserved", field="name")
+            f"user name {name!r} is reserved", field="user")
     return name
 
 

@@ -136,8 +136,9 @@ class UserStore:
 
     # ------------------------------------------------------------ accounts
 
-    def add(self, *, name: str, role: str, unit: str | None, display: str | None,
-            password: str, created_by: str) -> dict[str, Any]:
+    def check_new(self, *, name: str, role: str, unit: str | None,
+                  display: str | None) -> tuple[str, str]:
+        """A new account's name and display name, refused before any password is asked."""
         name = check_user_name(name)
         if role not in ROLES:
             raise InvalidInput(f"角色 {role!r} 无效，应为 {'、'.join(ROLES)} 之一",
@@ -148,7 +149,14 @@ class UserStore:
         if role != "unit" and unit:
             raise InvalidInput("只有责任单位角色的用户才能指定单位",
                                "only a unit user takes --unit", field="unit")
-        shown = check_display(display, name)
+        if self._row(name) is not None:
+            raise Conflict(f"用户 {name} 已存在", f"user {name!r} exists", field="user")
+        return name, check_display(display, name)
+
+    def add(self, *, name: str, role: str, unit: str | None, display: str | None,
+            password: str, created_by: str) -> dict[str, Any]:
+        """A new account (the unit, if any, is the caller's to check exists)."""
+        name, shown = self.check_new(name=name, role=role, unit=unit, display=display)
         check_password(password, name)
         now = self.clock()
         row = {"name": name, "display": shown, "role": role, "unit": unit,
@@ -158,7 +166,7 @@ class UserStore:
             with self.engine.begin() as conn:
                 conn.execute(insert(users).values(**row))
         except IntegrityError as e:
-            raise Conflict(f"用户 {name} 已存在", f"user {name!r} exists", field="name") from e
+            raise Conflict(f"用户 {name} 已存在", f"user {name!r} exists", field="user") from e
         except OperationalError as e:
             raise _unavailable(e) from e
         return public(row)
@@ -166,7 +174,7 @@ class UserStore:
     def get(self, name: str) -> dict[str, Any]:
         row = self._row((name or "").strip())
         if row is None:
-            raise NotFound(f"用户 {name} 不存在", f"unknown user {name!r}", field="name")
+            raise NotFound(f"用户 {name} 不存在", f"unknown user {name!r}", field="user")
         return row
 
     def _row(self, name: str, conn: Connection | None = None) -> dict[str, Any] | None:
@@ -202,7 +210,7 @@ class UserStore:
         row = self.get(name)
         if row["disabled_at"] is not None:
             raise Conflict(f"用户 {row['name']} 已于 {row['disabled_at']:%Y-%m-%d %H:%M} 停用",
-                           f"user {row['name']!r} is already disabled", field="name")
+                           f"user {row['name']!r} is already disabled", field="user")
         now = self.clock()
         try:
             with self.engine.begin() as conn:

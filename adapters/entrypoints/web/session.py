@@ -18,8 +18,8 @@ not signed in is sent to the login page (:data:`EXCEPTION_HANDLERS`).
 from __future__ import annotations
 
 import hashlib
-import math
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from functools import cached_property
