@@ -37,8 +37,7 @@ def user_store(app: Dudao) -> Iterator[UserStore]:
 
 def read_password(from_stdin: bool) -> str:
     if from_stdin:
-        line = sys.stdin.readline()
-        return line[:-1] if line.endswith("\n") else line
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
     first = click.prompt("密码", hide_input=True, err=True, default="", show_default=False)
     second = click.prompt("再输入一次密码", hide_input=True, err=True, default="",
                           show_default=False)
