@@ -43,11 +43,16 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from adapters.infrastructure.passwords import Passwords
-from adapters.infrastructure.tokens import ROLES, Principal, api_tokens, create_tables
-from adapters.service_layer.application import StoreUnavailable
+from adapters.infrastructure.tokens import (
+    Principal,
+    api_tokens,
+    check_role,
+    create_tables,
+    unavailable,
+)
 from domain.accounts import (
     SESSION_TOUCH,
     blocked_for,
@@ -58,7 +63,7 @@ from domain.accounts import (
     session_alive,
     wait_text,
 )
-from domain.errors import Conflict, InvalidInput, NotFound
+from domain.errors import Conflict, NotFound
 
 account_metadata = MetaData()
 
@@ -124,15 +129,7 @@ class UserStore:
         self.clock = clock
         self.passwords = passwords or Passwords()
         create_tables(engine)  # api_tokens, which sessions of a token join
-        for attempt in (1, 2):
-            try:
-                account_metadata.create_all(engine, checkfirst=True)
-                break
-            except OperationalError as e:
-                raise _unavailable(e) from e
-            except (IntegrityError, ProgrammingError):
-                if attempt == 2:
-                    raise
+        create_tables(engine, account_metadata)
 
     # ------------------------------------------------------------ accounts
 
@@ -140,15 +137,7 @@ class UserStore:
                   display: str | None) -> tuple[str, str]:
         """A new account's name and display name, refused before any password is asked."""
         name = check_user_name(name)
-        if role not in ROLES:
-            raise InvalidInput(f"角色 {role!r} 无效，应为 {'、'.join(ROLES)} 之一",
-                               f"invalid role {role!r}", field="role")
-        if role == "unit" and not unit:
-            raise InvalidInput("责任单位角色的用户必须用 --unit 指定单位",
-                               "a unit user needs --unit CODE", field="unit")
-        if role != "unit" and unit:
-            raise InvalidInput("只有责任单位角色的用户才能指定单位",
-                               "only a unit user takes --unit", field="unit")
+        check_role(role, unit, "用户", "user")
         if self._row(name) is not None:
             raise Conflict(f"用户 {name} 已存在", f"user {name!r} exists", field="user")
         return name, check_display(display, name)
@@ -168,7 +157,7 @@ class UserStore:
         except IntegrityError as e:
             raise Conflict(f"用户 {name} 已存在", f"user {name!r} exists", field="user") from e
         except OperationalError as e:
-            raise _unavailable(e) from e
+            raise unavailable(e) from e
         return public(row)
 
     def get(self, name: str) -> dict[str, Any]:
@@ -186,7 +175,7 @@ class UserStore:
                 with self.engine.connect() as c:
                     found = c.execute(query).mappings().first()
         except OperationalError as e:
-            raise _unavailable(e) from e
+            raise unavailable(e) from e
         return dict(found) if found is not None else None
 
     def set_password(self, name: str, password: str) -> dict[str, Any]:
@@ -202,7 +191,7 @@ class UserStore:
                 conn.execute(delete(signin_sessions)
                              .where(signin_sessions.c.user_name == row["name"]))
         except OperationalError as e:
-            raise _unavailable(e) from e
+            raise unavailable(e) from e
         return public(row | {"password_changed_at": now})
 
     def disable(self, name: str) -> dict[str, Any]:
@@ -219,7 +208,7 @@ class UserStore:
                 conn.execute(delete(signin_sessions)
                              .where(signin_sessions.c.user_name == row["name"]))
         except OperationalError as e:
-            raise _unavailable(e) from e
+            raise unavailable(e) from e
         return public(row | {"disabled_at": now})
 
     def list(self) -> list[dict[str, Any]]:
@@ -228,7 +217,7 @@ class UserStore:
             with self.engine.connect() as conn:
                 rows = conn.execute(select(users).order_by(users.c.name)).mappings().all()
         except OperationalError as e:
-            raise _unavailable(e) from e
+            raise unavailable(e) from e
         return [public(dict(r)) for r in rows]
 
     def people(self) -> dict[str, tuple[str, str]]:
@@ -237,7 +226,7 @@ class UserStore:
             with self.engine.connect() as conn:
                 rows = conn.execute(select(users.c.name, users.c.display, users.c.role)).all()
         except OperationalError as e:
-            raise _unavailable(e) from e
+            raise unavailable(e) from e
         return {r.name: (r.display, r.role) for r in rows}
 
     # ------------------------------------------------------------ sign in
@@ -268,7 +257,7 @@ class UserStore:
                     session_hash=digest(sid), user_name=row["name"], created_at=now,
                     last_seen_at=now))
         except OperationalError as e:
-            raise _unavailable(e) from e
+            raise unavailable(e) from e
         return SignIn(sid)
 
     def _blocked(self, keys: dict[str, str], now: datetime) -> timedelta:
@@ -278,7 +267,7 @@ class UserStore:
                 rows = {r.key: r for r in conn.execute(
                     select(f).where(f.c.key.in_(list(keys.values())))).all()}
         except OperationalError as e:
-            raise _unavailable(e) from e
+            raise unavailable(e) from e
         waits = [blocked_for(r.failures, _aware(r.last_failure, now), now, kind)
                  for kind, key in keys.items() if (r := rows.get(key)) is not None]
         return max(waits, default=timedelta(0))
@@ -302,7 +291,7 @@ class UserStore:
                     conn.execute(update(f).where(f.c.key == key)
                                  .values(failures=before + 1, last_failure=now))
         except OperationalError as e:
-            raise _unavailable(e) from e
+            raise unavailable(e) from e
 
     # ------------------------------------------------------------ sessions
 
@@ -315,7 +304,7 @@ class UserStore:
                     session_hash=digest(sid), token_id=token_id, created_at=now,
                     last_seen_at=now))
         except OperationalError as e:
-            raise _unavailable(e) from e
+            raise unavailable(e) from e
         return sid
 
     def session(self, sid: str) -> Principal | None:
@@ -335,7 +324,7 @@ class UserStore:
                                  .outerjoin(t, t.c.token_id == s.c.token_id))
                     .where(s.c.session_hash == key)).first()
         except OperationalError as e:
-            raise _unavailable(e) from e
+            raise unavailable(e) from e
         if row is None:
             return None
         created, seen = _aware(row.created_at, now), _aware(row.last_seen_at, now)
@@ -365,7 +354,7 @@ class UserStore:
                 conn.execute(delete(signin_sessions)
                              .where(signin_sessions.c.session_hash == digest(sid)))
         except OperationalError as e:
-            raise _unavailable(e) from e
+            raise unavailable(e) from e
 
 
 def public(row: dict[str, Any]) -> dict[str, Any]:
@@ -380,9 +369,3 @@ def _aware(moment: datetime, now: datetime) -> datetime:
     """SQLite gives times back without their offset: they were written in ``now``'s zone."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=now.tzinfo)
 
-
-def _unavailable(e: Exception) -> StoreUnavailable:
-    return StoreUnavailable(
-        "数据库无法访问，请稍后重试", f"the database is unreachable: {type(e).__name__}",
-        field="db",
-    )
