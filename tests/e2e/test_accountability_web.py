@@ -16,7 +16,7 @@ import pytest
 from tests.apiserver import ApiServer
 from tests.conftest import Clock
 from tests.e2e.test_accountability_api import seed_cases
-from tests.e2e.test_web import CHROMIUM_FLAGS, chromium_path, login
+from tests.e2e.test_web import CHROMIUM_FLAGS, chromium_path, login, token_sign_in
 
 ROLES = {"inspector": ("inspector", None, "张督学"), "committee": ("committee", None, "委员会"),
          "czj": ("unit", "CZJ", None), "jyj": ("unit", "JYJ", None)}
@@ -113,8 +113,7 @@ def test_a_statement_and_a_decision_through_the_forms_in_chromium(
     def sign_in(browser: Any, token: str) -> Any:
         page = browser.new_context(java_script_enabled=False).new_page()
         page.goto(base + "/login")
-        page.fill("#token", token)
-        page.click("main button[type=submit]")
+        token_sign_in(page, token)
         return page
 
     with sync_playwright() as p:

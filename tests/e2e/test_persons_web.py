@@ -20,6 +20,7 @@ from tests.e2e.test_web import (
     login,
     served,
     site,
+    token_sign_in,
 )
 
 # test_web's fixtures: the reports' scenario (it ends 2024-11-01; h1 of U3 has
@@ -212,8 +213,7 @@ def test_adding_a_principal_in_headless_chromium_changes_the_unit_page(
             page = browser.new_page(java_script_enabled=False)
             page.goto(base + "/units/U1")
             assert page.url.startswith(base + "/login")
-            page.fill("#token", token)
-            page.click("button[type=submit]")
+            token_sign_in(page, token)
             assert page.url == base + "/units/U1"
             assert page.inner_text("#principal") == "负责人U1"
             before = app.event_count()

@@ -187,6 +187,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "calendar": ("calendar", "工作日历：查看某年的节假日与调休。"),
     "notices": ("notices", "升级通知：从事件日志发布到 NATS JetStream，或接收。"),
     "token": ("api", "HTTP API 的令牌。"),
+    "user": ("users", "网页登录的用户账号：开设、改密码、停用、列出。"),
     "serve": ("api", "运行 HTTP API（/api/v1），SIGTERM 或 Ctrl-C 时干净地停止。"),
     "demo": ("demo", "运行演示：在全新的 SQLite 事件库上记录2024年的一批督导问题。"),
 }
@@ -271,6 +272,7 @@ FIELD_OPTIONS = {
     "from": "--from", "post": "--post", "commitment": "--commitment",
     "case": "CASE", "basis": "--basis", "unit_mode": "--unit-mode", "person": "--person",
     "person_mode": "--person-mode", "effective_on": "--effective", "status": "--status",
+    "user": "NAME", "display": "--display",
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
@@ -16,10 +18,18 @@ from domain.rungs import RUNGS
 
 SYSTEM_ACTORS = {"dudao:rules": "升级规则（自动）", "dudao:demo": "演示"}
 
+People = Mapping[str, tuple[str, str]]
+"""user name → (display name, role): the accounts, to name a ``user:NAME`` actor."""
 
-def actor_name(actor: str | None) -> str:
+PEOPLE: ContextVar[Callable[[], People] | None] = ContextVar("dudao_people", default=None)
+"""The accounts of the store the page is served from, looked up when a page first names a
+user (set by the visitor's session, :class:`adapters.entrypoints.web.session.Visit`)."""
+
+
+def actor_name(actor: str | None, people: People | None = None) -> str:
     """An event's actor as a person reads it: ``inspector:张督学#4c749865`` → 张督学（督学）,
-    ``cli:root`` → root（命令行）, the sweep → 升级规则（自动）; anything else as recorded."""
+    ``user:zhangsan`` → 张三（督学） (its display name and role), ``cli:root`` → root（命令行）,
+    the sweep → 升级规则（自动）; anything else as recorded."""
     if not actor:
         return ""
     if actor in SYSTEM_ACTORS:
@@ -27,6 +37,12 @@ def actor_name(actor: str | None) -> str:
     role, sep, rest = actor.partition(":")
     if not sep:
         return actor
+    if role == "user":
+        if people is None:
+            lookup = PEOPLE.get()
+            people = lookup() if lookup is not None else {}
+        display, user_role = people.get(rest, (rest, ""))
+        return f"{display}（{ROLES[user_role]}）" if user_role in ROLES else f"{display}（用户）"
     who = rest.rsplit("#", 1)[0] if "#" in rest else rest
     if role in ROLES:
         return f"{who}（{ROLES[role]}）" if who and who != "token" else ROLES[role]
