@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from adapters.service_layer.application import StoreUnavailable
+from adapters.infrastructure.unavailable import StoreUnavailable
 from domain.evidence import HEAD_BYTES, EvidenceFile, check_name, check_size, is_zip, sniff
 
 CHUNK = 256 * 1024

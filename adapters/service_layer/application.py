@@ -29,6 +29,7 @@ from eventsourcing.utils import get_topic
 
 from adapters.infrastructure.hash_chain import Checkpoint, EventRow, Report, event_hash, verify_rows
 from adapters.infrastructure.sealing_recorders import SealPlan, repairing
+from adapters.infrastructure.unavailable import StoreUnavailable
 from domain.audit import ChainRepair, new_repair
 from domain.calendar import WorkCalendar
 from domain.errors import Conflict, DudaoError, InvalidInput, NotFound, Refused
@@ -40,11 +41,7 @@ from domain.units import UNIT_KINDS, Unit, check_code, check_text
 from domain.values import check_day, check_not_in_future
 
 REPAIR_TOPIC = get_topic(ChainRepair.Sealed)  # type: ignore[attr-defined]
-REPORT_TOPIC_SUFFIX = "Finding.ReportSubmitted"
-
-
-class StoreUnavailable(DudaoError):
-    """The event store cannot be reached."""
+REPORT_TOPIC = get_topic(Finding.ReportSubmitted)  # type: ignore[attr-defined]
 
 
 class DateAsISO(Transcoding):
@@ -753,7 +750,7 @@ class Dudao(Application[UUID]):
             for row in rows:
                 if row[3] == REPAIR_TOPIC:
                     found.append((row[0], row[1], row[2], row[3], bytes(row[4])))
-                elif row[3].endswith(REPORT_TOPIC_SUFFIX) and b'"sha256"' in bytes(row[4]):
+                elif row[3] == REPORT_TOPIC and b'"sha256"' in bytes(row[4]):
                     files = self._report_files(row)
                     if files:
                         reports.append((row[0], str(UUID(str(row[1]))), files))
