@@ -42,6 +42,9 @@ TYPES: dict[str, str] = {
 }
 """The allowed content types and how a person calls them."""
 
+REQUEST_STATUSES = {"pending": "待审批", "granted": "已批准", "refused": "未批准"}
+"""An extension request's (延期申请, domain/findings.py) states as a person reads them."""
+
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP = b"PK\x03\x04"
 HEAD_BYTES = 16

@@ -12,7 +12,7 @@ import click
 from adapters.entrypoints.cli.base import DATE, POSITIVE, ChoiceType, cli, emit, pass_app
 from adapters.service_layer.application import Dudao
 from domain.calendar import PROVISIONAL_MARK
-from domain.evidence import LIMITS_TEXT
+from domain.evidence import LIMITS_TEXT, REQUEST_STATUSES
 from domain.findings import SEVERITIES, STATUSES, Finding
 from domain.rungs import rung_name
 
@@ -45,8 +45,6 @@ def finding_summary(f: Finding) -> dict[str, object]:
     }
 
 
-REQUEST_STATUS = {"pending": "待审批", "granted": "已批准", "refused": "未批准"}
-
 
 def finding_line(f: Finding) -> str:
     rung = f"，升级至{rung_name(f.rung)}" if f.rung else ""
@@ -65,7 +63,7 @@ def finding_line(f: Finding) -> str:
         decided = (f"，{r['decided_on']}审批" + (f"，意见：{r['note']}" if r["note"] else "")
                    if r["decided_on"] else "")
         line += (f"\n  延期申请 {r['request_id']}：{r['on']}申请延至{r['to']}，理由：{r['reason']}"
-                 f"（{REQUEST_STATUS[r['status']]}{decided}）")
+                 f"（{REQUEST_STATUSES[r['status']]}{decided}）")
     return line
 
 

@@ -10,6 +10,8 @@ The pages use the same tokens and roles as the API (signed in by cookie). Module
   case's facts and steps, the forms of its next steps by role, and the 问责决定书;
 - :mod:`~adapters.entrypoints.web.persons`: a unit's persons (人员): the forms to add and
   end one, and a person's record;
+- :mod:`~adapters.entrypoints.web.evidence`: a unit's 整改报告 with 佐证材料 and its
+  延期申请 on the finding page, the inspector's 批准/不批准, and the files' downloads;
 - :mod:`~adapters.entrypoints.web.render`: the templates (``templates/``, with the
   reports' own) and the message pages (403, 404, 422).
 
@@ -19,7 +21,7 @@ not signed in is sent to the login page).
 
 from __future__ import annotations
 
-from adapters.entrypoints.web import cases, pages, persons, session
+from adapters.entrypoints.web import cases, evidence, pages, persons, session
 
-ROUTERS = (session.router, pages.router, cases.router, persons.router)
+ROUTERS = (session.router, evidence.router, pages.router, cases.router, persons.router)
 EXCEPTION_HANDLERS = session.EXCEPTION_HANDLERS
