@@ -152,6 +152,8 @@ TIMELINE_ARGS: dict[str, tuple[str, ...]] = {
     "ExtensionGranted": ("previous", "to", "reason"),
     "InterviewHeld": ("interviewee", "minutes", "commitments"),
     "EscalationRaised": ("code", "rule", "policy", "policy_version", "due"),
+    "ExtensionRequested": ("to", "reason"),
+    "ExtensionRequestDecided": ("granted", "note"),
 }
 
 

@@ -32,6 +32,7 @@ def event_classes(aggregate: type, *names: str) -> dict[type, str]:
 FINDING_EVENTS = event_classes(
     Finding, "Recorded", "RectificationOrdered", "ReportSubmitted", "ReviewPassed",
     "ReviewFailed", "ExtensionGranted", "InterviewHeld", "EscalationRaised",
+    "ExtensionRequested", "ExtensionRequestDecided",
 )
 UNIT_REGISTERED: Any = getattr(Unit, "Registered")  # noqa: B009
 TASK_EVENTS = event_classes(Task, "Created", "ProgressReported", "Closed")

@@ -69,6 +69,8 @@ TIMELINE_LABELS = {
     "ExtensionGranted": "延期",
     "InterviewHeld": "约谈",
     "EscalationRaised": "升级",
+    "ExtensionRequested": "申请延期",
+    "ExtensionRequestDecided": "审批延期申请",
 }
 
 
@@ -133,6 +135,10 @@ def describe(kind: str, args: list[Any]) -> str:
         code, rule, policy, version, due = args
         label = rung_name(code)
         return f"升级：{label}（规则 {rule}，{policy} v{version}" + (f"，期限{due}）" if due else "）")
+    if kind == "ExtensionRequested":
+        return f"申请延期至{args[0]}（{args[1]}）"
+    if kind == "ExtensionRequestDecided":
+        return ("批准延期申请" if args[0] else "不批准延期申请") + (f"（{args[1]}）" if args[1] else "")
     return kind
 
 

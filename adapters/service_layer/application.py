@@ -29,6 +29,7 @@ from eventsourcing.utils import get_topic
 
 from adapters.infrastructure.hash_chain import Checkpoint, EventRow, Report, event_hash, verify_rows
 from adapters.infrastructure.sealing_recorders import SealPlan, repairing
+from adapters.infrastructure.unavailable import StoreUnavailable
 from domain.audit import ChainRepair, new_repair
 from domain.calendar import WorkCalendar
 from domain.errors import Conflict, DudaoError, InvalidInput, NotFound, Refused
@@ -40,10 +41,7 @@ from domain.units import UNIT_KINDS, Unit, check_code, check_text
 from domain.values import check_day, check_not_in_future
 
 REPAIR_TOPIC = get_topic(ChainRepair.Sealed)  # type: ignore[attr-defined]
-
-
-class StoreUnavailable(DudaoError):
-    """The event store cannot be reached."""
+REPORT_TOPIC = get_topic(Finding.ReportSubmitted)  # type: ignore[attr-defined]
 
 
 class DateAsISO(Transcoding):
@@ -348,10 +346,29 @@ class Dudao(Application[UUID]):
         self.commit(finding)
         return deadline
 
-    def submit_report(self, finding_id: UUID | str, *, on: date, text: str, actor: str) -> None:
-        finding = self.get_finding(finding_id)
-        finding.submit_report(on=on, text=text, actor=actor, recorded_at=self.now())
-        self.commit(finding)
+    def submit_report(self, finding_id: UUID | str, *, on: date | None, text: str, actor: str,
+                      files: Any = (), role: str | None = None) -> list[dict[str, Any]]:
+        """整改报告, with its 佐证材料 ((name, seekable source) each; see
+        adapters/service_layer/evidence.py): returns the files as recorded. A unit's report
+        is dated today (``on`` may be left out); staff give the date."""
+        from adapters.service_layer import evidence
+
+        return evidence.submit_report(self, finding_id, on=on, text=text, actor=actor,
+                                      files=files, role=role)
+
+    def request_extension(self, finding_id: UUID | str, *, to: date, reason: str,
+                          actor: str) -> str:
+        """申请延期 (the unit): returns the request's id, ``<finding id>.<n>``."""
+        from adapters.service_layer import evidence
+
+        return evidence.request_extension(self, finding_id, to=to, reason=reason, actor=actor)
+
+    def decide_extension(self, request_id: str, *, grant: bool, note: str | None = None,
+                         actor: str) -> dict[str, Any]:
+        """批准/不批准延期申请: a grant moves the deadline in the same commit."""
+        from adapters.service_layer import evidence
+
+        return evidence.decide_extension(self, request_id, grant=grant, note=note, actor=actor)
 
     def review(
         self, finding_id: UUID | str, *, on: date, passed: bool, within: int | None = None,
@@ -727,11 +744,16 @@ class Dudao(Application[UUID]):
         """
         recorder: Any = self.recorder
         found: list[EventRow] = []
+        reports: list[tuple[int, str, list[dict[str, Any]]]] = []  # 佐证材料 named
 
         def tap(rows: Iterator[EventRow]) -> Iterator[EventRow]:
             for row in rows:
                 if row[3] == REPAIR_TOPIC:
                     found.append((row[0], row[1], row[2], row[3], bytes(row[4])))
+                elif row[3] == REPORT_TOPIC and b'"sha256"' in bytes(row[4]):
+                    files = self._report_files(row)
+                    if files:
+                        reports.append((row[0], str(UUID(str(row[1]))), files))
                 yield row
 
         try:
@@ -741,7 +763,19 @@ class Dudao(Application[UUID]):
         except OperationalError as e:
             raise _unavailable(e) from e
         report.repairs = [self._repair_record(row) for row in found]
+        from adapters.service_layer.evidence import check_files
+
+        check_files(self, reports, report)  # every file an event names, re-hashed
         return report
+
+    def _report_files(self, row: EventRow) -> list[dict[str, Any]]:
+        try:
+            e = self.decode(Notification(id=row[0], originator_id=UUID(str(row[1])),
+                                         originator_version=row[2], topic=row[3],
+                                         state=bytes(row[4])))
+        except Exception:  # a tampered row: verification names it already
+            return []
+        return list(getattr(e, "files", None) or [])
 
     def _repair_record(self, row: EventRow) -> dict[str, Any]:
         try:

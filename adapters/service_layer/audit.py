@@ -34,13 +34,16 @@ EVENT_NAMES = {
     "ExtensionGranted": "批准延期",
     "InterviewHeld": "约谈",
     "EscalationRaised": "升级",
+    "ExtensionRequested": "申请延期",
+    "ExtensionRequestDecided": "审批延期申请",
 }
 FIELD_NAMES = {
     "unit": "责任单位", "inspector": "督学", "severity": "严重程度", "task": "任务",
     "inspection_id": "检查", "text": "内容", "within": "期限天数", "calendar_days": "按自然日",
     "deadline": "整改期限", "note": "复查意见", "to": "延期至", "reason": "理由",
     "interviewee": "被约谈人", "minutes": "约谈纪要", "threshold": "触发日期",
-    "due": "新期限", "decided_at": "决定时间",
+    "due": "新期限", "decided_at": "决定时间", "files": "佐证材料", "granted": "是否批准",
+    "request_id": "延期申请编号", "previous": "原期限",
 }
 # Shown in the heading lines of an event, not among its details.
 HEADING = {"type", "version", "position", "name", "actor", "business_date", "recorded_at", "on",

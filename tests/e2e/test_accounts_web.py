@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -210,3 +210,22 @@ def test_password_sign_in_in_headless_chromium(sqlite_db: str, clock: Clock) -> 
                 browser.close()
     finally:
         server.stop()
+
+
+def test_a_unit_user_reports_on_the_web_dated_today(server: ApiServer) -> None:
+    """A signed-in unit user (actor ``user:…``) reports for the unit itself: the report is
+    dated the day it is recorded, as with a unit's token — the role decides, not the actor."""
+    app = server.app
+    fid = app.record_finding(unit="U1", on=date(2024, 12, 2), inspector="张督学",
+                             text="食堂未留样", actor="t")
+    app.order_rectification(fid, on=date(2024, 12, 2), within=20, actor="t")
+    unit = web(server)
+    assert sign_in(unit, "yihao", UNIT_PASSWORD).status_code == 303
+    page = unit.get(f"/findings/{fid}").text
+    csrf = re.search(r'name="csrf" value="(\w+)"', page)
+    assert csrf is not None
+    r = unit.post(f"/findings/{fid}/report", data={"csrf": csrf.group(1), "text": "已整改并留样"},
+                  follow_redirects=False)
+    assert r.status_code == 303, r.text
+    finding = app.get_finding(fid)
+    assert finding.status == "under_review" and finding.last_report_on == date(2024, 12, 31)

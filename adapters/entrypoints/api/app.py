@@ -27,6 +27,7 @@ from adapters.entrypoints import web
 from adapters.entrypoints.api import (
     accountability,
     audit,
+    evidence,
     findings,
     health,
     inspections,
@@ -49,7 +50,7 @@ __all__ = ["ROUTERS", "Components", "Lifecycle", "create_api"]
 
 ROUTERS: tuple[APIRouter, ...] = (audit.router, health.router, units.router,
                                   inspections.router, findings.router, plans.router,
-                                  accountability.router, persons.router)
+                                  accountability.router, persons.router, evidence.router)
 """The API's routes, in the order the OpenAPI document lists them."""
 
 DESCRIPTION = (

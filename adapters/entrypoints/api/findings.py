@@ -163,16 +163,6 @@ def order(finding_id: str, body: m.OrderIn, write: Write) -> JSONResponse:
     return write("finding.order", body, run, check=visible_to(write, finding_id))
 
 
-@router.post("/findings/{finding_id}/reports", status_code=201, response_model=m.StateOut,
-             tags=["整改"], summary="提交整改报告（责任单位）", responses=ERRORS)
-def report(finding_id: str, body: m.ReportIn, write: Write) -> JSONResponse:
-    def run(_: str | None) -> m.StateOut:
-        write.app.submit_report(finding_id, on=body.on, text=body.text, actor=write.actor)
-        return state_out(write.c, finding_id)
-
-    return write("finding.report", body, run, check=visible_to(write, finding_id))
-
-
 @router.post("/findings/{finding_id}/reviews", status_code=201, response_model=m.StateOut,
              tags=["整改"], summary="复查：通过即销号，未通过重新限期（督学）",
              responses=ERRORS)

@@ -31,6 +31,7 @@ from adapters.rendering.reports.render import rate_chart, rung_chart
 from adapters.service_layer.application import parse_id
 from adapters.settings import parse_moment
 from domain.errors import DudaoError, InvalidInput, NotFound
+from domain.evidence import LIMITS_TEXT
 from domain.findings import Finding
 from projections.accountability import findings as acc_findings
 from projections.cases import finding_cases
@@ -178,9 +179,11 @@ def show_finding(visit: Visit, fid_text: str, status: int = 200,
             persons = list_persons(v.conn, unit=f["unit"], on=today)
     if f is None or not who.sees_unit(f["unit"]):
         return not_found("问题")
+    finding = visit.c.app.find_finding(fid) if fid else None  # its files and requests
     return page("finding.html.j2", status, f=f, who=who, csrf=visit.csrf,
                 error=error, notice=notice, today=today, interview=interview,
-                persons=persons, values=values or {}, commitment_rows=COMMITMENT_ROWS)
+                persons=persons, values=values or {}, commitment_rows=COMMITMENT_ROWS,
+                finding=finding, evidence_limits=LIMITS_TEXT)
 
 
 def new_finding_page(visit: Visit, status: int = 200, *, error: str | None = None,
@@ -219,7 +222,9 @@ async def record_finding(visit: Visitor) -> Response:
 @router.get("/findings/{fid}", response_class=HTMLResponse)
 def finding_page(fid: str, visit: Visitor, notice: str | None = None) -> Response:
     text = {"recorded": "问题已登记。", "ordered": "整改通知已下达。",
-            "interviewed": "约谈已登记。"}.get(notice or "")
+            "interviewed": "约谈已登记。", "reported": "整改报告已提交，待复查。",
+            "requested": "延期申请已提交，待审批。", "granted": "已批准延期。",
+            "refused": "已不批准延期申请。"}.get(notice or "")
     return show_finding(visit, fid, notice=text)
 
 

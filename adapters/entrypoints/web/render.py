@@ -13,6 +13,7 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader
 from adapters.infrastructure.tokens import ROLES
 from adapters.rendering.reports.render import cn_date, day, md_cell, percent
 from domain.accountability import CASE_STATUSES
+from domain.evidence import REQUEST_STATUSES, TYPES
 from domain.findings import MAX_WITHIN, SEVERITIES, STATUSES
 from domain.rungs import RUNGS
 
@@ -61,7 +62,8 @@ def environment() -> Environment:
     env = Environment(loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(percent=percent, day=day, cell=md_cell, actor=actor_name, cn_date=cn_date)
     env.globals.update(RUNGS=RUNGS, SEVERITIES=SEVERITIES, STATUSES=STATUSES,
-                       MAX_WITHIN=MAX_WITHIN, CASE_STATUSES=CASE_STATUSES, ROLES=ROLES)
+                       MAX_WITHIN=MAX_WITHIN, CASE_STATUSES=CASE_STATUSES, ROLES=ROLES,
+                       TYPE_NAMES=TYPES, REQUEST_STATUSES=REQUEST_STATUSES)
     return env
 
 
