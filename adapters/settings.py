@@ -15,6 +15,7 @@ option, when given, wins over its variable. The composition root
 | ``DUDAO_NATS`` | the NATS server of notices and checkpoints | ``nats://127.0.0.1:4222`` |
 | ``DUDAO_API_THREADS`` | worker threads of ``dudao serve`` | anyio's default |
 | ``DUDAO_SWEEP_PAGE`` | findings per transaction of a sweep (a stop takes effect between pages) | 2,000 |
+| ``DUDAO_ISSUER`` | 发文机关 printed on the 督导通报 (``report bulletin --issuer`` wins) | ``××市人民政府教育督导室`` |
 
 This module is light on purpose: the command line imports it at start.
 """
@@ -32,6 +33,7 @@ from domain.time import SHANGHAI
 
 DEFAULT_DB = "dudao.db"
 DEFAULT_NATS = "nats://127.0.0.1:4222"
+DEFAULT_ISSUER = "××市人民政府教育督导室"
 
 
 def parse_moment(value: str, field: str = "--now") -> datetime:
@@ -79,6 +81,8 @@ class Settings:
     nats: str = DEFAULT_NATS
     api_threads: int | None = None
     sweep_page: int | None = None
+    issuer: str = DEFAULT_ISSUER
+    """发文机关 of the 督导通报."""
 
     @classmethod
     def from_env(cls, db: str | None = None, now: str | None = None,
@@ -98,4 +102,5 @@ class Settings:
             nats=env.get("DUDAO_NATS") or DEFAULT_NATS,
             api_threads=_count("DUDAO_API_THREADS", env.get("DUDAO_API_THREADS"), 1024),
             sweep_page=_count("DUDAO_SWEEP_PAGE", env.get("DUDAO_SWEEP_PAGE"), 100_000),
+            issuer=(env.get("DUDAO_ISSUER") or "").strip() or DEFAULT_ISSUER,
         )

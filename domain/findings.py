@@ -26,7 +26,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import InvalidInput, Refused
+from domain.errors import InvalidInput, NotFound, Refused
+from domain.evidence import EvidenceFile, check_files
 from domain.rungs import (
     CODE,
     MODES,
@@ -36,6 +37,7 @@ from domain.rungs import (
     recorded_rung,
     rung_of,
 )
+from domain.time import local_date
 from domain.values import check_day, check_not_in_future, check_text
 
 if TYPE_CHECKING:
@@ -193,6 +195,8 @@ class Finding(Aggregate):
         self.interview_person_id: str | None = None  # the person interviewed (persons.py)
         self.commitments: list[dict[str, Any]] = []  # 整改承诺: [{"on": date, "text": str}]
         self.closed_on: date | None = None
+        self.files: list[dict[str, Any]] = []  # 佐证材料 of every report, with its number
+        self.extension_requests: list[dict[str, Any]] = []  # 延期申请, oldest first
 
     @classmethod
     def record(
@@ -334,10 +338,17 @@ class Finding(Aggregate):
         self.deadline_set_on = on
         self.deadline_provisional = provisional
 
-    def submit_report(self, *, on: date, text: str, actor: str, recorded_at: datetime) -> None:
-        """整改报告: the unit reports what it rectified; escalation pauses for review."""
+    def submit_report(self, *, on: date, text: str, actor: str, recorded_at: datetime,
+                      files: Sequence[EvidenceFile] = (), by_unit: bool = False) -> None:
+        """整改报告: the unit reports what it rectified; escalation pauses for review.
+
+        ``files``: its 佐证材料, already stored (content-addressed); the event records each
+        one's name, type, size and hash. ``by_unit``: the unit itself submits it, so its
+        date is the day it is recorded (a unit cannot backdate a report); staff recording a
+        paper report on the unit's behalf give its date and are named as the actor."""
         check_day(on, "on")
         text = check_text(text, "text", "整改报告内容", max_len=8000)
+        recorded = check_files(files)
         self._refuse_if_closed("提交整改报告", "submit a report")
         if self.status == "recorded":
             raise Refused(
@@ -353,13 +364,119 @@ class Finding(Aggregate):
             )
         self._not_before(on, self.deadline_set_on, "整改通知日期", "the order date")
         check_not_in_future(on, recorded_at)
-        self._reported(on=on, text=text, actor=actor, recorded_at=recorded_at)
+        if by_unit and on != local_date(recorded_at):
+            raise InvalidInput(
+                f"责任单位提交的整改报告以提交当天（{local_date(recorded_at)}）为报告日期，"
+                f"不能填写 {on}；补录纸质报告请由督导室工作人员办理",
+                f"a unit's report is dated the day it is recorded ({local_date(recorded_at)}),"
+                f" not {on}",
+                field="on",
+            )
+        self._reported(on=on, text=text, actor=actor, recorded_at=recorded_at, files=recorded)
 
     @event("ReportSubmitted")
-    def _reported(self, on: date, text: str, actor: str, recorded_at: datetime) -> None:
+    def _reported(self, on: date, text: str, actor: str, recorded_at: datetime,
+                  files: list[dict[str, Any]] | None = None) -> None:
         self.status = "under_review"
         self.last_report_on = on
         self.reports += 1
+        for f in files or []:
+            self.files.append({**f, "report": self.reports, "on": on})
+
+    def file(self, sha256: str) -> dict[str, Any] | None:
+        """The 佐证材料 of this finding with that hash (the latest report naming it)."""
+        for f in reversed(self.files):
+            if f["sha256"] == sha256:
+                return f
+        return None
+
+    # ------------------------------------------------------- extension requests
+
+    @property
+    def open_extension_request(self) -> dict[str, Any] | None:
+        for r in self.extension_requests:
+            if r["status"] == "pending":
+                return r
+        return None
+
+    def extension_request(self, request_id: str) -> dict[str, Any] | None:
+        for r in self.extension_requests:
+            if r["request_id"] == request_id:
+                return r
+        return None
+
+    def request_extension(self, *, to: date, reason: str, actor: str,
+                          recorded_at: datetime) -> str:
+        """申请延期: the unit asks for its deadline to move to ``to``, with a reason; dated
+        the day it is recorded. One open request at a time. Returns the request's id:
+        ``<finding id>.<n>``, its number on this finding."""
+        check_day(to, "to")
+        reason = check_text(reason, "reason", "延期理由", max_len=2000)
+        self._refuse_if_closed("申请延期", "request an extension")
+        if self.status == "recorded" or self.deadline is None:
+            raise Refused("该问题尚未下达整改通知，没有可延长的期限",
+                          "no rectification was ordered; there is no deadline to extend",
+                          field="finding")
+        pending = self.open_extension_request
+        if pending is not None:
+            raise Refused(
+                f"该问题已有{pending['on']}提出的延期申请（延至{pending['to']}）待审批，"
+                "审批后才能再次申请",
+                f"the extension request of {pending['on']} awaits a decision",
+                field="finding")
+        if to <= self.deadline:
+            raise InvalidInput(
+                f"申请延期后的期限 {to} 必须晚于当前期限 {self.deadline}",
+                f"the requested deadline {to} must be after the current deadline {self.deadline}",
+                field="to")
+        request_id = f"{self.id}.{len(self.extension_requests) + 1}"
+        self._extension_requested(request_id=request_id, on=local_date(recorded_at), to=to,
+                                  previous=self.deadline, reason=reason, actor=actor,
+                                  recorded_at=recorded_at)
+        return request_id
+
+    @event("ExtensionRequested")
+    def _extension_requested(self, request_id: str, on: date, to: date, previous: date,
+                             reason: str, actor: str, recorded_at: datetime) -> None:
+        self.extension_requests.append({
+            "request_id": request_id, "on": on, "to": to, "previous": previous,
+            "reason": reason, "by": actor, "status": "pending", "decided_on": None,
+            "note": None, "decided_by": None,
+        })
+
+    def decide_extension(self, *, request_id: str, grant: bool, note: str | None,
+                         calendar: WorkCalendar, actor: str, recorded_at: datetime) -> date | None:
+        """批准或不批准延期申请, dated the day it is recorded. A granted request grants the
+        extension (:meth:`grant_extension`, to the requested date, the reason the request's)
+        in the same commit; returns the new deadline, or None when refused."""
+        note = check_text(note, "note", "审批意见", max_len=2000) if note and note.strip() else None
+        request = self.extension_request(request_id)
+        if request is None:
+            raise NotFound(f"延期申请 {request_id} 不存在", f"unknown extension request {request_id}",
+                           field="request")
+        if request["status"] != "pending":
+            word = "批准" if request["status"] == "granted" else "不批准"
+            raise Refused(f"该延期申请已于{request['decided_on']}审批（{word}）",
+                          f"the request was already decided on {request['decided_on']}",
+                          field="request")
+        today = local_date(recorded_at)
+        deadline = None
+        if grant:
+            self._refuse_if_closed("批准延期", "grant the extension")
+            deadline = self.grant_extension(on=today, to=request["to"], reason=request["reason"],
+                                            calendar=calendar, actor=actor,
+                                            recorded_at=recorded_at)
+        self._extension_request_decided(request_id=request_id, on=today, granted=grant,
+                                        note=note, actor=actor, recorded_at=recorded_at)
+        return deadline
+
+    @event("ExtensionRequestDecided")
+    def _extension_request_decided(self, request_id: str, on: date, granted: bool,
+                                   note: str | None, actor: str, recorded_at: datetime) -> None:
+        for r in self.extension_requests:
+            if r["request_id"] == request_id:
+                r.update(status="granted" if granted else "refused", decided_on=on, note=note,
+                         decided_by=actor)
 
     def _check_reviewable(self, on: date, recorded_at: datetime) -> None:
         """Refuses unless a report awaits review and ``on`` is between it and today."""

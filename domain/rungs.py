@@ -20,7 +20,7 @@ them. This module holds what does not depend on a policy:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -108,9 +108,10 @@ LADDER: Ladder = (
     ),
     Rung(
         "accountability", 4, "问责", "accountability",
-        "【问责】{{ unit_name }}：你单位“{{ finding_text }}”问题经督办、约谈"
+        "【提请问责】{{ unit_name }}：你单位“{{ finding_text }}”问题经督办、约谈"
         "{% if code_skipped_notice %}{% else %}、通报{% endif %}仍未整改到位，"
-        "移送有关部门问责，并作为调整你单位相关资源配置的依据。",
+        "已提请督导委员会问责。督导委员会核实事实后将书面告知你单位，"
+        "你单位可在告知后规定期限内陈述申辩；是否问责及问责方式由督导委员会决定。",
     ),
 )
 """The built-in rungs (the default policy's), for events recorded without their own."""
@@ -123,11 +124,11 @@ GENERIC_NOTICE = (
 """The notice text of a rung that neither its policy nor the built-in table words."""
 
 BULLETIN_WORDS: dict[str, tuple[str, str]] = {
-    "public_notice": ("通报批评", "通报"),
-    "accountability": ("问责", "移交问责"),
+    "public_notice": ("通报批评", "起通报"),
+    "accountability": ("问责", "提请问责"),
 }
-"""How the bulletin heads the units of a rung of this mode, and what it says they went
-through ("自某日起通报"); another mode: the rung's own name for both."""
+"""How the bulletin heads the units of a rung of this mode, and what follows the date
+("2024-11-19 起通报"); another mode: the rung's name, and "起" with it."""
 
 RUNGS: dict[str, Rung] = {r.code: r for r in LADDER}
 CODES: tuple[str, ...] = tuple(RUNGS)
@@ -182,7 +183,3 @@ def deadline_after_escalation(sets: bool, due: T | None, deadline: T) -> T:
     if due is not None and sets:
         return due
     return deadline
-
-
-def ordered(rungs: Iterable[Rung]) -> Ladder:
-    return tuple(sorted(rungs, key=lambda r: r.order))

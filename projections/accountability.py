@@ -158,6 +158,8 @@ TIMELINE_ARGS: dict[str, tuple[str, ...]] = {
     "ExtensionGranted": ("previous", "to", "reason"),
     "InterviewHeld": ("interviewee", "minutes", "commitments"),
     "EscalationRaised": ("code", "rule", "policy", "policy_version", "due", "name", "reason"),
+    "ExtensionRequested": ("to", "reason"),
+    "ExtensionRequestDecided": ("granted", "note"),
 }
 
 

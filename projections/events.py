@@ -13,6 +13,7 @@ from typing import Any
 
 from eventsourcing.utils import TopicError, resolve_topic
 
+from domain.accountability import AccountabilityCase
 from domain.findings import Finding
 from domain.plans import Task
 from domain.units import Unit
@@ -31,10 +32,13 @@ def event_classes(aggregate: type, *names: str) -> dict[type, str]:
 FINDING_EVENTS = event_classes(
     Finding, "Recorded", "RectificationOrdered", "ReportSubmitted", "ReviewPassed",
     "ReviewFailed", "ReportFoundFalse", "ExtensionGranted", "InterviewHeld",
-    "EscalationRaised",
+    "EscalationRaised", "ExtensionRequested", "ExtensionRequestDecided",
 )
 UNIT_REGISTERED: Any = getattr(Unit, "Registered")  # noqa: B009
 TASK_EVENTS = event_classes(Task, "Created", "ProgressReported", "Closed")
+CASE_EVENTS = event_classes(
+    AccountabilityCase, "Opened", "Investigated", "Notified", "Stated", "Decided", "Dismissed",
+)
 FINDING_RECORDED: Any = getattr(Finding, "Recorded")  # noqa: B009
 ESCALATION_RAISED: Any = getattr(Finding, "EscalationRaised")  # noqa: B009
 

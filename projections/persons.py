@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection
 
 from domain.findings import Finding
 from domain.persons import Person
+from domain.rungs import PERSON_MODES
 from domain.time import SHANGHAI
 from projections.accountability import findings as acc_findings
 from projections.accountability import local
@@ -214,10 +215,28 @@ def commitments_of(rows: list[dict[str, Any]],
 
 
 def decisions_naming(conn: Connection, person: dict[str, Any]) -> list[dict[str, Any]]:
-    """HOOK for the accountability cases: the decisions (问责决定) naming this person, for
-    ``report person``. Empty until the cases (AccountabilityCase) land; they name persons
-    by name at the case's unit (``person["unit"]``, ``person["name"]``) or by id."""
-    return []
+    """The committee's decisions (问责决定) naming this person: decided cases of the person's
+    unit whose decision names them (cases name persons by name at the case's unit), oldest
+    first, each with its date, the finding, the modes for the person in Chinese and the
+    case. Empty when the table does not exist yet (a store from before the cases)."""
+    from projections.cases import cases as case_table
+
+    if not inspect(conn).has_table(case_table.name):
+        return []
+    rows = conn.execute(select(case_table).where(case_table.c.unit == person["unit"],
+                                                 case_table.c.status == "decided")
+                        .order_by(case_table.c.decided_on, case_table.c.case_id))
+    out = []
+    for r in rows:
+        for named in r.persons or []:
+            if named.get("name") != person["name"]:
+                continue
+            modes = "、".join(PERSON_MODES.get(m, m) for m in named.get("modes") or [])
+            out.append({"on": r.decided_on, "case_id": r.case_id, "finding_id": r.finding_id,
+                        "modes": modes, "aggravated": bool(r.aggravated),
+                        "summary": f"“{r.finding_text}”：{modes}"
+                                   f"{'（从重）' if r.aggravated else ''}"})
+    return out
 
 
 def person_record(conn: Connection, person_id: str, now: datetime) -> dict[str, Any] | None:

@@ -147,3 +147,11 @@ def unit_tasks(conn: Connection, unit: str, today: date) -> list[dict[str, Any]]
     codes = [c for (c,) in conn.execute(
         select(plan_task_units.c.task).where(plan_task_units.c.unit == unit))]
     return [task_row(t, today, unit) for t in task_views(conn, codes)]
+
+
+def plan_codes(conn: Connection) -> list[str]:
+    """The codes of the plans with tasks in the read model, in order."""
+    if not inspect(conn).has_table(plan_tasks.name):
+        return []
+    return list(conn.execute(select(plan_tasks.c.plan).distinct().order_by(plan_tasks.c.plan))
+                .scalars())

@@ -7,22 +7,35 @@ counts them by hand):
   the new deadline of a failed review, moved by an extension. A 督办's due
   date is not a deadline in force: it is the remedy for having missed one.
 - **open**: not closed (销号). **closed**: closed by a passed review.
-- **overdue** (逾期): open, ordered, and the deadline in force has passed at
-  ``now`` (its whole day, Asia/Shanghai, is over). A finding under review
-  still counts: it is not rectified until signed off.
+- **overdue** (逾期, 逾期未整改): open, ordered, the deadline in force has passed at
+  ``now`` (its whole day, Asia/Shanghai, is over), and not awaiting review of a report
+  submitted on or before that deadline. Such a finding (**awaiting_review_on_time**,
+  按期提交、待复查) is neither counted nor shown as overdue: the unit did its part in
+  time, and it may still close on time.
 - **closed on time** (按期销号): the review that closed it passed a report
   submitted on or before the deadline in force when the review passed. The
   review itself may come later: review time is the inspector's, not the unit's.
-- **late** (逾期未整改): overdue, and not awaiting review of a report submitted
-  on or before the deadline in force (such a finding may still close on time).
+- **late**: the same findings as overdue (kept as its own key for the rate's formula).
 - **on-time rate** (按期整改率) = closed on time / (closed + late): the share
   of findings whose timeliness is settled that were rectified on time; null
   when none is settled.
+- **monthly** (按月按期整改率): per month, the closures of that month (closed, closed on
+  time) and the overdue open findings whose deadline in force fell in it (late); n =
+  closed + late, rate = closed on time / n, so the months add up to the headline rate.
+  Every month from the first to the last is listed; a month with n = 0 has rate null
+  (shown as 无销号, not 0%).
 - **escalations**: escalation events per rung code (a repeating rung such as 预警
   counted once per deadline): every rung of the policy's ladder, then any other code
   the events hold (recorded under another policy), with the name it was recorded with;
-  **public_notices** / **accountability**: escalations to a rung whose mode is
-  督导通报 (public_notice) / 问责 (accountability), **interviews**: interviews held (约谈).
+  **public_notices**: escalations to a rung whose mode is 督导通报 (public_notice),
+  **interviews**: interviews held (约谈).
+- **accountability**: accountability cases opened (问责建议: a committee rung fired;
+  in a period, opened on or after its first day); **accountability_decided** /
+  **accountability_dismissed**: cases decided (决定问责) / dismissed (不予问责), in a
+  period on or after its first day; **accountability_pending**: cases opened and
+  not yet decided or dismissed. The rules only propose: a decision is the 督导委员会's.
+- **units**: every registered unit, a group unit (各县区党委、政府, from a plan) like any
+  other: it is ranked, named in the lists and counted.
 - **peers**: the units with the same parent unit (top-level units are peers
   of each other); rank by on-time rate among those that have one.
 """
@@ -39,11 +52,13 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from domain.accountability import CASE_STATUSES
 from domain.calendar import PROVISIONAL_MARK
 from domain.findings import SEVERITIES, STATUSES
-from domain.rungs import BULLETIN_WORDS, LADDER, MODES, Ladder, rung_name
+from domain.rungs import BULLETIN_WORDS, LADDER, MODES, PERSON_MODES, UNIT_MODES, Ladder, rung_name
 from domain.time import SHANGHAI, local_date
 from projections.accountability import escalations, findings, units
+from projections.cases import OPEN_STATUSES, cases_by_unit
 from projections.persons import commitments_of, interviews_of, principal_on, principals
 from projections.persons import has_tables as has_person_tables
 from projections.plans import unit_tasks as plan_unit_tasks
@@ -58,6 +73,8 @@ TIMELINE_LABELS = {
     "ExtensionGranted": "延期",
     "InterviewHeld": "约谈",
     "EscalationRaised": "升级",
+    "ExtensionRequested": "申请延期",
+    "ExtensionRequestDecided": "审批延期申请",
 }
 
 
@@ -68,6 +85,7 @@ class ReadModel:
     units: dict[str, dict[str, Any]]
     findings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     escalations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    cases: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # 问责案件
     # persons_view (projections/persons.py): each unit's principals, the interviews by finding
     principals: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     interviews: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -92,7 +110,8 @@ def load(conn: Connection, unit: str | None = None) -> ReadModel:
     if has_person_tables(conn):
         for i in interviews_of(conn):
             held[i["finding_id"]].append(i)
-    return ReadModel(unit_rows, dict(by_unit), dict(esc), principals(conn), dict(held))
+    return ReadModel(unit_rows, dict(by_unit), dict(esc), cases_by_unit(conn), principals(conn),
+                     dict(held))
 
 
 def describe(kind: str, args: list[Any]) -> str:
@@ -124,6 +143,10 @@ def describe(kind: str, args: list[Any]) -> str:
         reason = args[6] if len(args) > 6 else None
         return (f"升级：{label}（规则 {rule}，{policy} v{version}" + (f"，期限{due}" if due else "")
                 + (f"，理由：{reason}" if reason else "") + "）")
+    if kind == "ExtensionRequested":
+        return f"申请延期至{args[0]}（{args[1]}）"
+    if kind == "ExtensionRequestDecided":
+        return ("批准延期申请" if args[0] else "不批准延期申请") + (f"（{args[1]}）" if args[1] else "")
     return kind
 
 
@@ -144,21 +167,65 @@ def rate(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
+def awaiting_on_time(f: dict[str, Any], today: date) -> bool:
+    """Past its deadline, awaiting review of a report submitted on or before it."""
+    return (f["status"] == "under_review" and f["deadline"] is not None
+            and today > f["deadline"] and f["last_report_on"] is not None
+            and f["last_report_on"] <= f["deadline"])
+
+
 def finding_state(f: dict[str, Any], today: date) -> tuple[bool, bool]:
-    """(overdue, late) of one finding on ``today``."""
+    """(overdue, late) of one finding on ``today``: the two are the same (逾期未整改); a
+    report submitted in time and awaiting review is neither (the review is the
+    inspector's time, not the unit's)."""
     if f["status"] == "closed" or f["deadline"] is None or today <= f["deadline"]:
         return False, False
-    awaiting_on_time = (f["status"] == "under_review" and f["last_report_on"] is not None
-                        and f["last_report_on"] <= f["deadline"])
-    return True, not awaiting_on_time
+    late = not awaiting_on_time(f, today)
+    return late, late
+
+
+def case_counts(case_rows: list[dict[str, Any]], since: date | None = None) -> dict[str, int]:
+    """Accountability cases: opened (in a period: on or after ``since``), decided and
+    dismissed (on or after ``since``), and still pending."""
+    def after(day: date | None) -> bool:
+        return since is None or (day is not None and day >= since)
+
+    return {
+        "accountability": sum(1 for c in case_rows if after(c["opened_on"])),
+        "accountability_decided": sum(1 for c in case_rows if c["status"] == "decided"
+                                      and after(c["decided_on"])),
+        "accountability_dismissed": sum(1 for c in case_rows if c["status"] == "dismissed"
+                                        and after(c["decided_on"])),
+        "accountability_pending": sum(1 for c in case_rows if c["status"] in OPEN_STATUSES),
+    }
+
+
+def case_brief(c: dict[str, Any]) -> dict[str, Any]:
+    """A case as the reports show it (mode names in Chinese)."""
+    return {
+        "case_id": c["case_id"], "finding_id": c["finding_id"], "unit": c["unit"],
+        "unit_name": c["unit_name"], "finding_text": c["finding_text"], "status": c["status"],
+        "status_label": CASE_STATUSES[c["status"]], "rung_name": c["rung_name"],
+        "opened_on": c["opened_on"], "notified_on": c["notified_on"],
+        "statement_due": c["statement_due"], "statements": c["statements"],
+        "decided_on": c["decided_on"], "effective_on": c["effective_on"],
+        "unit_modes": list(c["unit_modes"]),
+        "unit_mode_labels": [UNIT_MODES.get(m, m) for m in c["unit_modes"]],
+        "persons": [{"name": p["name"], "modes": list(p["modes"]),
+                     "mode_labels": [PERSON_MODES.get(m, m) for m in p["modes"]]}
+                    for p in c["persons"]],
+        "aggravated": c["aggravated"], "aggravated_by": list(c["aggravated_by"]),
+        "reason": c["reason"],
+    }
 
 
 def figures(rows: list[dict[str, Any]], esc_rows: list[dict[str, Any]],
-            today: date, ladder: Ladder = LADDER) -> dict[str, Any]:
-    """The headline figures of a set of findings and their escalations."""
+            today: date, case_rows: list[dict[str, Any]] | None = None,
+            since: date | None = None, ladder: Ladder = LADDER) -> dict[str, Any]:
+    """The headline figures of a set of findings, their escalations and their cases."""
     by_severity = dict.fromkeys(SEVERITIES, 0)
     by_status = dict.fromkeys(STATUSES, 0)
-    overdue = late = closed = on_time = interviews = 0
+    overdue = late = closed = on_time = interviews = awaiting = 0
     for f in rows:
         by_severity[f["severity"]] += 1
         by_status[f["status"]] += 1
@@ -170,6 +237,7 @@ def figures(rows: list[dict[str, Any]], esc_rows: list[dict[str, Any]],
             is_overdue, is_late = finding_state(f, today)
             overdue += is_overdue
             late += is_late
+            awaiting += awaiting_on_time(f, today)
     esc = {r.code: 0 for r in ladder}
     by_mode = dict.fromkeys(MODES, 0)
     for e in esc_rows:
@@ -180,6 +248,7 @@ def figures(rows: list[dict[str, Any]], esc_rows: list[dict[str, Any]],
         "open": len(rows) - closed,
         "overdue": overdue,
         "late": late,
+        "awaiting_review_on_time": awaiting,
         "closed": closed,
         "closed_on_time": on_time,
         "on_time_rate": rate(on_time, closed + late),
@@ -188,20 +257,41 @@ def figures(rows: list[dict[str, Any]], esc_rows: list[dict[str, Any]],
         "escalations": esc,
         "interviews": interviews,
         "public_notices": by_mode["public_notice"],
-        "accountability": by_mode["accountability"],
+        **case_counts(case_rows or [], since),
     }
 
 
-def monthly(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Closures per month of closing, and how many were on time."""
+def month_range(first: str, last: str) -> list[str]:
+    year, month = map(int, first.split("-"))
+    out = []
+    while f"{year:04d}-{month:02d}" <= last:
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def monthly(rows: list[dict[str, Any]], today: date | None = None) -> list[dict[str, Any]]:
+    """The on-time rate by month, as the headline rate is counted: closures in their month
+    of closing (how many on time), and the overdue open findings in the month their
+    deadline fell in (``late``); ``n`` = closed + late, the rate = on time / n. Every month
+    from the first to the last is listed: one with nothing settled has n 0 and rate None
+    (no closures), not 0%."""
     months: dict[str, list[int]] = {}
     for f in rows:
         if f["status"] == "closed" and f["closed_on"] is not None:
-            m = months.setdefault(f["closed_on"].strftime("%Y-%m"), [0, 0])
+            m = months.setdefault(f["closed_on"].strftime("%Y-%m"), [0, 0, 0])
             m[0] += 1
             m[1] += bool(f["closed_on_time"])
-    return [{"month": k, "closed": v[0], "closed_on_time": v[1], "on_time_rate": rate(v[1], v[0])}
-            for k, v in sorted(months.items())]
+        elif today is not None and finding_state(f, today)[1]:
+            months.setdefault(f["deadline"].strftime("%Y-%m"), [0, 0, 0])[2] += 1
+    if not months:
+        return []
+    out = []
+    for k in month_range(min(months), max(months)):
+        closed, on_time, late = months.get(k, [0, 0, 0])
+        out.append({"month": k, "closed": closed, "closed_on_time": on_time, "late": late,
+                    "n": closed + late, "on_time_rate": rate(on_time, closed + late)})
+    return out
 
 
 def by_rung(esc: dict[str, int], ladder: Ladder = LADDER,
@@ -250,6 +340,9 @@ def for_period(model: ReadModel, since: date) -> ReadModel:
         {u: [f for f in rows if f["status"] != "closed" or f["closed_on"] >= since]
          for u, rows in model.findings.items()},
         {u: [e for e in rows if e["threshold"] >= since] for u, rows in model.escalations.items()},
+        {u: [c for c in rows if c["status"] in OPEN_STATUSES or c["opened_on"] >= since
+             or (c["decided_on"] is not None and c["decided_on"] >= since)]
+         for u, rows in model.cases.items()},
         model.principals,
         model.interviews,
     )
@@ -272,11 +365,10 @@ class Reports:
             e["code"]: (e["rung"], e["name"]) for rows in model.escalations.values()
             for e in rows}
         self._groups: dict[str | None, dict[str, Any]] = {}
+        # every unit, a group unit (各县区党委、政府) too: it is ranked, named and counted
         for code, u in model.units.items():
-            if u["kind"] != "unit":
-                continue
             fig = figures(model.findings.get(code, []), model.escalations.get(code, []),
-                          self.today, ladder)
+                          self.today, model.cases.get(code, []), since, ladder)
             self.summary[code] = {"unit": code, "name": u["name"], **fig}
 
     PEER_TABLE = 10
@@ -321,8 +413,10 @@ class Reports:
         u = self.model.units[code]
         rows = self.model.findings.get(code, [])
         esc_rows = self.model.escalations.get(code, [])
+        case_rows = self.model.cases.get(code, [])
         fig = self.summary.get(code) or {"unit": code, "name": u["name"],
-                                         **figures(rows, esc_rows, self.today, self.ladder)}
+                                         **figures(rows, esc_rows, self.today, case_rows,
+                                                   self.since, self.ladder)}
         open_rows = [f for f in rows if f["status"] != "closed"]
         if lines is None:
             lines = timelines(open_rows)
@@ -340,6 +434,7 @@ class Reports:
                 "status_label": STATUSES[f["status"]], "on": f["on"],
                 "deadline": f["deadline"], "deadline_provisional": f["deadline_provisional"],
                 "current_deadline": f["current_deadline"], "overdue": overdue, "late": late,
+                "awaiting_review_on_time": awaiting_on_time(f, self.today),
                 "days_overdue": (self.today - f["deadline"]).days if overdue else 0,
                 "rung": f["rung"],
                 "rung_label": label.get(f["finding_id"]) or rung_name(f["rung"]),
@@ -358,7 +453,7 @@ class Reports:
             "parent": u["parent"],
             **{k: v for k, v in fig.items() if k not in ("unit", "name")},
             "escalations_by_rung": by_rung(fig["escalations"], self.ladder, self.recorded),
-            "monthly": monthly(rows),
+            "monthly": monthly(rows, self.today),
             "open_findings": [brief(f) | {"timeline": lines.get(f["finding_id"], [])}
                               for f in open_rows],
             "closed_findings": [brief(f) for f in rows if f["status"] == "closed"],
@@ -366,6 +461,7 @@ class Reports:
             "commitments": commitments_of(
                 [i for f in rows for i in self.model.interviews.get(f["finding_id"], [])],
                 {f["finding_id"]: f["text"] for f in rows}),
+            "cases": [case_brief(c) for c in case_rows],
             "peers": self.peers(code) if code in self.summary else None,
             # 工作台账: the unit's tasks in the action plans (projections/plans.py)
             "tasks": plan_unit_tasks(conn, code, self.today) if conn is not None else [],
@@ -381,7 +477,8 @@ class Reports:
         """督导通报: ranking, units under public notice and accountability, units commended."""
         all_rows = [f for rows in self.model.findings.values() for f in rows]
         all_esc = [e for rows in self.model.escalations.values() for e in rows]
-        overall = figures(all_rows, all_esc, self.today, self.ladder)
+        all_cases = [c for code in sorted(self.summary) for c in self.model.cases.get(code, [])]
+        overall = figures(all_rows, all_esc, self.today, all_cases, self.since, self.ladder)
         items = list(self.summary.values())
         ranked = ranking(items)
         ranked_codes = {r["unit"] for r in ranked}
@@ -424,8 +521,8 @@ class Reports:
                        if e["mode"] in NAMED_MODES and e["code"] not in known})
         named_rungs += [(c, n, m) for _, c, n, m in seen]
         sections = [{"code": c, "name": n, "mode": m,
-                     "heading": BULLETIN_WORDS.get(m, (n, n))[0],
-                     "verb": BULLETIN_WORDS.get(m, (n, n))[1],
+                     "heading": BULLETIN_WORDS.get(m, (n, "起" + n))[0],
+                     "verb": BULLETIN_WORDS.get(m, (n, "起" + n))[1],
                      "units": named(lambda e, c=c: e["code"] == c)}
                     for c, n, m in named_rungs]
         return {
@@ -436,10 +533,11 @@ class Reports:
             "overall": {"units": len(items), **overall,
                         "escalations_by_rung": by_rung(overall["escalations"], self.ladder,
                                                        self.recorded),
-                        "monthly": monthly(all_rows)},
+                        "monthly": monthly(all_rows, self.today)},
             "ranking": [{k: r[k] for k in ("rank", "unit", "name", "findings", "open", "overdue",
                                            "late", "closed", "closed_on_time", "on_time_rate",
-                                           "public_notices", "accountability")}
+                                           "public_notices", "accountability",
+                                           "accountability_decided")}
                         for r in ranked],
             "unranked": [{"unit": s["unit"], "name": s["name"], "findings": s["findings"],
                           "open": s["open"]}
@@ -448,5 +546,10 @@ class Reports:
             "public_notice": named(lambda e: e["mode"] == "public_notice"),
             "accountability": named(lambda e: e["mode"] == "accountability"),
             "sections": sections,
+            # 问责决定 and 不予问责 of the period: the 督导委员会's decisions, by unit
+            "cases_decided": [case_brief(c) for c in all_cases if c["status"] == "decided"
+                              and (self.since is None or c["decided_on"] >= self.since)],
+            "cases_dismissed": [case_brief(c) for c in all_cases if c["status"] == "dismissed"
+                                and (self.since is None or c["decided_on"] >= self.since)],
             "commended": commended,
         }

@@ -25,6 +25,12 @@ from pydantic import (
     model_validator,
 )
 
+from domain.accountability import (
+    DEFAULT_AGGRAVATION_MONTHS,
+    DEFAULT_STATEMENT_DAYS,
+    MAX_AGGRAVATION_MONTHS,
+    MAX_STATEMENT_DAYS,
+)
 from domain.errors import InvalidInput
 from domain.findings import MAX_WITHIN, SEVERITIES
 from domain.plans import LagPolicy
@@ -117,6 +123,8 @@ class Rung(BaseModel):
     sets_deadline: bool = False
     repeat: Literal["per_deadline", "once"] = "once"
     skip_for: tuple[Literal["general", "serious", "major"], ...] = ()
+    # committee: the rung proposes 问责 (opens a case) and the 督导委员会 decides it
+    decided_by: Literal["rules", "committee"] = "rules"
     notice: str = Field(min_length=1)
 
     @field_validator("mode")
@@ -178,6 +186,16 @@ class Rung(BaseModel):
         return table.get(severity, table["general"])
 
 
+class AccountabilityRules(BaseModel):
+    """问责案件 ([accountability]): the statement window after 告知, the 从重 window."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    statement_days: int = Field(default=DEFAULT_STATEMENT_DAYS, ge=1, le=MAX_STATEMENT_DAYS)
+    aggravation_months: int = Field(default=DEFAULT_AGGRAVATION_MONTHS, ge=1,
+                                    le=MAX_AGGRAVATION_MONTHS)
+
+
 LAG_PLACEHOLDERS = {"plan", "number", "title", "reason", "deadline"}
 
 
@@ -216,6 +234,7 @@ class Policy(BaseModel):
     title: str = Field(min_length=1)
     rungs: dict[str, Rung]
     lagging: Lagging = Lagging()
+    accountability: AccountabilityRules = AccountabilityRules()
     _ladder: Ladder = PrivateAttr(default=())
     _index: dict[str, int] = PrivateAttr(default_factory=dict)
     _codes: list[str] = PrivateAttr(default_factory=list)
@@ -426,5 +445,5 @@ def render_notice(policy: Policy, code: str, **values: Any) -> str:
     return rung.notice.format_map(fields)
 
 
-__all__ = ["DEFAULT_POLICY", "SEVERITIES", "Lagging", "Policy", "PolicyError", "Rung", "load_policy",
+__all__ = ["DEFAULT_POLICY", "SEVERITIES", "AccountabilityRules", "Lagging", "Policy", "PolicyError", "Rung", "load_policy",
            "parse_policy", "render_notice"]

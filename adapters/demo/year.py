@@ -53,6 +53,12 @@ PLANS = [
 INSPECTOR = "张督学"
 UNIT_ACTOR = "单位填报"
 
+DEMO_USERS = [
+    # user name, display name, role, unit, password — known on purpose: a demo store only
+    ("zhangduxue", INSPECTOR, "inspector", None, "demo-duxue-2024"),
+    ("hantai", "汉台区人民政府", "unit", "HTQ", "demo-hantai-2024"),
+]
+
 
 @dataclass
 class SimClock:
@@ -322,9 +328,29 @@ def run_demo(out: Path, echo: Callable[[str], None], holidays: str | None = None
              else f"审计校验未通过：位置 {report.first_bad} 起事件库被改动")
         echo(f"检查点：{json.dumps(report.head.as_dict())}")
         echo(f"  日后核对：dudao --db {os.path.relpath(db)} audit verify --checkpoint {report.head}")
+        demo_accounts(app, db, echo)
     finally:
         app.close()
     return db
+
+
+def demo_accounts(app: Dudao, db: Path, echo: Callable[[str], None]) -> None:
+    """The demo's web accounts (an inspector and a unit), and how to sign in with them."""
+    from adapters.infrastructure.users import UserStore
+
+    engine = engine_for(str(db))
+    try:
+        store = UserStore(engine, app.now)
+        for name, display, role, unit, password in DEMO_USERS:
+            store.add(name=name, role=role, unit=unit, display=display, password=password,
+                      created_by="dudao:demo")
+    finally:
+        engine.dispose()
+    echo(f"\n网页登录：先运行 dudao --db {os.path.relpath(db)} serve，"
+         "再用浏览器打开 http://127.0.0.1:8000/")
+    for name, display, role, _unit, password in DEMO_USERS:
+        who = "督学" if role == "inspector" else "责任单位"
+        echo(f"  {who}（{display}）：用户名 {name}，密码 {password}")
 
 
 def publish_notices(app: Dudao, db: Path, echo: Callable[[str], None]) -> None:

@@ -18,12 +18,15 @@ counted as they arrive, so a big body is never buffered whole.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from domain.evidence import MAX_REPORT_BYTES
 
 log = logging.getLogger("dudao.serve")
 
@@ -51,8 +54,16 @@ ROUTE_BODY_LIMITS: dict[str, int] = {
 }
 
 
+REPORT_BODY_LIMIT = MAX_REPORT_BYTES + MiB
+"""A 整改报告 with its 佐证材料 (domain.evidence: all its files together, plus the form)."""
+_REPORT_PATHS = re.compile(r"^(/api/v1)?/findings/[^/]+/reports?$")
+
+
 def body_limit(path: str) -> int:
-    return ROUTE_BODY_LIMITS.get(path.rstrip("/") or "/", BODY_LIMIT)
+    path = path.rstrip("/") or "/"
+    if _REPORT_PATHS.match(path):
+        return REPORT_BODY_LIMIT
+    return ROUTE_BODY_LIMITS.get(path, BODY_LIMIT)
 
 
 def size_text(n: int) -> str:

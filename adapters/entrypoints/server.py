@@ -33,6 +33,7 @@ from adapters.entrypoints.http_limits import (
 from adapters.infrastructure.event_store import engine_for, is_postgres, startup_lock, store_env
 from adapters.infrastructure.group_commit import GroupCommitter
 from adapters.infrastructure.tokens import IdempotencyStore, TokenStore
+from adapters.infrastructure.users import UserStore
 from adapters.service_layer.application import Dudao
 from adapters.settings import Settings
 from domain.calendar import WorkCalendar
@@ -99,7 +100,8 @@ def build_components(app: Dudao, db: str, settings: Settings | None = None) -> C
     with startup_lock(db):  # tables of the read models, tokens and idempotency keys
         return Components(
             app=app, db=db, engine=engine, runner=read_models(app, db),
-            tokens=TokenStore(engine, clock=app.now), idempotency=IdempotencyStore(engine),
+            tokens=TokenStore(engine, clock=app.now), users=UserStore(engine, app.now),
+            idempotency=IdempotencyStore(engine),
             wall=wall_seconds, settings=settings or Settings(db=db),
         )
 

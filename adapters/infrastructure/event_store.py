@@ -185,3 +185,24 @@ def engine_for(db: str) -> Any:
         cursor.close()
 
     return engine
+
+
+def db_of_env(env: Any) -> str:
+    """The ``--db`` of an eventsourcing environment made by :func:`store_env` (its inverse):
+    what opens the tables beside the events (佐证材料) from an application's own env."""
+    if env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
+        from urllib.parse import quote
+
+        user = quote(env.get("POSTGRES_USER") or "postgres", safe="")
+        password = env.get("POSTGRES_PASSWORD") or ""
+        auth = f"{user}:{quote(password, safe='')}" if password else user
+        url = (f"postgresql://{auth}@{env.get('POSTGRES_HOST') or '127.0.0.1'}:"
+               f"{env.get('POSTGRES_PORT') or '5432'}/{quote(env.get('POSTGRES_DBNAME') or '')}")
+        schema = env.get("POSTGRES_SCHEMA")
+        return f"{url}?schema={schema}" if schema else url
+    name = env.get("SQLITE_DBNAME")
+    if not name:
+        raise InvalidInput("事件库没有数据库文件，不能保存佐证材料",
+                           "the event store has no database file; files cannot be stored",
+                           field="--db")
+    return str(name)

@@ -138,6 +138,15 @@ KINDS = {
     "truncated": ("检查点在位置 {cp}，事件库却只到位置 {last}：位置 {p} 起的事件被截掉",
                   "the checkpoint is at position {cp} but the store ends at {last}: "
                   "events from position {p} on were cut off"),
+    # 佐证材料: a file a sealed event names, re-hashed from the store (evidence_store.py)
+    "file_changed": ("位置 {p} 的整改报告（问题 {finding}）所附佐证材料“{name}”已被改动"
+                     "（哈希 {sha256} 与存储的内容不符）",
+                     "the file {name!r} of the report at position {p} (finding {finding}) "
+                     "was changed (sha256 {sha256} no longer matches)"),
+    "file_missing": ("位置 {p} 的整改报告（问题 {finding}）所附佐证材料“{name}”不见了"
+                     "（哈希 {sha256}）",
+                     "the file {name!r} of the report at position {p} (finding {finding}) "
+                     "is missing (sha256 {sha256})"),
 }
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from adapters.infrastructure.event_store import engine_for, startup_lock
 from projections.accountability import AccountabilityProjection
+from projections.cases import CasesProjection
 from projections.decode import FastDecoder
 from projections.findings import FindingsProjection
 from projections.persons import PersonsProjection
@@ -30,4 +31,4 @@ def default_projections() -> list[Projection]:
     both are worked out in one pass over each page of events."""
     accountability = AccountabilityProjection()
     return [accountability, FindingsProjection(follow=accountability), PlansProjection(),
-            PersonsProjection()]
+            PersonsProjection(), CasesProjection()]

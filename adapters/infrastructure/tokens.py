@@ -47,6 +47,7 @@ ROLES = {
     "unit": "责任单位",
     "policy": "督导室政策人员",
     "auditor": "审计/纪检",
+    "committee": "督导委员会（办公室）",
     "admin": "管理员",
 }
 
@@ -64,11 +65,23 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "finding.extend": frozenset({"inspector"}),
     "finding.interview": frozenset({"inspector"}),
     "finding.report": frozenset({"unit"}),
+    "finding.request_extension": frozenset({"unit"}),
+    "finding.decide_extension": frozenset({"inspector"}),
     "plan.import": frozenset({"policy", "admin"}),
     "plan.read": READERS,
     "task.progress": frozenset({"unit", "inspector"}),
     "task.close": frozenset({"inspector"}),
     "audit.read": frozenset({"auditor", "admin"}),
+    "person.add": frozenset({"admin", "inspector"}),
+    "person.end": frozenset({"admin", "inspector"}),
+    "person.read": READERS,
+    # accountability cases (问责案件): the committee decides; a unit states its own case
+    "case.read": READERS,
+    "case.investigate": frozenset({"inspector", "committee"}),
+    "case.notify": frozenset({"inspector", "committee"}),
+    "case.statement": frozenset({"unit", "inspector", "committee"}),
+    "case.decide": frozenset({"committee"}),
+    "case.dismiss": frozenset({"committee"}),
 }
 
 ACTION_NAMES = {
@@ -83,11 +96,22 @@ ACTION_NAMES = {
     "finding.extend": "批准延期",
     "finding.interview": "登记约谈",
     "finding.report": "提交整改报告",
+    "finding.request_extension": "申请延期",
+    "finding.decide_extension": "审批延期申请",
     "plan.import": "导入实施方案",
     "plan.read": "查看工作台账",
     "task.progress": "填报任务进度",
     "task.close": "任务销号",
     "audit.read": "查看审计轨迹与校验",
+    "person.add": "登记人员",
+    "person.end": "办理人员离任",
+    "person.read": "查看人员",
+    "case.read": "查看问责案件",
+    "case.investigate": "登记调查核实",
+    "case.notify": "告知问责事实",
+    "case.statement": "提交陈述申辩",
+    "case.decide": "作出问责决定",
+    "case.dismiss": "决定不予问责",
 }
 
 TOKEN_PREFIX = "dd_"
@@ -108,13 +132,6 @@ api_tokens = Table(
     Column("last_used_at", DateTime(timezone=True)),
 )
 
-web_sessions = Table(
-    "web_sessions",
-    api_metadata,
-    Column("session_hash", String(64), primary_key=True),  # SHA-256 of the cookie's random id
-    Column("token_id", String(36), nullable=False),
-)
-
 idempotency_keys = Table(
     "api_idempotency_keys",
     api_metadata,
@@ -132,19 +149,36 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_tables(engine: Engine) -> None:
-    """Create the token and idempotency tables if missing (several processes may race here:
-    on PostgreSQL the loser of a concurrent CREATE TABLE fails, and finds the tables made)."""
+def create_tables(engine: Engine, metadata: MetaData = api_metadata) -> None:
+    """Create the token and idempotency tables (or ``metadata``'s) if missing (several
+    processes may race here: on PostgreSQL the loser of a concurrent CREATE TABLE fails, and
+    finds the tables made)."""
     for attempt in (1, 2):
         try:
-            api_metadata.create_all(engine, checkfirst=True)
-            _add_missing_columns(engine)
+            metadata.create_all(engine, checkfirst=True)
+            if metadata is api_metadata:
+                _add_missing_columns(engine)
             return
         except OperationalError as e:
-            raise _unavailable(e) from e
+            raise unavailable(e) from e
         except (IntegrityError, ProgrammingError):
             if attempt == 2:
                 raise
+
+
+def check_role(role: str, unit: str | None, holder: str = "令牌", en: str = "token") -> None:
+    """A role of :data:`ROLES`, with a unit exactly when it is ``unit`` (of a token, a user)."""
+    if role not in ROLES:
+        raise InvalidInput(
+            f"角色 {role!r} 无效，应为 {'、'.join(ROLES)} 之一",
+            f"invalid role {role!r}: expected one of {', '.join(ROLES)}", field="role",
+        )
+    if role == "unit" and not unit:
+        raise InvalidInput(f"责任单位角色的{holder}必须用 --unit 指定单位",
+                           f"a unit {en} needs --unit CODE", field="unit")
+    if role != "unit" and unit:
+        raise InvalidInput(f"只有责任单位角色的{holder}才能指定单位",
+                           f"only a unit {en} takes --unit", field="unit")
 
 
 def _add_missing_columns(engine: Engine) -> None:
@@ -162,15 +196,20 @@ def _add_missing_columns(engine: Engine) -> None:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the token's role, its unit (for ``unit``), and the actor recorded."""
+    """Who is calling: the token's role, its unit (for ``unit``), and the actor recorded.
+    A user signed in to the pages (adapters/infrastructure/users.py) has ``user`` set: its
+    actor is ``user:NAME`` and ``name`` its display name."""
 
     token_id: str
     role: str
     unit: str | None
     name: str | None
+    user: str | None = None
 
     @property
     def actor(self) -> str:
+        if self.user:
+            return f"user:{self.user}"
         who = self.name or self.unit or "token"
         return f"{self.role}:{who}#{self.token_id[:8]}"
 
@@ -200,17 +239,7 @@ class TokenStore:
     def create(self, *, role: str, unit: str | None, name: str | None, now: datetime,
                created_by: str) -> tuple[str, Principal]:
         """A new token: returns the token (to show once) and its principal."""
-        if role not in ROLES:
-            raise InvalidInput(
-                f"角色 {role!r} 无效，应为 {'、'.join(ROLES)} 之一",
-                f"invalid role {role!r}: expected one of {', '.join(ROLES)}", field="role",
-            )
-        if role == "unit" and not unit:
-            raise InvalidInput("责任单位角色的令牌必须用 --unit 指定单位",
-                               "a unit token needs --unit CODE", field="unit")
-        if role != "unit" and unit:
-            raise InvalidInput("只有责任单位角色的令牌才能指定单位",
-                               "only a unit token takes --unit", field="unit")
+        check_role(role, unit)
         # the name becomes the actor on every event this token records: one text check
         name = check_text(name, "name", "令牌名称", max_len=100) if name and name.strip() else None
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -222,7 +251,7 @@ class TokenStore:
                     unit=unit, name=name, created_at=now, created_by=created_by,
                 ))
         except OperationalError as e:
-            raise _unavailable(e) from e
+            raise unavailable(e) from e
         return token, principal
 
     def cached(self, token: str) -> Principal | None:
@@ -246,7 +275,7 @@ class TokenStore:
                                                     api_tokens.c.revoked_at.is_(None))
                 ).first()
         except OperationalError as e:
-            raise _unavailable(e) from e
+            raise unavailable(e) from e
         if row is None:
             with self._lock:
                 self._cache.pop(digest, None)
@@ -265,46 +294,6 @@ class TokenStore:
             self._cache[digest] = (self._monotonic(), principal)
         return principal
 
-    # ------------------------------------------------------- web sessions
-
-    def open_session(self, token: str) -> str | None:
-        """A new web session for a valid token: a random id (the cookie), stored hashed."""
-        who = self.lookup(token)
-        if who is None:
-            return None
-        sid = secrets.token_urlsafe(32)
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(web_sessions).values(session_hash=hash_token(sid),
-                                                         token_id=who.token_id))
-        except OperationalError as e:
-            raise _unavailable(e) from e
-        return sid
-
-    def session(self, sid: str) -> Principal | None:
-        """The principal of an open session whose token is not revoked (checked each time)."""
-        t, s = api_tokens, web_sessions
-        try:
-            with self.engine.connect() as conn:
-                row = conn.execute(
-                    select(t.c.token_id, t.c.role, t.c.unit, t.c.name)
-                    .join(s, s.c.token_id == t.c.token_id)
-                    .where(s.c.session_hash == hash_token(sid), t.c.revoked_at.is_(None))
-                ).first()
-        except OperationalError as e:
-            raise _unavailable(e) from e
-        if row is None:
-            return None
-        return Principal(token_id=row.token_id, role=row.role, unit=row.unit, name=row.name)
-
-    def close_session(self, sid: str) -> None:
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(delete(web_sessions)
-                             .where(web_sessions.c.session_hash == hash_token(sid)))
-        except OperationalError as e:
-            raise _unavailable(e) from e
-
     def list(self) -> list[dict[str, Any]]:
         """Every token (revoked ones too), oldest first; never the token or its hash."""
         t = api_tokens
@@ -315,7 +304,7 @@ class TokenStore:
                     t.c.created_by, t.c.revoked_at, t.c.last_used_at,
                 ).order_by(t.c.created_at, t.c.token_id)).all()
         except OperationalError as e:
-            raise _unavailable(e) from e
+            raise unavailable(e) from e
         return [{"id": r.token_id, "role": r.role, "unit": r.unit, "name": r.name,
                  "created_at": r.created_at, "created_by": r.created_by,
                  "last_used_at": r.last_used_at, "revoked_at": r.revoked_at} for r in rows]
@@ -338,7 +327,7 @@ class TokenStore:
                 conn.execute(update(api_tokens).where(api_tokens.c.token_id == row["id"])
                              .values(revoked_at=now))
         except OperationalError as e:
-            raise _unavailable(e) from e
+            raise unavailable(e) from e
         with self._lock:
             self._cache.clear()
         return row | {"revoked_at": now}
@@ -430,7 +419,7 @@ class IdempotencyStore:
                 field="Idempotency-Key",
             ) from e
         except OperationalError as e:
-            raise _unavailable(e) from e
+            raise unavailable(e) from e
 
     def finish(self, scope: str, key: str, status: int, body: Any) -> None:
         t = idempotency_keys
@@ -441,7 +430,7 @@ class IdempotencyStore:
                     body=json.dumps(body, ensure_ascii=False, default=str),
                 ))
         except OperationalError as e:
-            raise _unavailable(e) from e
+            raise unavailable(e) from e
 
     def abandon(self, scope: str, key: str) -> None:
         t = idempotency_keys
@@ -453,7 +442,7 @@ class IdempotencyStore:
             pass  # the lease runs out by itself
 
 
-def _unavailable(e: Exception) -> StoreUnavailable:
+def unavailable(e: Exception) -> StoreUnavailable:
     return StoreUnavailable(
         "数据库无法访问，请稍后重试", f"the database is unreachable: {type(e).__name__}",
         field="db",

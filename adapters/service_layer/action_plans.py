@@ -46,6 +46,7 @@ from domain.plans import (
 from domain.time import local_date
 from domain.units import CODE_PATTERN, Unit, check_code, check_text
 from domain.values import check_day
+from projections.exports import task_rows
 
 if TYPE_CHECKING:
     from adapters.service_layer.application import Dudao
@@ -325,6 +326,21 @@ def ledger(app: Dudao, plan_code: str) -> dict[str, Any]:
         "counts": {s: sum(1 for t in tasks if t.status(today) == s) for s in TASK_STATUSES},
         "units": units, "unassigned": unassigned,
     }
+
+
+def ledger_rows(app: Dudao, plan_code: str) -> dict[str, Any]:
+    """The 工作台账 as one row per task (the xlsx export), unit names for codes."""
+    plan = get_plan(app, plan_code)
+    today = local_date(app.now())
+    names = {u["code"]: u["name"] for u in plan.units}
+    rows = [task_row(get_task(app, c), today) for c in plan.tasks]
+    for r in rows:
+        for code in (*r["lead"], *r["responsible"]):
+            if code not in names:
+                unit = app.find_unit(code)
+                names[code] = unit.name if unit is not None else code
+    return {"plan": plan.code, "title": plan.title, "as_of": today,
+            "rows": task_rows(rows, names)}
 
 
 def unit_tasks(app: Dudao, unit: str, *, as_of: date | None = None) -> list[dict[str, Any]]:

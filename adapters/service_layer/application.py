@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -29,6 +30,7 @@ from eventsourcing.utils import get_topic
 
 from adapters.infrastructure.hash_chain import Checkpoint, EventRow, Report, event_hash, verify_rows
 from adapters.infrastructure.sealing_recorders import SealPlan, repairing
+from adapters.infrastructure.unavailable import StoreUnavailable
 from domain.audit import ChainRepair, new_repair
 from domain.calendar import WorkCalendar
 from domain.errors import Conflict, DudaoError, InvalidInput, NotFound, Refused
@@ -42,10 +44,7 @@ from domain.values import check_day, check_not_in_future
 
 log = logging.getLogger(__name__)
 REPAIR_TOPIC = get_topic(ChainRepair.Sealed)  # type: ignore[attr-defined]
-
-
-class StoreUnavailable(DudaoError):
-    """The event store cannot be reached."""
+REPORT_TOPIC = get_topic(Finding.ReportSubmitted)  # type: ignore[attr-defined]
 
 
 class DateAsISO(Transcoding):
@@ -369,10 +368,29 @@ class Dudao(Application[UUID]):
         self.commit(finding)
         return deadline
 
-    def submit_report(self, finding_id: UUID | str, *, on: date, text: str, actor: str) -> None:
-        finding = self.get_finding(finding_id)
-        finding.submit_report(on=on, text=text, actor=actor, recorded_at=self.now())
-        self.commit(finding)
+    def submit_report(self, finding_id: UUID | str, *, on: date | None, text: str, actor: str,
+                      files: Any = (), role: str | None = None) -> list[dict[str, Any]]:
+        """整改报告, with its 佐证材料 ((name, seekable source) each; see
+        adapters/service_layer/evidence.py): returns the files as recorded. A unit's report
+        is dated today (``on`` may be left out); staff give the date."""
+        from adapters.service_layer import evidence
+
+        return evidence.submit_report(self, finding_id, on=on, text=text, actor=actor,
+                                      files=files, role=role)
+
+    def request_extension(self, finding_id: UUID | str, *, to: date, reason: str,
+                          actor: str) -> str:
+        """申请延期 (the unit): returns the request's id, ``<finding id>.<n>``."""
+        from adapters.service_layer import evidence
+
+        return evidence.request_extension(self, finding_id, to=to, reason=reason, actor=actor)
+
+    def decide_extension(self, request_id: str, *, grant: bool, note: str | None = None,
+                         actor: str) -> dict[str, Any]:
+        """批准/不批准延期申请: a grant moves the deadline in the same commit."""
+        from adapters.service_layer import evidence
+
+        return evidence.decide_extension(self, request_id, grant=grant, note=note, actor=actor)
 
     def review(
         self, finding_id: UUID | str, *, on: date, passed: bool, within: int | None = None,
@@ -469,10 +487,16 @@ class Dudao(Application[UUID]):
     def record_escalation(
         self, finding_id: UUID | str, *, code: str, rule: str, policy: str,
         policy_version: int, threshold: date, due: date | None, facts: dict[str, Any],
-        actor: str = "dudao:rules", rung: Rung | None = None,
+        actor: str = "dudao:rules", rung: Rung | None = None, decided_by: str = "rules",
+        rung_name: str | None = None, statement_days: int | None = None,
+        aggravation_months: int | None = None,
     ) -> Finding:
         """Record an escalation the rules decided (decided_at is the clock's now); ``rung``:
-        the policy's rung (without it, ``code`` must be a built-in one)."""
+        the policy's rung (without it, ``code`` must be a built-in one). A rung
+        ``decided_by="committee"`` also opens its accountability case, in the same commit
+        (see :meth:`record_escalations`)."""
+        from adapters.service_layer import accountability as cases
+
         finding = self.get_finding(finding_id)
         now = self.now()
         finding.raise_escalation(
@@ -480,19 +504,35 @@ class Dudao(Application[UUID]):
             threshold=threshold, due=due, facts=facts, decided_at=now, actor=actor,
             recorded_at=now, rung=rung,
         )
-        self.commit(finding)
+        decision = {"code": code, "policy": policy, "policy_version": policy_version,
+                    "threshold": threshold, "decided_by": decided_by, "rung_name": rung_name,
+                    "statement_days": statement_days, "aggravation_months": aggravation_months}
+        opened = cases.cases_opened_by(
+            self, finding, [decision], lambda: self._records(finding, finding.pending_events),
+            actor=actor, recorded_at=now)
+        self.commit(finding, *opened)
         return finding
 
     def raise_manually(
         self, finding_id: UUID | str, *, rung: Rung, on: date, due: date | None, reason: str,
-        policy: str, policy_version: int, actor: str,
+        policy: str, policy_version: int, actor: str, decided_by: str = "rules",
+        statement_days: int | None = None, aggravation_months: int | None = None,
     ) -> Finding:
-        """手动升级 (see ``Finding.raise_manually``): the inspector is the actor."""
+        """手动升级 (see ``Finding.raise_manually``): the inspector is the actor. A rung the
+        committee decides (问责) opens its accountability case, in the same commit."""
+        from adapters.service_layer import accountability as cases
+
         finding = self.get_finding(finding_id)
+        now = self.now()
         finding.raise_manually(rung=rung, on=on, due=due, reason=reason, policy=policy,
-                               policy_version=policy_version, actor=actor,
-                               recorded_at=self.now())
-        self.commit(finding)
+                               policy_version=policy_version, actor=actor, recorded_at=now)
+        decision = {"code": rung.code, "policy": policy, "policy_version": policy_version,
+                    "threshold": on, "decided_by": decided_by, "rung_name": rung.name,
+                    "statement_days": statement_days, "aggravation_months": aggravation_months}
+        opened = cases.cases_opened_by(
+            self, finding, [decision], lambda: self._records(finding, finding.pending_events),
+            actor=actor, recorded_at=now)
+        self.commit(finding, *opened)
         return finding
 
     # ---------------------------------------------------- action plans (实施方案)
@@ -556,6 +596,51 @@ class Dudao(Application[UUID]):
         return plans.lagging_findings(self, policy=policy or plans.LAG_POLICY, today=today,
                                       actor=actor)
 
+
+    # ------------------------------------------------ accountability cases (问责案件)
+
+    def get_case(self, case_id: UUID | str) -> Any:
+        from adapters.service_layer import accountability as cases
+
+        return cases.get_case(self, case_id)
+
+    def investigate_case(self, case_id: UUID | str, *, on: date, note: str,
+                         actor: str) -> Any:
+        """调查核实."""
+        from adapters.service_layer import accountability as cases
+
+        return cases.investigate(self, case_id, on=on, note=note, actor=actor)
+
+    def notify_case(self, case_id: UUID | str, *, on: date, persons: list[str] | None = None,
+                    actor: str) -> Any:
+        """告知: returns the case, its statement window counted."""
+        from adapters.service_layer import accountability as cases
+
+        return cases.notify(self, case_id, on=on, persons=persons or [], actor=actor)
+
+    def submit_statement(self, case_id: UUID | str, *, on: date, text: str, actor: str,
+                         role: str | None = None, unit: str | None = None) -> Any:
+        """陈述申辩 (a ``unit`` caller for its own case only)."""
+        from adapters.service_layer import accountability as cases
+
+        return cases.submit_statement(self, case_id, on=on, text=text, actor=actor,
+                                      role=role, unit=unit)
+
+    def decide_case(self, case_id: UUID | str, *, on: date, unit_modes: list[str],
+                    persons: list[tuple[str, list[str]]] | None = None, basis: str,
+                    effective_on: date | None = None, actor: str, role: str | None) -> Any:
+        """决定 (committee only)."""
+        from adapters.service_layer import accountability as cases
+
+        return cases.decide(self, case_id, on=on, unit_modes=unit_modes, persons=persons or [],
+                            basis=basis, effective_on=effective_on, actor=actor, role=role)
+
+    def dismiss_case(self, case_id: UUID | str, *, on: date, reason: str, actor: str,
+                     role: str | None) -> Any:
+        """不予问责 (committee only)."""
+        from adapters.service_layer import accountability as cases
+
+        return cases.dismiss(self, case_id, on=on, reason=reason, actor=actor, role=role)
     def record_escalations(
         self, decisions: list[dict[str, Any]], *, decided_at: datetime | None = None,
         actor: str = "dudao:rules", batch: int = 2000,
@@ -570,14 +655,22 @@ class Dudao(Application[UUID]):
 
         A page is ``batch`` findings: their events are read in a few queries, each finding
         is rebuilt from its events and raises its escalations (the aggregate checks every
-        one), and the new events of the page are saved in one transaction. ``should_stop``
+        one), and the new events of the page are saved in one transaction. A decision with
+        ``"decided_by": "committee"`` (a rung that proposes 问责) also opens its
+        accountability case in that transaction (``adapters.service_layer.accountability``;
+        the dict may carry ``rung_name``, ``statement_days`` and ``aggravation_months``). ``should_stop``
         is asked before each page: when it says so, the pages saved so far stay saved and
         the rest is left to the next sweep (which decides them again).
 
         ``save=False`` is the dry run: every finding raises its escalations exactly as above
         (the aggregate refusing what it would refuse) and nothing is saved; ``unsaved`` holds
         findings that exist only in memory (the 工作滞后 findings a dry run would record),
-        used instead of the store's."""
+        used instead of the store's. A decision with ``"decided_by": "committee"`` (a rung
+        that proposes 问责) also opens its accountability case in that transaction
+        (``adapters.service_layer.accountability``; the dict may carry ``rung_name``,
+        ``statement_days`` and ``aggravation_months``)."""
+        from adapters.service_layer import accountability as cases
+
         now = self.now()
         moment = decided_at or now
         by_finding: dict[str, list[dict[str, Any]]] = {}
@@ -598,6 +691,7 @@ class Dudao(Application[UUID]):
                            or self.find_finding(ids[fid]))
                 if finding is None:
                     continue
+                raised = []
                 for d in by_finding[fid]:
                     try:
                         finding.raise_escalation(
@@ -609,10 +703,25 @@ class Dudao(Application[UUID]):
                     except Refused:
                         break
                     recorded.append((fid, d["code"]))
-                pending.extend(finding.collect_events())
+                    raised.append(d)
+                new = finding.collect_events()
+                pending.extend(new)
+                if any(cases.opens_case(d) for d in raised):
+                    for case in cases.cases_opened_by(
+                            self, finding, raised, partial(self._records, finding, new),
+                            actor=actor, recorded_at=now):
+                        pending.extend(case.collect_events())
             if pending and save:
                 self.commit_events(pending)
         return recorded
+
+    def _records(self, finding: Finding, new: Any) -> list[dict[str, Any]]:
+        """A finding's stored events and its ``new`` (unsaved) ones, as plain data."""
+        try:
+            stored = list(self.events.get(finding.id))
+        except OperationalError as e:
+            raise _unavailable(e) from e
+        return [event_record(e) for e in [*stored, *new]]
 
     def _load_many(self, ids: list[UUID], chunk: int = 500) -> dict[UUID, Any]:
         """Many aggregates at once: one query per chunk on SQLite (the embedded store);
@@ -696,11 +805,16 @@ class Dudao(Application[UUID]):
         """
         recorder: Any = self.recorder
         found: list[EventRow] = []
+        reports: list[tuple[int, str, list[dict[str, Any]]]] = []  # 佐证材料 named
 
         def tap(rows: Iterator[EventRow]) -> Iterator[EventRow]:
             for row in rows:
                 if row[3] == REPAIR_TOPIC:
                     found.append((row[0], row[1], row[2], row[3], bytes(row[4])))
+                elif row[3] == REPORT_TOPIC and b'"sha256"' in bytes(row[4]):
+                    files = self._report_files(row)
+                    if files:
+                        reports.append((row[0], str(UUID(str(row[1]))), files))
                 yield row
 
         try:
@@ -710,7 +824,19 @@ class Dudao(Application[UUID]):
         except OperationalError as e:
             raise _unavailable(e) from e
         report.repairs = [self._repair_record(row) for row in found]
+        from adapters.service_layer.evidence import check_files
+
+        check_files(self, reports, report)  # every file an event names, re-hashed
         return report
+
+    def _report_files(self, row: EventRow) -> list[dict[str, Any]]:
+        try:
+            e = self.decode(Notification(id=row[0], originator_id=UUID(str(row[1])),
+                                         originator_version=row[2], topic=row[3],
+                                         state=bytes(row[4])))
+        except Exception:  # a tampered row: verification names it already
+            return []
+        return list(getattr(e, "files", None) or [])
 
     def _repair_record(self, row: EventRow) -> dict[str, Any]:
         try:

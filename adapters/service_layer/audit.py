@@ -18,7 +18,7 @@ from adapters.service_layer.application import Dudao
 from adapters.settings import DEFAULT_NATS
 from domain.errors import DudaoError
 from domain.rungs import recorded_rung, rung_name
-from projections.events import ESCALATION_RAISED
+from projections.events import CASE_EVENTS, ESCALATION_RAISED
 
 if TYPE_CHECKING:
     from rules.policy import Policy
@@ -35,13 +35,16 @@ EVENT_NAMES = {
     "ExtensionGranted": "批准延期",
     "InterviewHeld": "约谈",
     "EscalationRaised": "升级",
+    "ExtensionRequested": "申请延期",
+    "ExtensionRequestDecided": "审批延期申请",
 }
 FIELD_NAMES = {
     "unit": "责任单位", "inspector": "督学", "severity": "严重程度", "task": "任务",
     "inspection_id": "检查", "text": "内容", "within": "期限天数", "calendar_days": "按自然日",
     "deadline": "整改期限", "note": "复查意见", "to": "延期至", "reason": "理由",
     "interviewee": "被约谈人", "minutes": "约谈纪要", "threshold": "触发日期",
-    "due": "新期限", "decided_at": "决定时间",
+    "due": "新期限", "decided_at": "决定时间", "files": "佐证材料", "granted": "是否批准",
+    "request_id": "延期申请编号", "previous": "原期限",
 }
 # Shown in the heading lines of an event, not among its details.
 HEADING = {"type", "version", "position", "name", "actor", "business_date", "recorded_at", "on",
@@ -363,14 +366,15 @@ def rerun_rules(app: Dudao, policy_name: Policy | str | None = None, *,
                 progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Re-decide the whole history with a policy and list the differences from what was recorded.
 
-    The log is copied, in order and without the escalations the rules decided, into
-    a scratch store, and the policy's sweep (the same ladder, the same ruleset as
-    ``dudao escalate``) is run there at each moment a recorded sweep decided something
-    (``decided_at``), recording its own decisions so that later rungs count from them,
-    as they would have. What people decided stays as it was: extensions, reviews
-    (弄虚作假 included), interviews and the escalations inspectors raised by hand are
-    copied, and every rung counts from them under the policy's own semantics. Nothing is
-    written to the live store. Under the policy version that recorded the escalations
+    The log is copied, in order and without the escalations the rules decided (nor the
+    accountability cases they opened), into a scratch store, and the policy's sweep (the
+    same ladder, the same ruleset as ``dudao escalate``) is run there at each moment a
+    recorded sweep decided something (``decided_at``), recording its own decisions so
+    that later rungs count from them, as they would have. What people decided stays as
+    it was: extensions, reviews (弄虚作假 included), interviews and the escalations
+    inspectors raised by hand are copied, and every rung counts from them under the
+    policy's own semantics. Nothing is written to the live store. Under the policy
+    version that recorded the escalations
     the differences are empty; under another one they are the what-if.
     """
     import tempfile
@@ -410,6 +414,8 @@ def rerun_rules(app: Dudao, policy_name: Policy | str | None = None, *,
                     event = app.decode(Notification(
                         id=row[0], originator_id=UUID(row[1]), originator_version=row[2],
                         topic=row[3], state=row[4]))
+                    if type(event) in CASE_EVENTS:
+                        continue  # the scratch sweep opens the cases its escalations propose
                     if type(event) is ESCALATION_RAISED and is_manual(event):
                         manual += 1  # an inspector's decision: copied as it was
                     elif type(event) is ESCALATION_RAISED:

@@ -1,5 +1,9 @@
 """手动升级: an inspector raises a rung of the policy by hand (重大事故 and the like).
 
+A rung the committee decides (``decided_by = "committee"``, the default policy's 问责) opens
+its accountability case as it would when the rules raise it: the inspector proposes 问责,
+the 督导委员会 decides.
+
 The rung must be one of the policy's and above the highest the finding has reached
 (the aggregate refuses one at or below it, and a raise without a reason); its due date,
 if the rung has one, is counted from the day of the raise for the finding's severity.
@@ -34,7 +38,10 @@ def raise_manually(app: Dudao, policy: Policy, finding_id: UUID | str, *, code: 
     due = add_days(app.calendar, on, days, rung.days) if days else None
     finding = app.raise_manually(finding.id, rung=policy.rung(code), on=on, due=due,
                                  reason=reason, policy=policy.policy,
-                                 policy_version=policy.version, actor=actor)
+                                 policy_version=policy.version, actor=actor,
+                                 decided_by=rung.decided_by,
+                                 statement_days=policy.accountability.statement_days,
+                                 aggravation_months=policy.accountability.aggravation_months)
     raised = finding.escalations[-1]
     return {"finding_id": str(finding.id), "unit": finding.unit, "code": code,
             "rung": raised["rung"], "name": raised["name"], "mode": raised["mode"],

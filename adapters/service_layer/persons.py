@@ -21,7 +21,9 @@ from adapters.infrastructure.read_models import read_models
 from domain.errors import NotFound
 from domain.ids import parse_id, roster_id
 from domain.persons import Person, Roster
+from domain.values import check_day
 from projections import persons as view
+from projections.runner import Runner
 
 if TYPE_CHECKING:
     from adapters.service_layer.application import Dudao
@@ -85,23 +87,45 @@ def principal_at(app: Dudao, unit: str, day: date) -> str | None:
     return found.principal if found is not None else None
 
 
+def principal_of(app: Dudao, unit: str, day: date) -> dict[str, Any]:
+    """The unit's principal on ``day`` as :func:`principal_at` resolves it, with where the
+    name comes from: ``source`` is ``person`` (a person recorded as principal that day, with
+    their id, post and period), ``registered`` (the name registered with the unit) or None
+    (neither). An unknown unit is a ``NotFound``."""
+    check_day(day, "on")
+    registered = app.get_unit(unit).principal
+    roster = find_roster(app, unit)
+    member = roster.principal_at(day) if roster is not None else None
+    if member is not None:
+        return {"unit": unit, "on": day, "name": member.name, "source": "person",
+                "person_id": member.person_id, "post": member.post,
+                "from": member.from_date, "to": member.to_date}
+    return {"unit": unit, "on": day, "name": registered,
+            "source": "registered" if registered else None,
+            "person_id": None, "post": None, "from": None, "to": None}
+
+
 @contextmanager
-def _read(app: Dudao, db: str) -> Iterator[Connection]:
-    runner = read_models(app, db)
+def _read(app: Dudao, db: str, runner: Runner | None = None) -> Iterator[Connection]:
+    """A connection to the read models, caught up with the log. A long-lived caller (the
+    HTTP service) passes its own ``runner``; otherwise one is made for this call."""
+    own = runner is None
+    runner = runner or read_models(app, db)
     try:
         runner.catch_up()
         with runner.engine.connect() as conn:
             yield conn
     finally:
-        runner.engine.dispose()
+        if own:
+            runner.engine.dispose()
 
 
-def listing(app: Dudao, db: str, *, unit: str | None = None,
-            on: date | None = None) -> list[dict[str, Any]]:
+def listing(app: Dudao, db: str, *, unit: str | None = None, on: date | None = None,
+            runner: Runner | None = None) -> list[dict[str, Any]]:
     """``person list``: persons (of a unit; in post on ``on``), from the read model."""
     if unit is not None:
         app.get_unit(unit)
-    with _read(app, db) as conn:
+    with _read(app, db, runner) as conn:
         return view.list_persons(conn, unit=unit, on=on)
 
 
@@ -115,7 +139,8 @@ def record_data(conn: Connection, person_id: str, now: datetime) -> dict[str, An
     return data
 
 
-def record(app: Dudao, db: str, person_id: str) -> dict[str, Any]:
+def record(app: Dudao, db: str, person_id: str, *,
+           runner: Runner | None = None) -> dict[str, Any]:
     """``report person``: the person's record at the clock's now, from the read model."""
-    with _read(app, db) as conn:
+    with _read(app, db, runner) as conn:
         return record_data(conn, person_id, app.now())

@@ -11,6 +11,11 @@ batches; the read model catches up with them at the start of the next sweep). Th
 the read model, which counts each rung from the one before: a late sweep
 decides exactly what punctual ones would have, and a second sweep at the same
 ``now`` finds nothing new.
+
+A rung the policy marks ``decided_by = "committee"`` (the default policy's 问责)
+decides nothing about accountability: its escalation is recorded as 提请问责 and,
+in the same commit, opens an accountability case (问责建议) for the 督导委员会
+(``adapters.service_layer.accountability``). The ruleset never records a decision.
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 import orjson
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from adapters.service_layer.application import Dudao
+from domain.accountability import case_id
 from domain.time import local_date
 from projections.escalation import EscalationProjection
 from projections.runner import Runner
@@ -58,9 +65,20 @@ class Decision:
     notice: str
     facts: dict[str, Any]
     name: str = ""  # the rung's Chinese name in the policy
+    # committee: the rung proposes 问责 and opens an accountability case (case_id)
+    decided_by: str = "rules"
+
+    @property
+    def case_id(self) -> str | None:
+        """The accountability case this decision opens (a committee rung's), or None."""
+        if self.decided_by != "committee":
+            return None
+        return str(case_id(UUID(self.finding_id), self.code))
 
     def public(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["case_id"] = self.case_id
+        return data
 
 
 @contextmanager
@@ -225,6 +243,7 @@ class Sweeper:
                 rule=f.rule, policy=policy.policy, policy_version=policy.version,
                 threshold=threshold, due=due, deadline=deadline, notice=notice, facts=facts,
                 name=policy.rungs[f.code].name,
+                decided_by=policy.rungs[f.code].decided_by,
             ))
         # Per finding, in the order a punctual sweep would have met them.
         decisions.sort(key=lambda d: (d.finding_id, d.threshold, d.rung))
@@ -266,13 +285,17 @@ class Sweeper:
         events = [e for finding in unsaved for e in finding.collect_events()]
         decisions = self.decide(moment, events)
         self.pending = len(decisions)
+        cases = self.policy.accountability
         if decisions:
             recorded = set(self.app.record_escalations(
                 [
                     {"finding_id": d.finding_id, "code": d.code, "rule": d.rule,
                      "policy": d.policy, "policy_version": d.policy_version,
                      "threshold": d.threshold, "due": d.due, "facts": d.facts,
-                     "rung": self.policy.rung(d.code)}
+                     "rung": self.policy.rung(d.code),
+                     "decided_by": d.decided_by, "rung_name": self.policy.rungs[d.code].name,
+                     "statement_days": cases.statement_days,
+                     "aggravation_months": cases.aggravation_months}
                     for d in decisions
                 ],
                 decided_at=moment, actor=RULES_ACTOR, batch=self.page,

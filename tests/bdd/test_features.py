@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pytest_bdd import scenarios
 
+# 问责决定.feature's steps (accountability cases).
+from tests.bdd.steps.cases import *  # noqa: F403
 from tests.bdd.steps.findings import *  # noqa: F403
 from tests.bdd.steps.findings import FEATURES
 

@@ -138,7 +138,8 @@ def test_unit_journey_sees_and_acts_on_its_own_unit_only(api: ApiServer) -> None
         r = unit.post(f"/findings/{other}/reports", json={"on": "2024-12-10", "text": "x"})
         assert r.status_code == 404 and r.json()["code"] == "not_found"
         assert api.events() == before
-        # its own: report, then see the state
+        # its own: report (a unit's report is dated the day it is recorded), then see the state
+        api.clock.at("2024-12-10")
         r = unit.post(f"/findings/{own}/reports", json={"on": "2024-12-10", "text": "已整改"})
         assert r.status_code == 201 and r.json()["status"] == "under_review"
         assert unit.get(f"/findings/{own}").json()["reports"] == 1
@@ -299,6 +300,7 @@ def test_a_concurrent_change_is_a_409_and_records_nothing(api: ApiServer, db: st
         assert inspector.post(f"/findings/{fid}/orders",
                               json={"on": "2024-12-02", "within": 10}).status_code == 201
     unit = api.client(api.token("unit", unit="HTQ"))
+    api.clock.at("2024-12-10")  # a unit's report is dated the day it is recorded
     # Deterministic race: another writer extends the deadline after the API loaded the
     # finding and before it saved the report.
     service = api.c.app

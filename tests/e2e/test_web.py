@@ -70,6 +70,13 @@ def login(client: Any, token: str) -> None:
     assert r.status_code == 303
 
 
+def token_sign_in(page: Any, token: str) -> None:
+    """Sign in with an API token in the browser: the login page's second form."""
+    page.click("#token-login summary")
+    page.fill("#token", token)
+    page.click("#token-form button[type=submit]")
+
+
 def test_roles_and_forms_over_http(served: tuple[ApiServer, dict[str, Any], dict[str, str]]) -> None:
     server, f, tokens = served
     app = server.app
@@ -108,6 +115,11 @@ def test_roles_and_forms_over_http(served: tuple[ApiServer, dict[str, Any], dict
     assert r.status_code == 303
     assert app.event_count() == before + 1
     assert app.get_finding(f["f8"]).deadline is not None
+    # the timeline names who did each step as a person reads it, never the actor string
+    page = client.get(f"/findings/{f['f8']}").text
+    metas = re.findall(r'<span class="meta">（([^，]*)，', page)
+    assert metas and all("#" not in m and not m.startswith("inspector:") for m in metas), metas
+    assert any(m.endswith("（督学）") for m in metas), metas
 
 
 # ----------------------------------------------------------------- browser
@@ -159,8 +171,7 @@ def test_pages_in_headless_chromium(site: tuple[str, Dudao, dict[str, Any], dict
             page = browser.new_page(java_script_enabled=False)
             page.goto(base + "/")
             assert page.url.startswith(base + "/login")
-            page.fill("#token", tokens["tok-inspector"])
-            page.click("button[type=submit]")
+            token_sign_in(page, tokens["tok-inspector"])
             # the overview: the bulletin's figures and ranking
             assert page.url == base + "/"
             for key in ("findings", "open", "overdue", "closed", "closed_on_time"):
@@ -216,8 +227,7 @@ def test_pages_in_headless_chromium(site: tuple[str, Dudao, dict[str, Any], dict
             assert page.inner_text("#deadline").startswith(str(app.get_finding(fid).deadline))
             # a unit's token: its own pages only
             page.click("nav button[type=submit]")  # sign out
-            page.fill("#token", tokens["tok-u1"])
-            page.click("button[type=submit]")
+            token_sign_in(page, tokens["tok-u1"])
             assert page.url == base + "/units/U1"
             response = page.goto(base + "/units/U2")
             assert response is not None and response.status == 404

@@ -10,11 +10,12 @@ The scenario (now = 2024-11-01 17:00, Asia/Shanghai). Unit U1:
 | f4 | general | deadline 10-14, 督办 due 10-28, report 10-25, passed 10-30         | closed late (督办 due is no deadline in force) |
 | f5 | general | report 10-11, failed 10-12 (new deadline 10-18), report 10-17, passed 10-21 | closed on time |
 | f6 | serious | deadline 10-21, no report; 督办, 约谈 (held 10-30), 通报            | open, overdue, late  |
-| f7 | general | deadline 10-21, report 10-18, not yet reviewed                   | open, overdue, not late |
+| f7 | general | deadline 10-21, report 10-18, not yet reviewed                   | open, awaiting review, not overdue |
 | f8 | general | recorded 10-30, no order                                         | open                 |
 | f9 | general | ordered 10-28, deadline 11-11; 预警                               | open                 |
 
-U1: 9 findings, 5 closed, 3 on time, 4 open, 2 overdue, 1 late:
+U1: 9 findings, 5 closed, 3 on time, 4 open, 1 overdue (late), 1 awaiting review of a report
+made in time:
 on-time rate = 3 / (5 + 1) = 0.5. Escalations: reminder 1, supervise 2,
 interview 1, public_notice 1, accountability 0; interviews held 1.
 
@@ -147,7 +148,8 @@ def test_unit_report_matches_the_hand_count(app: Dudao, db: str, clock: Clock) -
     f = scenario(app, clock)
     with live(app, db) as v:
         r = v.unit("U1")
-    assert (r["findings"], r["open"], r["overdue"], r["late"]) == (9, 4, 2, 1)
+    assert (r["findings"], r["open"], r["overdue"], r["late"]) == (9, 4, 1, 1)
+    assert r["awaiting_review_on_time"] == 1
     assert (r["closed"], r["closed_on_time"], r["on_time_rate"]) == (5, 3, 0.5)
     assert r["by_severity"] == {"general": 6, "serious": 2, "major": 1}
     assert r["by_status"] == {"recorded": 1, "rectifying": 2, "under_review": 1, "closed": 5}
@@ -166,13 +168,66 @@ def test_unit_report_matches_the_hand_count(app: Dudao, db: str, clock: Clock) -
     assert [t["kind"] for t in f6["timeline"]] == [
         "Recorded", "RectificationOrdered", "EscalationRaised", "EscalationRaised",
         "InterviewHeld", "EscalationRaised"]
-    assert (opened[str(f["f7"])]["overdue"], opened[str(f["f7"])]["late"]) == (True, False)
+    # a report submitted before its deadline, awaiting review: neither overdue nor late
+    f7 = opened[str(f["f7"])]
+    assert (f7["overdue"], f7["late"], f7["days_overdue"], f7["awaiting_review_on_time"]) == (
+        False, False, 0, True)
     assert opened[str(f["f9"])]["overdue"] is False
-    assert r["monthly"] == [{"month": "2024-10", "closed": 5, "closed_on_time": 3,
-                             "on_time_rate": 0.6}]
+    # the month's rate counts the overdue open findings whose deadline fell in it (f6), as
+    # the headline rate does, and says how many findings it is over (n)
+    assert r["monthly"] == [{"month": "2024-10", "closed": 5, "closed_on_time": 3, "late": 1,
+                             "n": 6, "on_time_rate": 0.5}]
     peers = r["peers"]
     assert (peers["units"], peers["rank"], peers["ranked"]) == (4, 2, 3)
     assert peers["average_on_time_rate"] == 0.5
+
+
+def test_monthly_chart_months_without_closures(app: Dudao, db: str, clock: Clock) -> None:
+    """U3 closed nothing: its one month holds h1, overdue (0%, n=1), not an empty 0%. A
+    month between two with findings shows as having none, not as 0%."""
+    scenario(app, clock)
+    with live(app, db) as v:
+        u3 = v.unit("U3")
+    assert u3["monthly"] == [{"month": "2024-10", "closed": 0, "closed_on_time": 0, "late": 1,
+                              "n": 1, "on_time_rate": 0.0}]
+    from projections.reports import monthly
+
+    rows = [{"status": "closed", "closed_on": D("2024-08-05"), "closed_on_time": True},
+            {"status": "closed", "closed_on": D("2024-10-05"), "closed_on_time": False}]
+    months = monthly(rows, D("2024-11-01"))
+    assert [(m["month"], m["n"], m["on_time_rate"]) for m in months] == [
+        ("2024-08", 1, 1.0), ("2024-09", 0, None), ("2024-10", 1, 0.0)]
+    from adapters.rendering.reports.render import rate_chart
+
+    svg = rate_chart(months)
+    assert ">100% (n=1)<" in svg and ">0% (n=1)<" in svg
+    assert ">无销号<" in svg and "(n=0)" not in svg  # September is not drawn as 0%
+
+
+def test_group_units_are_in_the_bulletin_like_any_unit(app: Dudao, db: str,
+                                                       clock: Clock) -> None:
+    """A group unit (各县(市)人民政府, from a plan) with a finding is ranked, named and counted."""
+    from tests.conftest import SAMPLE_PLANS
+
+    clock.at("2024-09-02")
+    path = SAMPLE_PLANS / "county-high-schools-2023-2025.txt"
+    plan = app.import_plan(path.read_bytes(), source=path.name, code="XZ", actor="t")
+    group = plan["unit_codes"]["各县(市)人民政府"]
+    assert app.get_unit(group).kind == "group"
+    clock.at("2024-09-20")
+    fid = app.record_finding(unit=group, on=D("2024-09-20"), inspector="督学", text="群组问题",
+                             actor="t")
+    clock.at("2024-09-25")
+    app.order_rectification(fid, on=D("2024-09-25"), within=10, actor="t")
+    esc(app, fid, "public_notice", "2024-10-20")
+    clock.at("2024-11-01")
+    with live(app, db) as v:
+        b = v.bulletin()
+        r = v.unit(group)
+    assert [u["unit"] for u in b["ranking"]] == [group]
+    assert [u["name"] for u in b["public_notice"]] == ["各县(市)人民政府"]
+    assert b["overall"]["overdue"] == 1 and b["overall"]["units"] == plan["units"]
+    assert r["peers"] is not None and r["overdue"] == 1
 
 
 def test_bulletin_matches_the_hand_count(app: Dudao, db: str, clock: Clock) -> None:
@@ -181,7 +236,7 @@ def test_bulletin_matches_the_hand_count(app: Dudao, db: str, clock: Clock) -> N
         b = v.bulletin()
     o = b["overall"]
     assert (o["units"], o["findings"], o["closed"], o["closed_on_time"]) == (4, 11, 6, 4)
-    assert (o["open"], o["overdue"], o["late"], o["on_time_rate"]) == (5, 3, 2, 0.5)
+    assert (o["open"], o["overdue"], o["late"], o["on_time_rate"]) == (5, 2, 2, 0.5)
     assert o["escalations"] == {"reminder": 1, "supervise": 3, "interview": 2,
                                 "public_notice": 1, "accountability": 1}
     assert [(u["rank"], u["unit"], u["on_time_rate"]) for u in b["ranking"]] == [
@@ -319,7 +374,23 @@ def test_command_line(sqlite_db: str, clock: Clock, capsys: Any, tmp_path: Any) 
     assert run(cli, [*base, "--json", "report", "bulletin", "--format", "html", "-o",
                      str(out)]) == 0
     assert json.loads(capsys.readouterr().out) == {"written": str(out)}
-    assert "督 导 通 报" in out.read_text(encoding="utf-8")
+    html = out.read_text(encoding="utf-8")
+    assert "督 导 通 报" in html
+    # print-ready: the default 发文机关, 成文日期 in Chinese form, headers repeated on each
+    # page, page numbers, dates that do not wrap
+    assert '<span id="issuer">××市人民政府教育督导室</span>' in html
+    assert '<span class="date" id="dated">2024年11月1日</span>' in html
+    assert "<thead><tr><th class=\"num\">名次</th>" in html
+    assert "thead { display: table-header-group; }" in html
+    assert "counter(page)" in html and "counter(pages)" in html and "@page" in html
+    assert ".date, td.date { white-space: nowrap; }" in html
+    assert run(cli, [*base, "report", "bulletin", "--format", "html", "--issue-no",
+                     "2024年第3期", "--issuer", "汉中市人民政府教育督导室", "-o", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert '<div class="doc-no issue-no" id="issue-no">2024年第3期</div>' in html
+    assert html.count("汉中市人民政府教育督导室") == 2  # masthead and signature
+    assert run(cli, [*base, "report", "bulletin", "--issuer", " "]) == 1
+    assert "发文机关" in capsys.readouterr().err
     assert run(cli, [*base, "report", "bulletin"]) == 0
     assert "## 二、按期整改率排名" in capsys.readouterr().out
     assert run(cli, [*base, "report", "bulletin", "--since", "2024-10-20", "--format", "json"]) == 0

@@ -24,7 +24,17 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from adapters.entrypoints import web
-from adapters.entrypoints.api import audit, findings, health, inspections, plans, units
+from adapters.entrypoints.api import (
+    accountability,
+    audit,
+    evidence,
+    findings,
+    health,
+    inspections,
+    persons,
+    plans,
+    units,
+)
 from adapters.entrypoints.api import models as m
 from adapters.entrypoints.api.deps import (
     BEARER_SCHEME,
@@ -41,12 +51,14 @@ from domain.rungs import LADDER
 __all__ = ["ROUTERS", "Components", "Lifecycle", "create_api"]
 
 ROUTERS: tuple[APIRouter, ...] = (audit.router, health.router, units.router,
-                                  inspections.router, findings.router, plans.router)
+                                  inspections.router, findings.router, plans.router,
+                                  accountability.router, persons.router, evidence.router)
 """The API's routes, in the order the OpenAPI document lists them."""
 
 DESCRIPTION = (
     "教育督导问题整改与问责：督学登记检查与问题、限期整改、复查、延期、约谈；"
-    "责任单位查看本单位问题并提交整改报告。除健康检查外，每个请求都要带 "
+    "管理员、督学登记单位的人员与离任；责任单位查看本单位的问题与人员并提交整改报告；"
+    "问责案件经告知、陈述申辩，由督导委员会决定。除健康检查外，每个请求都要带 "
     "`Authorization: Bearer TOKEN`。POST 可带 `Idempotency-Key` 请求头，重复提交返回第一次的结果。"
     "出错时返回 `{code, field, message, message_en}`，不记录任何事件。"
 )

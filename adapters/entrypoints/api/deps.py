@@ -32,6 +32,7 @@ from adapters.infrastructure.tokens import (
     TokenStore,
     request_digest,
 )
+from adapters.infrastructure.users import UserStore
 from adapters.service_layer.application import Dudao
 from adapters.settings import Settings
 from domain.errors import InvalidInput, NotFound
@@ -52,6 +53,8 @@ class Components:
     engine: Engine
     runner: Runner
     tokens: TokenStore
+    users: UserStore
+    """The web pages' user accounts and sessions."""
     idempotency: IdempotencyStore
     wall: Callable[[], float]
     """Seconds since the epoch, for idempotency leases only (never business time)."""

@@ -27,7 +27,7 @@ from adapters.entrypoints.api.deps import (
 from adapters.entrypoints.api.errors import ERRORS, READ_ERRORS
 from adapters.infrastructure.tokens import Principal
 from adapters.service_layer.application import parse_id
-from domain.errors import NotFound
+from domain.errors import DudaoError, NotFound
 from domain.findings import Finding
 from projections.findings import list_findings
 
@@ -164,16 +164,6 @@ def order(finding_id: str, body: m.OrderIn, write: Write) -> JSONResponse:
     return write("finding.order", body, run, check=visible_to(write, finding_id))
 
 
-@router.post("/findings/{finding_id}/reports", status_code=201, response_model=m.StateOut,
-             tags=["整改"], summary="提交整改报告（责任单位）", responses=ERRORS)
-def report(finding_id: str, body: m.ReportIn, write: Write) -> JSONResponse:
-    def run(_: str | None) -> m.StateOut:
-        write.app.submit_report(finding_id, on=body.on, text=body.text, actor=write.actor)
-        return state_out(write.c, finding_id)
-
-    return write("finding.report", body, run, check=visible_to(write, finding_id))
-
-
 @router.post("/findings/{finding_id}/reviews", status_code=201, response_model=m.StateOut,
              tags=["整改"], summary="复查：通过即销号，未通过重新限期（督学）",
              responses=ERRORS)
@@ -203,10 +193,15 @@ def extend(finding_id: str, body: m.ExtensionIn, write: Write) -> JSONResponse:
              summary="登记约谈（督学；问题须已升级到约谈）", responses=ERRORS)
 def interview(finding_id: str, body: m.InterviewIn, write: Write) -> JSONResponse:
     def run(_: str | None) -> m.InterviewOut:
-        write.app.hold_interview(finding_id, on=body.on, interviewee=body.interviewee,
-                                 minutes=body.minutes, person=body.person,
-                                 commitments=[(x.on, x.text) for x in body.commitments],
-                                 actor=write.actor)
+        try:
+            write.app.hold_interview(finding_id, on=body.on, interviewee=body.interviewee,
+                                     minutes=body.minutes, person=body.person,
+                                     commitments=[(x.on, x.text) for x in body.commitments],
+                                     actor=write.actor)
+        except DudaoError as e:  # the domain's field is the command line's (--commitment)
+            if e.field == "commitment":
+                e.field = "commitments"
+            raise
         return m.InterviewOut(finding_id=str(parse_id(finding_id)), interview_held_on=body.on)
 
     return write("finding.interview", body, run, check=visible_to(write, finding_id))

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from domain.findings import MAX_WITHIN, SEVERITIES, STATUSES
+from domain.findings import MAX_COMMITMENT, MAX_COMMITMENTS, MAX_WITHIN, SEVERITIES, STATUSES
+from domain.persons import MAX_NAME, MAX_POST
 from domain.rungs import MODES, Ladder
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ else:
 RUNG_MARK = "x-dudao-rung"
 # A rung code: its enum is the loaded policy's (see with_rungs).
 Rung = Annotated[str, Field(max_length=20, json_schema_extra={RUNG_MARK: True})]
-Role = Literal["inspector", "unit", "policy", "auditor", "admin"]
+Role = Literal["inspector", "unit", "policy", "auditor", "committee", "admin"]
 
 
 def described(names: dict[str, str]) -> str:
@@ -76,6 +77,18 @@ def day(description: str) -> Any:
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
                             description="单位代码：字母、数字、“-”和“_”，以字母或数字开头，最长64位",
                             examples=["HTQ"])]
+def stated(max_length: int, description: str, *, examples: list[str] | None = None) -> Any:
+    """Text whose bounds (non-empty, at most ``max_length`` characters, no control
+    character) are stated for the contract and checked by the domain (``check_text``): the
+    model refuses only what no database can store."""
+    return Annotated[
+        str,
+        Field(description=description, examples=examples,
+              json_schema_extra={"minLength": 1, "maxLength": max_length}),
+        AfterValidator(_storable),
+    ]
+
+
 # the bounds are stated for the contract and checked by the domain (check_within)
 Within = Annotated[int, Field(description=f"整改期限天数（1–{MAX_WITHIN}），默认按工作日计算",
                               examples=[10],
@@ -172,20 +185,47 @@ class CommitmentIn(Strict):
     """约谈时作出的一条整改承诺。"""
 
     on: day("承诺完成的日期（YYYY-MM-DD），不早于约谈日期")  # type: ignore[valid-type]
-    text: text(500, "承诺的内容", examples=["11月底前完成教师培训补课"])  # type: ignore[valid-type]
+    text: text(MAX_COMMITMENT, f"承诺的内容（最多{MAX_COMMITMENT}字）",  # type: ignore[valid-type]
+               examples=["11月底前完成教师培训补课"])
 
 
 class InterviewIn(Strict):
-    """登记约谈（问题已升级到约谈后）。"""
+    """登记约谈：问题已升级到约谈、尚未销号，每个问题登记一次。interviewee 与 person 至少给出一个。"""
 
-    on: day("约谈日期（YYYY-MM-DD）")  # type: ignore[valid-type]
-    interviewee: text(100, "被约谈人（通常是单位主要负责人）；给出 person 时默认为其姓名",  # type: ignore[valid-type]
-                      examples=["陈明"]) | None = Field(None, description="被约谈人")
+    on: day("约谈日期（YYYY-MM-DD），不早于问题登记日期、不晚于今天")  # type: ignore[valid-type]
+    interviewee: text(100, "被约谈人姓名（最多100字）", examples=["陈明"]) | None = Field(  # type: ignore[valid-type]
+        None, description="被约谈人姓名（通常是单位主要负责人，最多100字）；给出 person 时可不填，"
+                          "默认为该人员的姓名，填写则须与之一致")
     person: str | None = Field(None, max_length=64,
-                               description="被约谈的人员编号（/persons 登记的，须属于该问题的责任单位）")
-    minutes: text(8000, "约谈纪要")  # type: ignore[valid-type]
-    commitments: list[CommitmentIn] = Field(default_factory=list, max_length=100,
-                                            description="整改承诺（每条：完成日期、内容）")
+                               description="被约谈的人员编号（POST /persons 登记的）：须属于该问题的"
+                                           "责任单位，约谈当日在任；不点名人员时不填")
+    minutes: text(8000, "约谈纪要（最多8000字）")  # type: ignore[valid-type]
+    commitments: list[CommitmentIn] = Field(
+        default_factory=list, max_length=MAX_COMMITMENTS,
+        description=f"约谈时作出的整改承诺（最多{MAX_COMMITMENTS}条，每条：完成日期、内容），可为空")
+
+
+class PersonIn(Strict):
+    """登记单位的人员。同一单位的主要负责人任职期间不得重叠：现任未办理离任之前，不能登记新的主要负责人。
+    同一人员（姓名、职务、是否主要负责人、日期都相同）重复登记，返回第一次的编号，不重复记录。"""
+
+    unit: Code
+    name: stated(MAX_NAME, f"姓名（最多{MAX_NAME}字）", examples=["李明"])  # type: ignore[valid-type]
+    post: stated(MAX_POST, f"职务，如 校长、局长（最多{MAX_POST}字）",  # type: ignore[valid-type]
+                 examples=["校长"]) | None = Field(
+        None, description=f"职务，如 校长、局长（最多{MAX_POST}字）；不填为未登记")
+    principal: bool = Field(False, description="是否单位主要负责人，默认否")
+    from_date: day("任职日期（YYYY-MM-DD）：在任的第一天，不得晚于今天") = Field(  # type: ignore[valid-type]
+        ..., alias="from")
+    to_date: day("离任日期（YYYY-MM-DD）：在任的最后一天，补录已离任的人员时给出") | None = Field(  # type: ignore[valid-type]
+        None, alias="to", description="离任日期（YYYY-MM-DD）：在任的最后一天，补录已离任的人员时给出；"
+                                     "在任的不填")
+
+
+class PersonEndIn(Strict):
+    """办理人员离任。"""
+
+    on: day("离任日期（YYYY-MM-DD）：在任的最后一天，不早于任职日期、不晚于今天")  # type: ignore[valid-type]
 
 
 # ---------------------------------------------------------------- responses
@@ -344,6 +384,92 @@ class HistoryOut(BaseModel):
     events: list[HistoryEvent] = Field(..., description="该问题的全部事件，按发生顺序")
 
 
+class PersonCreated(BaseModel):
+    person_id: str = Field(..., description="人员编号（UUID）")
+
+
+class PersonOut(BaseModel):
+    """一位人员：某单位的某个职务，从任职到离任。"""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    person_id: str = Field(..., description="人员编号（UUID）")
+    unit: str = Field(..., description="单位代码")
+    name: str = Field(..., description="姓名")
+    post: str | None = Field(None, description="职务，未登记为 null")
+    principal: bool = Field(..., description="是否单位主要负责人")
+    from_date: date = Field(..., alias="from", description="任职日期（在任的第一天）")
+    to_date: date | None = Field(None, alias="to", description="离任日期（在任的最后一天），在任为 null")
+
+
+class PersonList(BaseModel):
+    persons: list[PersonOut] = Field(..., description="人员，按单位、主要负责人在前、任职日期、姓名排列")
+    count: int = Field(..., description="人数")
+
+
+class PrincipalOut(BaseModel):
+    """单位某日的主要负责人：当日在任的、登记为主要负责人的人员；没有则为登记单位时填写的主要负责人。"""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    unit: str = Field(..., description="单位代码")
+    on: date = Field(..., description="查询的日期")
+    name: str | None = Field(None, description="主要负责人姓名，都没有登记时为 null")
+    source: Literal["person", "registered"] | None = Field(
+        None, description="姓名的来源：person 人员登记（/persons）/ registered 登记单位时填写；"
+                          "都没有为 null")
+    person_id: str | None = Field(None, description="主要负责人的人员编号，来源不是人员登记时为 null")
+    post: str | None = Field(None, description="主要负责人的职务，未登记为 null")
+    from_date: date | None = Field(None, alias="from", description="主要负责人的任职日期，来源不是人员登记时为 null")
+    to_date: date | None = Field(None, alias="to", description="主要负责人的离任日期，在任或来源不是人员登记时为 null")
+
+
+class PersonPost(PersonOut):
+    this: bool = Field(..., description="是否就是所查的这条人员记录")
+    in_post: bool = Field(..., description="今天（北京时间）是否在任")
+
+
+class PersonInterview(BaseModel):
+    finding_id: str = Field(..., description="问题编号")
+    finding_text: str | None = Field(None, description="问题描述")
+    person_id: str | None = Field(None, description="被约谈的人员编号")
+    interviewee: str = Field(..., description="被约谈人")
+    on: date = Field(..., description="约谈日期")
+    minutes: str = Field(..., description="约谈纪要")
+    commitments: list[CommitmentOut] = Field(..., description="约谈时作出的整改承诺")
+
+
+class PersonCommitment(BaseModel):
+    finding_id: str = Field(..., description="问题编号")
+    finding_text: str | None = Field(None, description="问题描述")
+    interview_on: date = Field(..., description="作出承诺的约谈日期")
+    interviewee: str = Field(..., description="被约谈人")
+    person_id: str | None = Field(None, description="被约谈的人员编号")
+    on: date = Field(..., description="承诺完成的日期")
+    text: str = Field(..., description="承诺的内容")
+
+
+class PersonDecision(BaseModel):
+    on: date = Field(..., description="决定日期")
+    case_id: str = Field(..., description="问责案件编号")
+    finding_id: str = Field(..., description="问题编号")
+    modes: str = Field(..., description="对该人员的问责方式（中文，多种以“、”分隔）")
+    aggravated: bool = Field(..., description="是否从重")
+    summary: str = Field(..., description="摘要：问题与问责方式")
+
+
+class PersonRecordOut(PersonOut):
+    """人员档案（字段同 `dudao report person ID --format json`）。"""
+
+    unit_name: str = Field(..., description="单位名称")
+    in_post: bool = Field(..., description="今天（北京时间）是否在任")
+    as_of: datetime = Field(..., description="档案时点")
+    posts: list[PersonPost] = Field(..., description="在该单位的任职：同名的人员记录，从早到晚")
+    interviews: list[PersonInterview] = Field(..., description="接受的约谈，从早到晚")
+    commitments: list[PersonCommitment] = Field(..., description="约谈时作出的整改承诺，按承诺完成日期排列")
+    decisions: list[PersonDecision] = Field(..., description="督导委员会点名该人员的问责决定，从早到晚，无则为空")
+
+
 class EscalationCounts(BaseModel):
     """各级升级的次数：升级策略的每一级一项（with_rungs 写出各项），另有记录在案的其他级别。"""
 
@@ -388,14 +514,18 @@ class UnitReportOut(BaseModel):
     as_of: datetime = Field(..., description="报告时点")
     findings: int = Field(..., description="问题总数")
     open: int = Field(..., description="未销号的问题数")
-    overdue: int = Field(..., description="逾期：未销号、已下达整改、整改期限当天已过（北京时间）的问题数")
+    overdue: int = Field(..., description="逾期：未销号、已下达整改、整改期限当天已过（北京时间），且不是按期提交整改报告待复查的问题数")
     closed: int = Field(..., description="已销号的问题数")
     closed_on_time: int = Field(..., description="按期销号：复查通过的那份整改报告不晚于整改期限（督办期限不算）")
     on_time_rate: float | None = Field(None, description="按期整改率 = 按期销号 ÷（已销号 + 逾期未整改），无可评价问题时为 null")
     escalations: EscalationCounts = Field(..., description="各级升级的次数")  # type: ignore[valid-type]
     interviews: int = Field(..., description="已举行的约谈次数")
     public_notices: int = Field(..., description="升级到通报的问题数")
-    accountability: int = Field(..., description="升级到问责的问题数")
+    accountability: int = Field(..., description="问责案件数（提请问责）：升级到由督导委员会决定的一级、"
+                                                 "立案的案件数")
+    accountability_decided: int = Field(..., description="已决定问责的案件数（督导委员会决定）")
+    accountability_dismissed: int = Field(..., description="决定不予问责的案件数")
+    accountability_pending: int = Field(..., description="待督导委员会决定的案件数（问责建议、已告知、已陈述申辩）")
 
 
 # -------------------------------------------------------------------- audit

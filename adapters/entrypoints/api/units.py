@@ -40,7 +40,9 @@ def unit_report(c: Components, code: str, name: str) -> m.UnitReportOut:
         overdue=r["overdue"], closed=r["closed"], closed_on_time=r["closed_on_time"],
         on_time_rate=r["on_time_rate"], escalations=m.EscalationCounts(**r["escalations"]),
         interviews=r["interviews"], public_notices=r["public_notices"],
-        accountability=r["accountability"],
+        accountability=r["accountability"], accountability_decided=r["accountability_decided"],
+        accountability_dismissed=r["accountability_dismissed"],
+        accountability_pending=r["accountability_pending"],
     )
 
 

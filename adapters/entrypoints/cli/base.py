@@ -176,7 +176,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rectify": ("core", "限期整改：通知、报告、复查、延期。"),
     "interview": ("core", "约谈。"),
     "person": ("persons", "单位的人员：登记、离任、列出（主要负责人）。"),
-    "escalate": ("escalate", "按升级策略扫描到期的问题，记录升级（各级由策略规定）；raise：督学手动升级。"),
+    "escalate": ("escalate", "按升级策略扫描到期的问题，记录升级（各级由策略规定，提请问责由督导委员会决定）；raise：督学手动升级。"),
+    "accountability": ("accountability",
+                       "问责案件：调查核实、告知、陈述申辩、督导委员会决定（或不予问责）、问责决定书。"),
     "plan": ("plans", "实施方案：导入、工作台账。"),
     "task": ("plans", "实施方案的任务：进度填报、销号。"),
     "report": ("report", "问责报告与督导通报。"),
@@ -185,6 +187,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "calendar": ("calendar", "工作日历：查看某年的节假日与调休。"),
     "notices": ("notices", "升级通知：从事件日志发布到 NATS JetStream，或接收。"),
     "token": ("api", "HTTP API 的令牌。"),
+    "user": ("users", "网页登录的用户账号：开设、改密码、停用、列出。"),
     "serve": ("api", "运行 HTTP API（/api/v1），SIGTERM 或 Ctrl-C 时干净地停止。"),
     "demo": ("demo", "运行演示：在全新的 SQLite 事件库上记录2024年的一批督导问题。"),
 }
@@ -266,8 +269,10 @@ FIELD_OPTIONS = {
     "key": "--key", "task": "--task", "interviewee": "--interviewee",
     "minutes": "--minutes", "note": "--note", "name": "--name", "parent": "--parent",
     "principal": "--principal", "code": "CODE", "finding": "FINDING",
-    "from": "--from", "post": "--post", "person": "--person", "commitment": "--commitment",
-    "rung": "--rung", "falsified": "--falsified",
+    "from": "--from", "post": "--post", "commitment": "--commitment",
+    "case": "CASE", "basis": "--basis", "unit_mode": "--unit-mode", "person": "--person",
+    "person_mode": "--person-mode", "effective_on": "--effective", "status": "--status",
+    "user": "NAME", "display": "--display", "rung": "--rung", "falsified": "--falsified",
 }
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import click
@@ -10,6 +12,7 @@ import click
 from adapters.entrypoints.cli.base import DATE, POSITIVE, ChoiceType, cli, emit, pass_app
 from adapters.service_layer.application import Dudao
 from domain.calendar import PROVISIONAL_MARK
+from domain.evidence import LIMITS_TEXT, REQUEST_STATUSES
 from domain.findings import SEVERITIES, STATUSES, Finding
 
 
@@ -37,7 +40,10 @@ def finding_summary(f: Finding) -> dict[str, object]:
         "interview_person": f.interview_person_id,
         "commitments": f.commitments,
         "closed_on": f.closed_on,
+        "files": f.files,
+        "extension_requests": f.extension_requests,
     }
+
 
 
 def finding_line(f: Finding) -> str:
@@ -50,6 +56,14 @@ def finding_line(f: Finding) -> str:
         line += f"\n  {f.interview_held_on} 约谈{f.interviewee}"
     for c in f.commitments:
         line += f"\n  整改承诺：{c['on']}前{c['text']}"
+    for x in f.files:
+        line += (f"\n  佐证材料（第{x['report']}次报告，{x['on']}）：{x['name']}  "
+                 f"{x['size']} 字节  SHA-256 {x['sha256']}")
+    for r in f.extension_requests:
+        decided = (f"，{r['decided_on']}审批" + (f"，意见：{r['note']}" if r["note"] else "")
+                   if r["decided_on"] else "")
+        line += (f"\n  延期申请 {r['request_id']}：{r['on']}申请延至{r['to']}，理由：{r['reason']}"
+                 f"（{REQUEST_STATUSES[r['status']]}{decided}）")
     return line
 
 
@@ -156,12 +170,20 @@ def rectify_order(app: Dudao, actor: str, finding_id: str, on: date, within: int
 @click.argument("finding_id", metavar="FINDING")
 @click.option("--on", "on", required=True, type=DATE, help="报告日期")
 @click.option("--text", required=True, help="整改报告内容")
+@click.option("--file", "paths", multiple=True, metavar="PATH",
+              type=click.Path(exists=True, dir_okay=False, readable=True),
+              help=f"佐证材料（可多次给出；{LIMITS_TEXT}）")
 @pass_app
-def rectify_report(app: Dudao, actor: str, finding_id: str, on: date, text: str) -> None:
-    """提交整改报告。"""
-    app.submit_report(finding_id, on=on, text=text, actor=actor)
+def rectify_report(app: Dudao, actor: str, finding_id: str, on: date, text: str,
+                   paths: tuple[str, ...]) -> None:
+    """提交整改报告（补录纸质报告时，报告日期由录入人给出，录入人记为操作人）。"""
+    with ExitStack() as stack:
+        files = [(Path(p).name, stack.enter_context(open(p, "rb"))) for p in paths]
+        recorded = app.submit_report(finding_id, on=on, text=text, actor=actor, files=files)
     f = app.get_finding(finding_id)
-    emit({"finding_id": str(f.id), "status": f.status}, "已提交整改报告，待复查")
+    emit({"finding_id": str(f.id), "status": f.status, "files": recorded},
+         "已提交整改报告，待复查" + "".join(f"\n  佐证材料：{x['name']}  SHA-256 {x['sha256']}"
+                                           for x in recorded))
 
 
 @rectify.command("review")
@@ -213,6 +235,37 @@ def rectify_extend(app: Dudao, actor: str, finding_id: str, on: date, to: date,
     """批准延期。"""
     deadline = app.extend(finding_id, on=on, to=to, reason=reason, actor=actor)
     emit({"deadline": deadline}, f"已延期，新的整改期限：{deadline}")
+
+
+@rectify.command("request-extension")
+@click.argument("finding_id", metavar="FINDING")
+@click.option("--to", "to", required=True, type=DATE, help="申请延至的期限")
+@click.option("--reason", required=True, help="延期理由")
+@pass_app
+def rectify_request_extension(app: Dudao, actor: str, finding_id: str, to: date,
+                              reason: str) -> None:
+    """申请延期（以今天为申请日期）；输出延期申请编号（问题编号.序号），
+    dudao finding show FINDING 也列出它。"""
+    request_id = app.request_extension(finding_id, to=to, reason=reason, actor=actor)
+    emit({"request_id": request_id, "finding_id": str(app.get_finding(finding_id).id)},
+         f"已提出延期申请，编号 {request_id}，待审批")
+
+
+@rectify.command("decide-extension")
+@click.argument("request_id", metavar="REQUEST")
+@click.option("--grant", "grant", flag_value=True, default=None, help="批准（期限延至申请的日期）")
+@click.option("--refuse", "grant", flag_value=False, help="不批准")
+@click.option("--note", help="审批意见")
+@pass_app
+def rectify_decide_extension(app: Dudao, actor: str, request_id: str, grant: bool | None,
+                             note: str | None) -> None:
+    """审批延期申请 REQUEST（编号见 request-extension 的输出或 finding show）。"""
+    if grant is None:
+        raise click.UsageError("--grant/--refuse: 必须给出 --grant 或 --refuse 之一"
+                               "（one of --grant or --refuse is required）")
+    out = app.decide_extension(request_id, grant=grant, note=note, actor=actor)
+    emit(out, f"已批准延期，新的整改期限：{out['deadline']}" if grant
+         else f"未批准延期，整改期限仍为：{out['deadline']}")
 
 
 # -------------------------------------------------------------- interview

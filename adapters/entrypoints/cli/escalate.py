@@ -48,7 +48,8 @@ def escalate(click_ctx: click.Context, policy: str | None, dry_run: bool) -> Non
     rows = [
         {"finding_id": d.finding_id, "unit": d.unit, "code": d.code, "rung": d.rung, "name": d.name,
          "rule": d.rule, "policy": d.policy, "policy_version": d.policy_version,
-         "threshold": d.threshold, "due": d.due, "notice": d.notice}
+         "threshold": d.threshold, "due": d.due, "notice": d.notice,
+         "decided_by": d.decided_by, "case_id": d.case_id}
         for d in decisions
     ]
 
@@ -66,7 +67,10 @@ def escalate(click_ctx: click.Context, policy: str | None, dry_run: bool) -> Non
         lines = [head + f"{'将记录 ' if dry_run else ''}{len(decisions)} 项升级", *lines]
         for d in decisions:
             due = f"，期限 {d.due}" if d.due else ""
-            lines.append(f"  {d.finding_id[:8]}  {d.unit}  {d.name}"
+            # a committee rung decides nothing: it proposes 问责 and opens a case
+            what = (f"提请{d.name}（问责案件 {d.case_id}，由督导委员会决定）"
+                    if d.case_id else d.name)
+            lines.append(f"  {d.finding_id[:8]}  {d.unit}  {what}"
                          f"（自 {d.threshold} 起{due}）  {d.rule}")
         return "\n".join(lines)
 

@@ -9,13 +9,16 @@ from typing import Any
 import click
 
 from adapters import bootstrap
-from adapters.entrypoints.cli.base import DATE, cli, emit, pass_app, settings
+from adapters.entrypoints.cli.base import DATE, ChoiceType, cli, emit, pass_app, settings
+from adapters.entrypoints.cli.report import write_bytes
 from adapters.plan_reader import MAX_PLAN_BYTES
+from adapters.rendering.exports import to_xlsx
 from adapters.service_layer import action_plans as plans
 from adapters.service_layer.application import Dudao
 from domain.errors import InvalidInput
 from domain.plans import COMPARATOR_TEXT, ROLES, TASK_STATUSES, target_text, task_row
 from domain.time import local_date
+from projections.exports import TASK_COLUMNS
 
 
 @cli.group()
@@ -74,9 +77,23 @@ def plan_list(app: Dudao, actor: str) -> None:
 
 @plan.command("show")
 @click.argument("plan_code", metavar="PLAN")
+@click.option("--format", "fmt", type=ChoiceType(("text", "xlsx")), default="text",
+              help="text（默认，按单位列出）或 xlsx（每个任务一行的 Excel 台账，须 -o）")
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="写入文件（xlsx）")
 @pass_app
-def plan_show(app: Dudao, actor: str, plan_code: str) -> None:
+def plan_show(app: Dudao, actor: str, plan_code: str, fmt: str, out: str | None) -> None:
     """工作台账：方案 PLAN 的每个单位的任务、指标及状态（推进中/逾期/已销号）。"""
+    if fmt == "xlsx":
+        if out is None:
+            raise InvalidInput("xlsx 格式须用 -o FILE 指定输出文件", "xlsx needs -o FILE",
+                               field="out")
+        ledger = plans.ledger_rows(app, plan_code)
+        blob = to_xlsx(TASK_COLUMNS, ledger["rows"], sheet="工作台账",
+                       title=f"{ledger['title'] or ledger['plan']} 工作台账")
+        write_bytes(blob, out, f"《{ledger['title'] or ledger['plan']}》工作台账"
+                               f"（{len(ledger['rows'])}项任务）")
+        return
     data = app.plan_ledger(plan_code)
     emit(data, lambda: plans.ledger_text(data))
 

@@ -6,6 +6,14 @@ The pages use the same tokens and roles as the API (signed in by cookie). Module
   CSRF tokens, and the pages' ``Visitor`` dependency (who is signed in);
 - :mod:`~adapters.entrypoints.web.pages`: the overview, unit and finding pages and the
   inspector's forms;
+- :mod:`~adapters.entrypoints.web.cases`: the accountability cases (问责案件): the list, a
+  case's facts and steps, the forms of its next steps by role, and the 问责决定书;
+- :mod:`~adapters.entrypoints.web.persons`: a unit's persons (人员): the forms to add and
+  end one, and a person's record;
+- :mod:`~adapters.entrypoints.web.downloads`: the findings list (xlsx, CSV, JSON) and a
+  plan's 工作台账 (xlsx) as files;
+- :mod:`~adapters.entrypoints.web.evidence`: a unit's 整改报告 with 佐证材料 and its
+  延期申请 on the finding page, the inspector's 批准/不批准, and the files' downloads;
 - :mod:`~adapters.entrypoints.web.render`: the templates (``templates/``, with the
   reports' own) and the message pages (403, 404, 422).
 
@@ -15,7 +23,8 @@ not signed in is sent to the login page).
 
 from __future__ import annotations
 
-from adapters.entrypoints.web import pages, session
+from adapters.entrypoints.web import cases, downloads, evidence, pages, persons, session
 
-ROUTERS = (session.router, pages.router)
+ROUTERS = (session.router, evidence.router, pages.router, cases.router, persons.router,
+           downloads.router)
 EXCEPTION_HANDLERS = session.EXCEPTION_HANDLERS

@@ -1,6 +1,8 @@
 """The pages: an overview (open, overdue, escalations by rung, the ranking), a unit page
-(its accountability report), a finding page (its timeline), and the forms an inspector
-uses to record a finding and to order its rectification.
+(its accountability report and its persons, 人员), a finding page (its timeline), and the
+forms an inspector uses to record a finding, to order its rectification and to record
+the interview (登记约谈: the person interviewed, picked from the unit's, and the
+commitments made) once it has escalated to 约谈.
 
 Same roles as the API: a ``unit`` visitor sees its own unit's pages only (another unit's
 answer 404, as the API does), and only a role that may record or order sees the forms.
@@ -13,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -28,7 +31,12 @@ from adapters.rendering.reports.render import rate_chart, rung_chart
 from adapters.service_layer.application import parse_id
 from adapters.settings import parse_moment
 from domain.errors import DudaoError, InvalidInput, NotFound
+from domain.evidence import LIMITS_TEXT
+from domain.findings import Finding
 from projections.accountability import findings as acc_findings
+from projections.cases import finding_cases
+from projections.persons import list_persons
+from projections.plans import plan_codes
 from projections.reports import finding_state, timelines
 
 router = APIRouter(include_in_schema=False)
@@ -59,7 +67,7 @@ def view_at(c: Components, as_of: str | None) -> Iterator[View]:
 
 def report_page(visit: Visit, as_of: str | None, read: Callable[[View], dict[str, Any]],
                 template: str, *, figures: str | None = None, missing: str | None = None,
-                **context: Any) -> Response:
+                status: int = 200, **context: Any) -> Response:
     """A report read by ``read`` (live, or as of ``?as_of=``), with its two charts (over
     ``r[figures]``, or the report itself). Bad input is a 422 page; a ``NotFound``, when the
     page names what is ``missing``, a 404."""
@@ -72,7 +80,7 @@ def report_page(visit: Visit, as_of: str | None, read: Callable[[View], dict[str
             return not_found(missing)
         return message(422, "参数有误", str(e), who)
     o = r[figures] if figures else r
-    return page(template, r=r, who=who, csrf=visit.csrf,
+    return page(template, status, r=r, who=who, csrf=visit.csrf,
                 charts={"rate": rate_chart(o["monthly"]),
                         "rungs": rung_chart(o["escalations_by_rung"])}, **context)
 
@@ -101,16 +109,35 @@ def overview(visit: Visitor, as_of: str | None = None) -> Response:
     who = visit.who
     if who.role == "unit" and who.unit:
         return RedirectResponse(unit_link(who.unit), status_code=303)
-    return report_page(visit, as_of, lambda v: v.bulletin(), "overview.html.j2",
+    return report_page(visit, as_of, lambda v: v.bulletin() | {"plan_codes": plan_codes(v.conn)},
+                       "overview.html.j2",
                        figures="overall", link=True, unit_link=unit_link)
 
 
-@router.get("/units/{code}", response_class=HTMLResponse)
-def unit_page(code: str, visit: Visitor, as_of: str | None = None) -> Response:
+UNIT_NOTICES = {"person_added": "人员已登记。", "person_ended": "人员已办理离任。"}
+
+
+def show_unit(visit: Visit, code: str, as_of: str | None = None, status: int = 200, *,
+              error: str | None = None, notice: str | None = None,
+              values: dict[str, str] | None = None) -> Response:
+    """The unit's report, then its persons (人员: name, post, principal, period) with, for
+    a role that may, the forms to add and to end one (``error``: a form's refusal)."""
     if not visit.who.sees_unit(code):
         return not_found(f"单位 {code} ")
-    return report_page(visit, as_of, lambda v: v.unit(code), "unit.html.j2",
-                       missing=f"单位 {code} ", link=finding_link)
+
+    def read(v: View) -> dict[str, Any]:
+        return v.unit(code) | {"persons": list_persons(v.conn, unit=code),
+                               "today": v.reports.today}
+
+    return report_page(visit, as_of, read, "unit.html.j2", missing=f"单位 {code} ",
+                       status=status, link=finding_link, error=error, notice=notice,
+                       values=values or {})
+
+
+@router.get("/units/{code}", response_class=HTMLResponse)
+def unit_page(code: str, visit: Visitor, as_of: str | None = None,
+              notice: str | None = None) -> Response:
+    return show_unit(visit, code, as_of, notice=UNIT_NOTICES.get(notice or ""))
 
 
 # ------------------------------------------------------------------ findings
@@ -123,22 +150,44 @@ def finding_view(v: View, fid: str) -> dict[str, Any] | None:
     f = dict(row._mapping)
     overdue, late = finding_state(f, v.reports.today)
     unit = v.reports.model.units.get(f["unit"], {})
+    # the name the highest escalation was recorded with (the policy may have changed since)
+    names = [e["name"] for e in v.reports.model.escalations.get(f["unit"], [])
+             if e["finding_id"] == fid and e["code"] == f["rung"]]
     return {**f, "overdue": overdue, "late": late, "unit_name": unit.get("name", f["unit"]),
-            "timeline": timelines([f])[fid],
+            "rung_label": names[-1] if names else None,
+            "timeline": timelines([f])[fid], "cases": finding_cases(v.conn, fid),
             "days_overdue": (v.reports.today - f["deadline"]).days if overdue else 0}
 
 
+def interview_due(visit: Visit, fid: UUID) -> bool:
+    """The 登记约谈 form is shown: the visitor may hold interviews, and the finding has
+    escalated to 约谈, is open and has no interview yet (what the domain requires)."""
+    if not visit.who.may("finding.interview"):
+        return False
+    finding = visit.c.app.find_finding(fid)
+    return bool(finding is not None and finding.status != "closed"
+                and finding.has_mode("interview") and finding.interview_held_on is None)
+
+
 def show_finding(visit: Visit, fid_text: str, status: int = 200,
-                 error: str | None = None, notice: str | None = None) -> Response:
+                 error: str | None = None, notice: str | None = None,
+                 values: dict[str, str] | None = None) -> Response:
     who = visit.who
     fid = parse_id(fid_text)
+    persons: list[dict[str, Any]] = []
     with live(visit.c) as v:
         f = finding_view(v, str(fid)) if fid else None
         today = v.reports.today
+        interview = f is not None and fid is not None and interview_due(visit, fid)
+        if f is not None and interview:
+            persons = list_persons(v.conn, unit=f["unit"], on=today)
     if f is None or not who.sees_unit(f["unit"]):
         return not_found("问题")
+    finding = visit.c.app.find_finding(fid) if fid else None  # its files and requests
     return page("finding.html.j2", status, f=f, who=who, csrf=visit.csrf,
-                error=error, notice=notice, today=today)
+                error=error, notice=notice, today=today, interview=interview,
+                persons=persons, values=values or {}, commitment_rows=COMMITMENT_ROWS,
+                finding=finding, evidence_limits=LIMITS_TEXT)
 
 
 def new_finding_page(visit: Visit, status: int = 200, *, error: str | None = None,
@@ -176,16 +225,24 @@ async def record_finding(visit: Visitor) -> Response:
 
 @router.get("/findings/{fid}", response_class=HTMLResponse)
 def finding_page(fid: str, visit: Visitor, notice: str | None = None) -> Response:
-    text = {"recorded": "问题已登记。", "ordered": "整改通知已下达。"}.get(notice or "")
+    text = {"recorded": "问题已登记。", "ordered": "整改通知已下达。",
+            "interviewed": "约谈已登记。", "reported": "整改报告已提交，待复查。",
+            "requested": "延期申请已提交，待审批。", "granted": "已批准延期。",
+            "refused": "已不批准延期申请。"}.get(notice or "")
     return show_finding(visit, fid, notice=text)
+
+
+def visible_finding(visit: Visit, fid: str) -> Finding | None:
+    """The finding a form posts to, if it exists and the visitor may see it."""
+    found = parse_id(fid)
+    finding = visit.c.app.find_finding(found) if found else None
+    return finding if finding is not None and visit.who.sees_unit(finding.unit) else None
 
 
 @router.post("/findings/{fid}/orders")
 async def order(fid: str, visit: Visitor) -> Response:
     who = visit.who
-    found = parse_id(fid)
-    finding = visit.c.app.find_finding(found) if found else None
-    if finding is None or not who.sees_unit(finding.unit):
+    if visible_finding(visit, fid) is None:
         return not_found("问题")
 
     def run(data: dict[str, str]) -> str:
@@ -198,6 +255,45 @@ async def order(fid: str, visit: Visitor) -> Response:
 
     return await submit(visit, "finding.order", "只有督学可以下达整改通知。", run,
                         lambda e, _: show_finding(visit, fid, 422, error=str(e)))
+
+
+COMMITMENT_ROWS = 3
+"""整改承诺 rows of the interview form (no script adds rows; more through the API or CLI)."""
+
+
+def commitments(data: dict[str, str]) -> list[tuple[date, str]]:
+    """The form's commitment rows that are filled in: each needs both its date and text."""
+    out = []
+    for i in range(1, COMMITMENT_ROWS + 1):
+        on, text = data.get(f"commitment_on_{i}", ""), data.get(f"commitment_text_{i}", "")
+        if not on and not text:
+            continue
+        if not on or not text:
+            missing, field = ("日期", f"commitment_on_{i}") if not on else (
+                "内容", f"commitment_text_{i}")
+            raise InvalidInput(f"第{i}条整改承诺缺少{missing}", f"commitment {i} lacks its "
+                               f"{'date' if not on else 'text'}", field=field)
+        out.append((parse_day(on, f"commitment_on_{i}"), text))
+    return out
+
+
+@router.post("/findings/{fid}/interviews")
+async def interview(fid: str, visit: Visitor) -> Response:
+    who = visit.who
+    if visible_finding(visit, fid) is None:
+        return not_found("问题")
+
+    def run(data: dict[str, str]) -> str:
+        visit.c.app.hold_interview(fid, on=parse_day(data.get("on", ""), "on"),
+                                   interviewee=data.get("interviewee") or None,
+                                   person=data.get("person") or None,
+                                   minutes=data.get("minutes", ""),
+                                   commitments=commitments(data), actor=who.actor)
+        return f"/findings/{fid}?notice=interviewed"
+
+    return await submit(visit, "finding.interview", "只有督学可以登记约谈。", run,
+                        lambda e, data: show_finding(visit, fid, 422, error=e.zh,
+                                                     values=data))
 
 
 def parse_day(text: str, field: str) -> date:

@@ -2,14 +2,55 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, PackageLoader
 
-from adapters.rendering.reports.render import day, md_cell, percent
+from adapters.infrastructure.tokens import ROLES
+from adapters.rendering.reports.render import cn_date, day, md_cell, percent
+from domain.accountability import CASE_STATUSES
+from domain.evidence import REQUEST_STATUSES, TYPES
 from domain.findings import MAX_WITHIN, SEVERITIES, STATUSES
+
+SYSTEM_ACTORS = {"dudao:rules": "升级规则（自动）", "dudao:demo": "演示"}
+
+People = Mapping[str, tuple[str, str]]
+"""user name → (display name, role): the accounts, to name a ``user:NAME`` actor."""
+
+PEOPLE: ContextVar[Callable[[], People] | None] = ContextVar("dudao_people", default=None)
+"""The accounts of the store the page is served from, looked up when a page first names a
+user (set by the visitor's session, :class:`adapters.entrypoints.web.session.Visit`)."""
+
+
+def actor_name(actor: str | None, people: People | None = None) -> str:
+    """An event's actor as a person reads it: ``inspector:张督学#4c749865`` → 张督学（督学）,
+    ``user:zhangsan`` → 张三（督学） (its display name and role), ``cli:root`` → root（命令行）,
+    the sweep → 升级规则（自动）; anything else as recorded."""
+    if not actor:
+        return ""
+    if actor in SYSTEM_ACTORS:
+        return SYSTEM_ACTORS[actor]
+    role, sep, rest = actor.partition(":")
+    if not sep:
+        return actor
+    if role == "user":
+        if people is None:
+            lookup = PEOPLE.get()
+            people = lookup() if lookup is not None else {}
+        display, user_role = people.get(rest, (rest, ""))
+        return f"{display}（{ROLES[user_role]}）" if user_role in ROLES else f"{display}（用户）"
+    who = rest.rsplit("#", 1)[0] if "#" in rest else rest
+    if role in ROLES:
+        return f"{who}（{ROLES[role]}）" if who and who != "token" else ROLES[role]
+    if role == "cli":
+        return f"{who}（命令行）"
+    if role == "dudao":
+        return "系统"
+    return actor
 
 
 @cache
@@ -18,9 +59,10 @@ def environment() -> Environment:
     loader = ChoiceLoader([PackageLoader("adapters.entrypoints.web", "templates"),
                            PackageLoader("adapters.rendering.reports", "templates")])
     env = Environment(loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(percent=percent, day=day, cell=md_cell)
+    env.filters.update(percent=percent, day=day, cell=md_cell, actor=actor_name, cn_date=cn_date)
     env.globals.update(SEVERITIES=SEVERITIES, STATUSES=STATUSES,
-                       MAX_WITHIN=MAX_WITHIN)
+                       MAX_WITHIN=MAX_WITHIN, CASE_STATUSES=CASE_STATUSES, ROLES=ROLES,
+                       TYPE_NAMES=TYPES, REQUEST_STATUSES=REQUEST_STATUSES)
     return env
 
 

@@ -1,8 +1,12 @@
 """Signing in to the pages: the session cookie, the forms' CSRF tokens, and the visitor.
 
-The visitor signs in with an API token; the cookie then holds a random session id
-(HttpOnly, SameSite=Lax; the token store keeps it hashed, never the API token), checked
-on every request. Every form carries a token derived from the session (double submit),
+People sign in with a user name and password (``dudao user add``); a machine or a script
+may still sign in with an API token (the second form of the login page). The cookie then
+holds a random session id (HttpOnly, SameSite=Lax, Secure when served over https; the
+store keeps only its hash), checked on every request: a session ends at logout, after 2
+hours without a request or 12 hours after sign-in, and at once when its user is disabled
+or changes password or its token is revoked (adapters/infrastructure/users.py). Failed
+sign-ins are limited per user name and per client address (domain/accounts.py). Every form carries a token derived from the session (double submit),
 so another site cannot post one; the login form, before there is a session, carries one
 from its own cookie and must come from this site.
 
@@ -15,17 +19,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated
 from urllib.parse import parse_qs, quote, urlsplit
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from adapters.entrypoints.api.deps import Components, Service
-from adapters.entrypoints.web.render import message, page
+from adapters.entrypoints.web.render import PEOPLE, People, message, page
 from adapters.infrastructure.tokens import Principal
 from domain.errors import InvalidInput
 
@@ -101,10 +107,16 @@ class Visit:
     @cached_property
     def _session(self) -> tuple[Principal, str]:
         sid = self.request.cookies.get(COOKIE)
-        who = self.c.tokens.session(sid) if sid else None
+        who = self.c.users.session(sid) if sid else None
         if who is None or sid is None:
             raise NotSignedIn
+        PEOPLE.set(lambda: self.people)  # the actor filter names users from the accounts
         return who, sid
+
+    @cached_property
+    def people(self) -> People:
+        """The accounts' display names and roles (once per page, when a page needs them)."""
+        return self.c.users.people()
 
     @property
     def who(self) -> Principal:
@@ -145,10 +157,11 @@ router = APIRouter(include_in_schema=False)
 
 
 def login_page(request: Request, status: int = 200, *, next: str,
-               error: str | None = None) -> HTMLResponse:
+               error: str | None = None, name: str = "") -> HTMLResponse:
     """The login form, with a fresh token in its own cookie (the form must echo it)."""
     value = secrets.token_urlsafe(24)
-    response = page("login.html.j2", status, next=next, error=error, who=None, csrf=value)
+    response = page("login.html.j2", status, next=next, error=error, who=None, csrf=value,
+                    user_name=name)
     response.set_cookie(LOGIN_CSRF, value, httponly=True, samesite="lax", path="/login",
                         secure=https(request))
     return response
@@ -159,10 +172,15 @@ def login_form(request: Request, next: str = "/") -> HTMLResponse:
     return login_page(request, next=next)
 
 
+def client_address(request: Request) -> str:
+    """The address failed sign-ins are counted against: the connection's peer (a forwarded
+    header is not trusted here: anyone could set it to escape the limit)."""
+    return request.client.host if request.client else "unknown"
+
+
 @router.post("/login")
 async def login(request: Request, c: Service) -> Response:
     data = await form(request)
-    token = data.get("token", "")
     target = data.get("next") or "/"
     if not target.startswith("/") or target.startswith("//"):
         target = "/"
@@ -170,10 +188,24 @@ async def login(request: Request, c: Service) -> Response:
     if foreign_origin(request) or not expected or not same(data.get("csrf", ""), expected):
         return message(403, "登录被拒绝",
                        "登录请求来自其他网站或表单已过期，请从本站登录页重新登录。")
-    sid = c.tokens.open_session(token) if token else None
-    if sid is None:
-        return login_page(request, 401, next=target,
-                          error="令牌无效，请向管理员索取（dudao token create）")
+    if "token" in data:  # the second form: an API token (machines, scripts)
+        token = data["token"]
+        who = await anyio.to_thread.run_sync(c.tokens.lookup, token) if token else None
+        sid = (await anyio.to_thread.run_sync(c.users.open_token_session, who.token_id)
+               if who is not None else None)
+        if sid is None:
+            return login_page(request, 401, next=target, error="令牌无效或已吊销。")
+    else:
+        result = await anyio.to_thread.run_sync(
+            c.users.sign_in, data.get("name", ""), data.get("password", ""),
+            client_address(request))
+        if result.session is None:
+            again = login_page(request, 429 if result.wait else 401, next=target,
+                               error=result.refusal, name=data.get("name", ""))
+            if result.wait:
+                again.headers["Retry-After"] = str(math.ceil(result.wait.total_seconds()))
+            return again
+        sid = result.session
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(COOKIE, sid, httponly=True, samesite="lax", path="/",
                         secure=https(request))
@@ -185,7 +217,7 @@ async def login(request: Request, c: Service) -> Response:
 def logout(request: Request, c: Service) -> Response:
     sid = request.cookies.get(COOKIE)
     if sid:
-        c.tokens.close_session(sid)
+        c.users.close_session(sid)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -145,6 +145,8 @@ def properties(rung: Rung) -> list[str]:
         out.append("每个整改期限各一次")
     if rung.skip_for:
         out.append("跳过：" + "、".join(SEVERITIES[s] for s in rung.skip_for) + "问题（由下一级接手）")
+    if rung.decided_by == "committee":
+        out.append("由督导委员会决定：触发时提请问责、立案")
     return out
 
 

@@ -22,6 +22,7 @@ from adapters.service_layer.application import Dudao
 from domain.errors import NotFound
 from domain.rungs import LADDER, Ladder
 from projections.accountability import AccountabilityProjection
+from projections.cases import CasesProjection
 from projections.decode import FastDecoder
 from projections.persons import PersonsProjection
 from projections.plans import PlansProjection
@@ -87,7 +88,8 @@ def scratch_runner(app: Dudao, moment: datetime) -> Runner:
     engine = create_engine("sqlite://", poolclass=StaticPool,
                            connect_args={"check_same_thread": False})
     return Runner(app, engine, [AccountabilityProjection(as_of=moment),
-                                PlansProjection(as_of=moment), PersonsProjection(as_of=moment)],
+                                PlansProjection(as_of=moment), PersonsProjection(as_of=moment),
+                                CasesProjection(as_of=moment)],
                   decoder=FastDecoder(app.decode))
 
 

@@ -64,10 +64,14 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], texts:
     return str(environment().get_template("bar_chart.svg.j2").render(c=geometry))
 
 
-def rate_chart(monthly: list[dict[str, Any]], title: str = "按月按期整改率（按销号月份）") -> str:
+def rate_chart(monthly: list[dict[str, Any]],
+               title: str = "按月按期整改率（销号按销号月份，逾期按期限月份）") -> str:
+    """Each month's rate with the number of findings it is over (n); a month with none
+    settled says so (无销号) and draws no bar, rather than a 0% one."""
     values = [round(100 * (m["on_time_rate"] or 0), 1) for m in monthly]
-    return bar_chart(title, [m["month"] for m in monthly], values,
-                     [f"{v:.0f}%" for v in values], top=100,
+    texts = [f"{v:.0f}% (n={m.get('n', m['closed'])})" if m["on_time_rate"] is not None
+             else "无销号" for v, m in zip(values, monthly, strict=True)]
+    return bar_chart(title, [m["month"] for m in monthly], values, texts, top=100,
                      ticks=[(v, f"{v}%") for v in (0, 25, 50, 75, 100)])
 
 
@@ -89,6 +93,13 @@ def day(value: date | datetime | None) -> str:
     return value.isoformat()
 
 
+def cn_date(value: date | datetime | None) -> str:
+    """A date in Chinese form, as 成文日期 is written: 2024年10月14日."""
+    if value is None:
+        return "—"
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
 def md_cell(value: Any) -> str:
     return " ".join(str(value).split()).replace("|", "\\|")
 
@@ -100,7 +111,7 @@ def environment() -> Environment:
         autoescape=lambda name: bool(name and name.endswith((".html.j2", ".html", ".svg.j2"))),
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
-    env.filters.update(percent=percent, day=day, cell=md_cell)
+    env.filters.update(percent=percent, day=day, cell=md_cell, cn_date=cn_date)
     return env
 
 

@@ -17,7 +17,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from domain.rungs import LADDER
-from tests.bdd.steps.common import run_cli, run_cli_status
+from tests.bdd.steps.common import run_cli, run_dudao, run_text
 
 FEATURES = Path(__file__).resolve().parents[3] / "features"
 
@@ -62,13 +62,18 @@ class World:
         return {"DUDAO_POLICY": self.policy} if self.policy else {}
 
     def run(self, now: str, *args: str, actor: str = "特性测试") -> tuple[int, str, str]:
-        return run_cli_status(self.db, now, *args, actor=actor, env=self.env())
+        status, out, err = run_dudao(self.db, now, *args, actor=actor, env=self.env())
+        return status, out.strip(), err
 
     def cli(self, now: str, *args: str, actor: str = "特性测试") -> Any:
         return run_cli(self.db, now, *args, actor=actor, env=self.env())
 
     def policy_args(self) -> list[str]:
         return ["--policy", self.policy] if self.policy else []
+
+    def cli_text(self, now: str, *args: str) -> str:
+        """What a command prints for people (a document, a report)."""
+        return run_text(self.db, now, *args, env=self.env())
 
     def sweep(self, day: str, time: str = "09:00") -> None:
         self.last_now = f"{day}T{time}"
@@ -105,6 +110,7 @@ def unit_registered(world: World, name: str, principal: str | None) -> None:
 
 
 @given(parsers.re(d("on") + r"，督学在“(?P<unit>[^”]+)”发现一条(?P<severity>一般|较重|严重)问题：(?P<text>.+)"))
+@when(parsers.re(d("on") + r"，督学在“(?P<unit>[^”]+)”发现一条(?P<severity>一般|较重|严重)问题：(?P<text>.+)"))
 def finding_recorded(world: World, on: str, unit: str, severity: str, text: str) -> None:
     out = world.cli(f"{on}T10:00", "finding", "record", "--unit", world.units[unit], "--on", on,
                     "--inspector", "张督学", "--text", text, "--severity", SEVERITY[severity])
