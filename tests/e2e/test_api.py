@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from tests.apiserver import ApiServer
+from tests.conftest import Clock
 
 Json = dict[str, Any]
 
@@ -408,7 +409,7 @@ def test_escalations_and_the_unit_report_follow_the_rules_decisions(api: ApiServ
 
 
 def test_a_review_may_find_the_report_false_and_escalations_name_their_rung(
-        api: ApiServer) -> None:
+        api: ApiServer, clock: Clock) -> None:
     """Issue 13: 弄虚作假 is a review outcome of its own through the API too (the deadline
     stays, nothing else is recorded on a refusal), and each escalation carries the name and
     mode it was recorded with."""
@@ -422,9 +423,11 @@ def test_a_review_may_find_the_report_false_and_escalations_name_their_rung(
         api.app.record_escalation(fid, code="reminder", rule="reminder.before_deadline",
                                   policy="default", policy_version=1,
                                   threshold=date(2024, 10, 10), due=None, facts={})
+        clock.at("2024-10-11")  # a unit's report is dated the day it is recorded
         with api.client(api.token("unit", unit="HTQ")) as unit:
             assert unit.post(f"/findings/{fid}/reports",
                              json={"on": "2024-10-11", "text": "已整改"}).status_code == 201
+        clock.at("2024-10-16")
         events = len(inspector.get(f"/findings/{fid}/history").json()["events"])
         for body, field in (({"on": "2024-10-16", "passed": False, "falsified": True}, "note"),
                             ({"on": "2024-10-16", "passed": True, "falsified": True,

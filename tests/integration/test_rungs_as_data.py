@@ -201,3 +201,22 @@ def test_audit_rules_re_decides_the_history_under_another_policy_with_the_new_se
     assert (str(b), "public_notice") not in diffs
     code, out, _ = dudao("audit", "rules", "--policy", LISTED, now="2025-03-04T09:00")
     assert code == 0 and "督学手动升级 1 项照原样保留" in out and "挂牌督导" in out
+
+
+def test_an_inspector_raising_the_committee_rung_by_hand_opens_its_case(
+        sqlite_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The default policy's 问责 is decided by the 督导委员会: raised by hand (重大事故), it
+    proposes 问责 and opens the case in the same commit, as when the rules raise it."""
+    dudao = Cli(sqlite_db, capsys)
+    dudao.json("unit", "add", "SJYJ", "--name", "市教育局", now="2024-09-02T09:00")
+    fid = dudao.json("finding", "record", "--unit", "SJYJ", "--on", "2024-09-25",
+                     "--inspector", "张督学", "--text", "校舍坍塌隐患", "--severity", "major",
+                     now="2024-09-25T10:00")["finding_id"]
+    dudao.json("rectify", "order", fid, "--on", "2024-09-25", "--within", "10",
+               now="2024-09-25T11:00")
+    raised = dudao.json("--actor", "王督学", "escalate", "raise", fid, "--rung",
+                        "accountability", "--reason", "发生重大安全事故", "--on", "2024-10-08",
+                        now="2024-10-08T17:00")
+    assert (raised["rule"], raised["threshold"]) == ("accountability.manual", "2024-10-08")
+    cases = dudao.json("accountability", "list", now="2024-10-08T18:00")["cases"]
+    assert [(c["finding_id"], c["status"]) for c in cases] == [(fid, "proposed")]

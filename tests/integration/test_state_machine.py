@@ -219,9 +219,12 @@ class FindingLife(Life):
     def raise_by_hand(self, rung: Any, on: date, due: date | None, reason: str) -> None:
         finding = self.app.get_finding(self.fid)
         before, count = finding.top, len(finding.escalations)
+        # 问责 is the committee's, raised by hand too: its case opens in the same commit
+        committee = LISTED.rungs[rung.code].decided_by == "committee"
         self.attempt(lambda: self.app.raise_manually(
             self.fid, rung=rung, on=on, due=due, reason=reason, policy="listed",
-            policy_version=1, actor="王督学"))
+            policy_version=1, actor="王督学",
+            decided_by="committee" if committee else "rules"), events=2 if committee else 1)
         finding = self.app.get_finding(self.fid)
         if len(finding.escalations) > count:
             # only above the highest rung reached, with the reason and the inspector
