@@ -124,7 +124,7 @@ def show_unit(visit: Visit, code: str, as_of: str | None = None, status: int = 2
 
     def read(v: View) -> dict[str, Any]:
         return v.unit(code) | {"persons": list_persons(v.conn, unit=code),
-                               "today": v.reports.today}
+                               "today": v.today}
 
     return report_page(visit, as_of, read, "unit.html.j2", missing=f"单位 {code} ",
                        status=status, link=finding_link, error=error, notice=notice,
@@ -145,11 +145,11 @@ def finding_view(v: View, fid: str) -> dict[str, Any] | None:
     if row is None:
         return None
     f = dict(row._mapping)
-    overdue, late = finding_state(f, v.reports.today)
-    unit = v.reports.model.units.get(f["unit"], {})
+    overdue, late = finding_state(f, v.today)
+    unit = v.units.get(f["unit"], {})
     return {**f, "overdue": overdue, "late": late, "unit_name": unit.get("name", f["unit"]),
             "timeline": timelines([f])[fid], "cases": finding_cases(v.conn, fid),
-            "days_overdue": (v.reports.today - f["deadline"]).days if overdue else 0}
+            "days_overdue": (v.today - f["deadline"]).days if overdue else 0}
 
 
 def interview_due(visit: Visit, fid: UUID) -> bool:
@@ -170,7 +170,7 @@ def show_finding(visit: Visit, fid_text: str, status: int = 200,
     persons: list[dict[str, Any]] = []
     with live(visit.c) as v:
         f = finding_view(v, str(fid)) if fid else None
-        today = v.reports.today
+        today = v.today
         interview = f is not None and fid is not None and interview_due(visit, fid)
         if f is not None and interview:
             persons = list_persons(v.conn, unit=f["unit"], on=today)
@@ -184,9 +184,9 @@ def show_finding(visit: Visit, fid_text: str, status: int = 200,
 def new_finding_page(visit: Visit, status: int = 200, *, error: str | None = None,
                      values: dict[str, str] | None = None, catch_up: bool = True) -> Response:
     with live(visit.c, catch_up=catch_up) as v:
-        units = sorted((u for u in v.reports.model.units.values() if u["kind"] == "unit"),
+        units = sorted((u for u in v.units.values() if u["kind"] == "unit"),
                        key=lambda u: u["code"])
-        today = v.reports.today
+        today = v.today
     return page("new_finding.html.j2", status, who=visit.who, csrf=visit.csrf, units=units,
                 today=today, error=error, values=values or {})
 

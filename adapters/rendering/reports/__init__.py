@@ -11,45 +11,67 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import StaticPool
 
 from adapters.bootstrap import read_models
 from adapters.service_layer.application import Dudao
 from domain.errors import NotFound
+from domain.time import local_date
 from projections.accountability import AccountabilityProjection
+from projections.accountability import units as units_table
 from projections.cases import CasesProjection
 from projections.decode import FastDecoder
 from projections.persons import PersonsProjection
 from projections.plans import PlansProjection
-from projections.reports import Reports, load
+from projections.reports import ReadModel, Reports, load
 from projections.runner import Runner
 
 
 class View:
-    """Reports at one moment, with the connection they read from."""
+    """Reports at one moment, with the connection they read from.
 
-    def __init__(self, conn: Connection, now: datetime) -> None:
+    Nothing is read until a page asks: a page that shows one finding reads its row and
+    ``units`` (names), not the whole read model that ``model`` and ``reports`` load.
+    """
+
+    def __init__(self, conn: Connection, now: datetime, since: date | None = None) -> None:
         self.conn = conn
         self.now = now
-        self.model = load(conn)
-        self.reports = Reports(self.model, now)
+        self.since = since
+        self.today = local_date(now)
+
+    @cached_property
+    def model(self) -> ReadModel:
+        return load(self.conn)
+
+    @cached_property
+    def reports(self) -> Reports:
+        return Reports(self.model, self.now, self.since)
+
+    @cached_property
+    def units(self) -> dict[str, dict[str, Any]]:
+        """Every unit's row (code, name, parent, principal, kind), by code."""
+        if "model" in self.__dict__:
+            return self.model.units
+        return {r.code: dict(r._mapping) for r in self.conn.execute(select(units_table))}
 
     def period(self, since: date | None) -> View:
         """The same moment, counting only what was on the table from ``since`` on
         (findings still open or closed since then; escalations from then on)."""
         if since is None:
             return self
-        other = object.__new__(View)
-        other.conn, other.now, other.model = self.conn, self.now, self.model
-        other.reports = Reports(self.model, self.now, since)
+        other = View(self.conn, self.now, since)
+        if "model" in self.__dict__:
+            other.model = self.model
         return other
 
     def unit(self, code: str) -> dict[str, Any]:
-        if code not in self.reports.model.units:
+        if code not in self.units:
             raise NotFound(f"单位 {code} 不存在", f"unknown unit {code!r}", field="code")
         return self.reports.unit(code, conn=self.conn)
 
