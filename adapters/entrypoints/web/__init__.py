@@ -10,6 +10,8 @@ The pages use the same tokens and roles as the API (signed in by cookie). Module
   case's facts and steps, the forms of its next steps by role, and the 问责决定书;
 - :mod:`~adapters.entrypoints.web.persons`: a unit's persons (人员): the forms to add and
   end one, and a person's record;
+- :mod:`~adapters.entrypoints.web.desk`: the desks (工作台): an inspector's queues and
+  search, a unit's to-do list;
 - :mod:`~adapters.entrypoints.web.render`: the templates (``templates/``, with the
   reports' own) and the message pages (403, 404, 422).
 
@@ -19,7 +21,7 @@ not signed in is sent to the login page).
 
 from __future__ import annotations
 
-from adapters.entrypoints.web import cases, pages, persons, session
+from adapters.entrypoints.web import cases, desk, pages, persons, session
 
-ROUTERS = (session.router, pages.router, cases.router, persons.router)
+ROUTERS = (session.router, pages.router, cases.router, persons.router, desk.router)
 EXCEPTION_HANDLERS = session.EXCEPTION_HANDLERS

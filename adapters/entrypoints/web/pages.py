@@ -105,8 +105,8 @@ async def submit(visit: Visit, action: str, refusal: str, run: Callable[[dict[st
 @router.get("/", response_class=HTMLResponse)
 def overview(visit: Visitor, as_of: str | None = None) -> Response:
     who = visit.who
-    if who.role == "unit" and who.unit:
-        return RedirectResponse(unit_link(who.unit), status_code=303)
+    if who.role == "unit" and who.unit:  # a unit's first page: its to-do list (web/desk.py)
+        return RedirectResponse("/desk", status_code=303)
     return report_page(visit, as_of, lambda v: v.bulletin(), "overview.html.j2",
                        figures="overall", link=True, unit_link=unit_link)
 
