@@ -8,7 +8,9 @@ Fills a fresh store (bench/replay.py's generator: findings through their whole l
 brings the read models up to date (not timed), then asks each page in-process through
 the whole ASGI app (session cookie, routing, the page's queries, the template) ``--runs``
 times as an inspector (the unit's desk as a unit) and keeps the median server time and
-the answer's size. Beside each, the raw query: the least the page must read from the read
+the answer's size; then, three times, records a finding and times the next answer
+("after write": what a page computed for the read models' previous state is not reused,
+see adapters/rendering/reports ``Memo``). Beside each, the raw query: the least the page must read from the read
 models (the overview's counts per unit; one unit's findings; one finding's row; one page
 of a queue; one page of the findings list).
 
@@ -141,15 +143,24 @@ def main() -> None:
 
         ms, answer = timed(ask, args.runs)
         raw_ms, _ = timed(raw(query), args.runs)
+        colds = []
+        for i in range(3):  # the first answer after a write: nothing computed before is reused
+            app.record_finding(unit="U0003", on=today, inspector="基准督学", text=f"冷启动{i}",
+                               actor="bench")
+            t = time.perf_counter()
+            ask()
+            colds.append((time.perf_counter() - t) * 1000)
+        cold = statistics.median(colds)
         kb = len(answer.content) / 1024
-        ok = answer.status_code == 200 and ms <= BUDGET_MS and kb <= BUDGET_KB
+        ok = answer.status_code == 200 and max(ms, cold) <= BUDGET_MS and kb <= BUDGET_KB
         rows.append({"page": name, "path": path, "status": answer.status_code,
-                     "ms": round(ms, 1), "kb": round(kb, 1), "raw_ms": round(raw_ms, 2),
+                     "ms": round(ms, 1), "cold_ms": round(cold, 1), "kb": round(kb, 1),
+                     "raw_ms": round(raw_ms, 2),
                      "ratio": round(ms / raw_ms, 1) if raw_ms else None, "met": ok})
-    print(f"{'page':32} {'status':>6} {'server ms':>10} {'KB':>8} {'raw ms':>8} "
-          f"{'ratio':>7}  budget")
+    print(f"{'page':32} {'status':>6} {'server ms':>10} {'after write':>11} {'KB':>8} "
+          f"{'raw ms':>8} {'ratio':>7}  budget")
     for r in rows:
-        print(f"{r['page']:32} {r['status']:>6} {r['ms']:>10.1f} {r['kb']:>8.1f} "
+        print(f"{r['page']:32} {r['status']:>6} {r['ms']:>10.1f} {r['cold_ms']:>11.1f} {r['kb']:>8.1f} "
               f"{r['raw_ms']:>8.2f} {r['ratio'] or 0:>7.1f}  {'met' if r['met'] else 'NOT met'}")
     figures = {"units": args.units, "findings": args.findings, "events": events,
                "runs": args.runs, "budget_ms": BUDGET_MS, "budget_kb": BUDGET_KB,

@@ -91,11 +91,17 @@ def load(conn: Connection, unit: str | None = None, *, with_timelines: bool = Fa
     by_unit: dict[str, list[dict[str, Any]]] = defaultdict(list)
     columns = [c for c in findings.c if with_timelines or c.name != "timeline"]
     q = select(*columns).order_by(findings.c.on, findings.c.recorded_at, findings.c.finding_id)
-    for r in conn.execute(q):
-        by_unit[r.unit].append(dict(r._mapping))
+    result = conn.execute(q)
+    names = list(result.keys())  # one dict per row by zip: far cheaper than row._mapping
+    for r in result:
+        row = dict(zip(names, r, strict=True))
+        by_unit[row["unit"]].append(row)
     esc: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in conn.execute(select(escalations).order_by(escalations.c.position)):
-        esc[r.unit].append(dict(r._mapping))
+    result = conn.execute(select(escalations).order_by(escalations.c.position))
+    names = list(result.keys())
+    for r in result:
+        row = dict(zip(names, r, strict=True))
+        esc[row["unit"]].append(row)
     held: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if has_person_tables(conn):
         for i in interviews_of(conn):
