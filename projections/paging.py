@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Column, Date, DateTime, Integer, and_, or_
+from sqlalchemy import Boolean, Column, Date, DateTime, Integer, and_, literal, or_
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
@@ -53,6 +53,10 @@ def _value(column: Column[Any], raw: Any) -> Any:
         return datetime.fromisoformat(raw)
     if isinstance(column.type, Date):
         return date.fromisoformat(raw)
+    if isinstance(column.type, Boolean):
+        if not isinstance(raw, bool):
+            raise ValueError(raw)
+        return raw
     if isinstance(column.type, Integer):
         return int(raw)
     return str(raw)
@@ -78,10 +82,11 @@ def decode(cursor: str, keys: Sequence[Key]) -> list[Any]:
 def after(keys: Sequence[Key], values: Sequence[Any]) -> Any:
     """The rows after ``values`` in the order of ``keys`` (the key columns are not null,
     except possibly the first ones compared by equality, which none of ours are)."""
+    bound = [literal(v, k.column.type) for k, v in zip(keys, values, strict=True)]
     terms = []
     for i, k in enumerate(keys):
-        equal = [keys[j].column == values[j] for j in range(i)]
-        beyond = k.column < values[i] if k.descending else k.column > values[i]
+        equal = [keys[j].column == bound[j] for j in range(i)]
+        beyond = k.column < bound[i] if k.descending else k.column > bound[i]
         terms.append(and_(*equal, beyond))
     return or_(*terms)
 

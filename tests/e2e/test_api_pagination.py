@@ -103,3 +103,31 @@ def test_a_unit_walks_its_own_findings_only(api: ApiServer) -> None:
     unit = api.client(api.token("unit", unit="HTQ"))
     rows, pages = walk(unit, "/findings", "findings", 4)
     assert sorted(r["finding_id"] for r in rows) == sorted(mine) and pages == 2
+
+
+def test_persons_walk_in_their_order_a_page_at_a_time(api: ApiServer) -> None:
+    from tests.e2e.test_persons_api import add
+
+    setup_units(api)
+    api.clock.at("2024-09-25")
+    admin = api.client(api.token("admin", name="管理员"))
+    for i in range(5):  # equal units and dates: the order goes down to name and id
+        add(admin, unit="HTQ", name=f"王{i % 2}", post=f"职务{i}")
+    add(admin, unit="HTQ", name="陈明", principal=True)
+    add(admin, unit="NZQ", name="赵一")
+    whole = admin.get("/persons", params={"limit": 1000}).json()
+    assert whole["count"] == 7 and whole["next_cursor"] is None
+    rows, pages = walk(admin, "/persons", "persons", 2)
+    assert pages == 4 and rows == whole["persons"]  # the same rows in the same order
+    assert rows[0]["name"] == "陈明" and rows[-1]["unit"] == "NZQ"  # principals first
+    r = admin.get("/persons", params={"limit": 5000})
+    assert r.status_code == 422 and r.json()["field"] == "limit"
+
+
+def test_accountability_cases_take_limit_and_cursor(api: ApiServer) -> None:
+    setup_units(api)
+    committee = api.client(api.token("committee", name="委员会"))
+    body = committee.get("/accountability", params={"limit": 3}).json()
+    assert body == {"cases": [], "count": 0, "next_cursor": None}
+    r = committee.get("/accountability", params={"cursor": "!!"})
+    assert r.status_code == 422 and r.json()["field"] == "cursor"

@@ -27,7 +27,7 @@ def test_a_write_or_a_new_day_is_seen_at_once(app: Dudao, db: str, clock: Clock)
         assert b2 == b1 and u2 == u1
         assert reports2 is reports1  # nothing moved: the same figures, not computed again
         clock.at("2024-11-01", hour=20)
-        b3, _, reports3 = read()
+        b3, _, _ = read()
         assert b3["as_of"] != b1["as_of"]  # each answer is at its own moment
         assert {k: v for k, v in b3.items() if k != "as_of"} == {
             k: v for k, v in b1.items() if k != "as_of"}

@@ -397,7 +397,8 @@ class PersonOut(BaseModel):
 
 class PersonList(BaseModel):
     persons: list[PersonOut] = Field(..., description="人员，按单位、主要负责人在前、任职日期、姓名排列")
-    count: int = Field(..., description="人数")
+    count: int = Field(..., description="本页的人数")
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_TEXT)
 
 
 class PrincipalOut(BaseModel):
