@@ -107,8 +107,8 @@ async def submit(visit: Visit, action: str, refusal: str, run: Callable[[dict[st
 @router.get("/", response_class=HTMLResponse)
 def overview(visit: Visitor, as_of: str | None = None) -> Response:
     who = visit.who
-    if who.role == "unit" and who.unit:
-        return RedirectResponse(unit_link(who.unit), status_code=303)
+    if who.role == "unit" and who.unit:  # a unit's first page: its to-do list (web/desk.py)
+        return RedirectResponse("/desk", status_code=303)
     return report_page(visit, as_of, lambda v: v.bulletin() | {"plan_codes": plan_codes(v.conn)},
                        "overview.html.j2",
                        figures="overall", link=True, unit_link=unit_link)
@@ -127,7 +127,7 @@ def show_unit(visit: Visit, code: str, as_of: str | None = None, status: int = 2
 
     def read(v: View) -> dict[str, Any]:
         return v.unit(code) | {"persons": list_persons(v.conn, unit=code),
-                               "today": v.reports.today}
+                               "today": v.today}
 
     return report_page(visit, as_of, read, "unit.html.j2", missing=f"单位 {code} ",
                        status=status, link=finding_link, error=error, notice=notice,
@@ -148,11 +148,11 @@ def finding_view(v: View, fid: str) -> dict[str, Any] | None:
     if row is None:
         return None
     f = dict(row._mapping)
-    overdue, late = finding_state(f, v.reports.today)
-    unit = v.reports.model.units.get(f["unit"], {})
+    overdue, late = finding_state(f, v.today)
+    unit = v.units.get(f["unit"], {})
     return {**f, "overdue": overdue, "late": late, "unit_name": unit.get("name", f["unit"]),
             "timeline": timelines([f])[fid], "cases": finding_cases(v.conn, fid),
-            "days_overdue": (v.reports.today - f["deadline"]).days if overdue else 0}
+            "days_overdue": (v.today - f["deadline"]).days if overdue else 0}
 
 
 def interview_due(visit: Visit, fid: UUID) -> bool:
@@ -173,7 +173,7 @@ def show_finding(visit: Visit, fid_text: str, status: int = 200,
     persons: list[dict[str, Any]] = []
     with live(visit.c) as v:
         f = finding_view(v, str(fid)) if fid else None
-        today = v.reports.today
+        today = v.today
         interview = f is not None and fid is not None and interview_due(visit, fid)
         if f is not None and interview:
             persons = list_persons(v.conn, unit=f["unit"], on=today)
@@ -189,9 +189,9 @@ def show_finding(visit: Visit, fid_text: str, status: int = 200,
 def new_finding_page(visit: Visit, status: int = 200, *, error: str | None = None,
                      values: dict[str, str] | None = None, catch_up: bool = True) -> Response:
     with live(visit.c, catch_up=catch_up) as v:
-        units = sorted((u for u in v.reports.model.units.values() if u["kind"] == "unit"),
+        units = sorted((u for u in v.units.values() if u["kind"] == "unit"),
                        key=lambda u: u["code"])
-        today = v.reports.today
+        today = v.today
     return page("new_finding.html.j2", status, who=visit.who, csrf=visit.csrf, units=units,
                 today=today, error=error, values=values or {})
 
