@@ -39,8 +39,9 @@ from domain.units import Unit
 BUDGET = 40_000
 
 
-def fill(app: Dudao, events: int, units: int = 1000) -> int:
-    """Write about ``events`` events in bulk; returns how many were written."""
+def fill(app: Dudao, events: int, units: int = 1000, findings: int | None = None) -> int:
+    """Write about ``events`` events in bulk (or, given ``findings``, that many findings
+    through their lives); returns how many events were written."""
     cal = app.calendar
     t0 = datetime(2024, 1, 2, 9, tzinfo=SHANGHAI)
     pending = []
@@ -59,7 +60,7 @@ def fill(app: Dudao, events: int, units: int = 1000) -> int:
                     principal=f"负责人{i}", kind="unit", actor="bench", recorded_at=t0)
         pending += unit.collect_events()
     n = 0
-    while written + len(pending) < events:
+    while (written + len(pending) < events) if findings is None else n < findings:
         n += 1
         day = date(2024, 1, 2) + timedelta(days=n % 300)
         at = datetime.combine(day, datetime.min.time(), SHANGHAI) + timedelta(hours=17)

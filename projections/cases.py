@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from projections.events import CASE_EVENTS
+from projections.paging import Key, Page, page
 from projections.runner import metadata
 
 cases = Table(
@@ -133,6 +134,20 @@ def list_cases(conn: Connection, *, status: str | None = None,
     if unit is not None:
         query = query.where(cases.c.unit == unit)
     return [dict(r._mapping) for r in conn.execute(query)]
+
+
+NEWEST_FIRST = (Key(cases.c.opened_on, descending=True), Key(cases.c.case_id, descending=True))
+
+
+def page_cases(conn: Connection, *, status: str | None = None, unit: str | None = None,
+               limit: int, cursor: str | None = None) -> Page:
+    """One page of :func:`list_cases`'s rows, newest first (then by id), after ``cursor``."""
+    query = select(cases)
+    if status is not None:
+        query = query.where(cases.c.status == status)
+    if unit is not None:
+        query = query.where(cases.c.unit == unit)
+    return page(conn, query, NEWEST_FIRST, limit=limit, cursor=cursor)
 
 
 def finding_cases(conn: Connection, finding_id: str) -> list[dict[str, Any]]:

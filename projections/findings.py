@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 from domain.rungs import deadline_after_escalation, sets_deadline
 from projections.bulk import Bulk
 from projections.events import FINDING_EVENTS
+from projections.paging import Key, Page, page
 from projections.runner import metadata
 
 findings = Table(
@@ -56,6 +57,9 @@ findings = Table(
     Column("position", Integer, nullable=False),
     Index("ix_findings_view_unit_status", "unit", "status"),
     Index("ix_findings_view_status_deadline", "status", "deadline"),
+    # the lists' order (newest first; projections/paging.py walks it by keyset)
+    Index("ix_findings_view_on_id", "on", "finding_id"),
+    Index("ix_findings_view_unit_on_id", "unit", "on", "finding_id"),
 )
 
 
@@ -204,6 +208,23 @@ def list_findings(conn: Connection, *, unit: str | None = None,
     if status is not None:
         query = query.where(findings.c.status == status)
     return [dict(row._mapping) for row in conn.execute(query)]
+
+
+NEWEST_FIRST = (Key(findings.c.on, descending=True), Key(findings.c.finding_id, descending=True))
+"""The lists' order: by inspection date, newest first, then by id (neither ever changes;
+not the moment recorded: the bulk writer stores it as the driver formats it, which a
+bound parameter would not match on SQLite)."""
+
+
+def page_findings(conn: Connection, *, unit: str | None = None, status: str | None = None,
+                  limit: int, cursor: str | None = None) -> Page:
+    """One page of :func:`list_findings`'s rows, newest first, after ``cursor``."""
+    query = findings.select()
+    if unit is not None:
+        query = query.where(findings.c.unit == unit)
+    if status is not None:
+        query = query.where(findings.c.status == status)
+    return page(conn, query, NEWEST_FIRST, limit=limit, cursor=cursor)
 
 
 def counted_open_deadlines(conn: Connection) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -42,6 +43,7 @@ from projections.accountability import findings as acc_findings
 from projections.accountability import local
 from projections.accountability import units as acc_units
 from projections.events import event_classes
+from projections.paging import Key, page
 from projections.runner import metadata
 
 persons = Table(
@@ -161,6 +163,24 @@ def list_persons(conn: Connection, *, unit: str | None = None,
         query = query.where(persons.c.from_date <= on).where(
             (persons.c.to_date.is_(None)) | (persons.c.to_date >= on))
     return [_person(r) for r in conn.execute(query)]
+
+
+PERSON_ORDER = (Key(persons.c.unit), Key(persons.c.principal, descending=True),
+                Key(persons.c.from_date), Key(persons.c.name), Key(persons.c.person_id))
+
+
+def page_persons(conn: Connection, *, unit: str | None = None, on: date | None = None,
+                 limit: int, cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of :func:`list_persons`'s rows, in its order, after ``cursor``; and the
+    next page's cursor."""
+    query = select(persons)
+    if unit is not None:
+        query = query.where(persons.c.unit == unit)
+    if on is not None:
+        query = query.where(persons.c.from_date <= on).where(
+            (persons.c.to_date.is_(None)) | (persons.c.to_date >= on))
+    got = page(conn, query, PERSON_ORDER, limit=limit, cursor=cursor)
+    return [_person(SimpleNamespace(**r)) for r in got.rows], got.next_cursor
 
 
 def find_person(conn: Connection, person_id: str) -> dict[str, Any] | None:

@@ -97,15 +97,25 @@ class ReadModel:
                             self.units[code]["principal"])
 
 
-def load(conn: Connection, unit: str | None = None) -> ReadModel:
+def load(conn: Connection, unit: str | None = None, *, with_timelines: bool = False) -> ReadModel:
+    """The read model; the findings' ``timeline`` column (the heaviest) only
+    ``with_timelines`` (else :meth:`Reports.unit` reads those it shows, see
+    :func:`timeline_rows`)."""
     unit_rows = {r.code: dict(r._mapping) for r in conn.execute(select(units))}
     by_unit: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    q = select(findings).order_by(findings.c.on, findings.c.recorded_at, findings.c.finding_id)
-    for r in conn.execute(q):
-        by_unit[r.unit].append(dict(r._mapping))
+    columns = [c for c in findings.c if with_timelines or c.name != "timeline"]
+    q = select(*columns).order_by(findings.c.on, findings.c.recorded_at, findings.c.finding_id)
+    result = conn.execute(q)
+    names = list(result.keys())  # one dict per row by zip: far cheaper than row._mapping
+    for r in result:
+        row = dict(zip(names, r, strict=True))
+        by_unit[row["unit"]].append(row)
     esc: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in conn.execute(select(escalations).order_by(escalations.c.position)):
-        esc[r.unit].append(dict(r._mapping))
+    result = conn.execute(select(escalations).order_by(escalations.c.position))
+    names = list(result.keys())
+    for r in result:
+        row = dict(zip(names, r, strict=True))
+        esc[row["unit"]].append(row)
     held: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if has_person_tables(conn):
         for i in interviews_of(conn):
@@ -161,6 +171,19 @@ def timelines(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
         ]
         for f in rows
     }
+
+
+def timeline_rows(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """These findings' rows with their ``timeline`` column, read if they lack it."""
+    missing = [f["finding_id"] for f in rows if "timeline" not in f]
+    if not missing:
+        return rows
+    got: dict[str, str] = {}
+    for i in range(0, len(missing), 500):
+        q = select(findings.c.finding_id, findings.c.timeline).where(
+            findings.c.finding_id.in_(missing[i:i + 500]))
+        got.update((r.finding_id, r.timeline) for r in conn.execute(q))
+    return [f if "timeline" in f else {**f, "timeline": got[f["finding_id"]]} for f in rows]
 
 
 def rate(numerator: int, denominator: int) -> float | None:
@@ -419,7 +442,7 @@ class Reports:
                                                    self.since, self.ladder)}
         open_rows = [f for f in rows if f["status"] != "closed"]
         if lines is None:
-            lines = timelines(open_rows)
+            lines = timelines(timeline_rows(conn, open_rows) if conn is not None else open_rows)
         esc_by_finding: dict[str, list[str]] = defaultdict(list)
         label: dict[str, str] = {}
         for e in esc_rows:
@@ -469,8 +492,8 @@ class Reports:
 
     def all_units(self, conn: Connection) -> dict[str, dict[str, Any]]:
         """Every unit's report, reading all open findings' timelines in one pass."""
-        lines = timelines([f for rows in self.model.findings.values() for f in rows
-                           if f["status"] != "closed"])
+        lines = timelines(timeline_rows(conn, [f for rows in self.model.findings.values()
+                                               for f in rows if f["status"] != "closed"]))
         return {code: self.unit(code, lines, conn) for code in self.summary}
 
     def bulletin(self) -> dict[str, Any]:

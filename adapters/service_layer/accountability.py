@@ -225,6 +225,20 @@ def list_cases(runner: Runner, *, status: str | None = None, unit: str | None = 
         return rows(conn, status=status, unit=unit)
 
 
+def page_cases(runner: Runner, *, status: str | None = None, unit: str | None = None,
+               limit: int, cursor: str | None = None) -> Any:
+    """One page of :func:`list_cases` (``projections.paging.Page``: rows, next_cursor)."""
+    from projections.cases import page_cases as rows
+
+    if status is not None:
+        check_status(status)
+    if unit is not None:
+        check_code(unit, "unit")
+    runner.catch_up()
+    with runner.engine.connect() as conn:
+        return rows(conn, status=status, unit=unit, limit=limit, cursor=cursor)
+
+
 def _mode_names(modes: Sequence[str], table: Mapping[str, str]) -> list[str]:
     return [table.get(m, m) for m in modes]
 

@@ -129,6 +129,16 @@ def listing(app: Dudao, db: str, *, unit: str | None = None, on: date | None = N
         return view.list_persons(conn, unit=unit, on=on)
 
 
+def listing_page(app: Dudao, db: str, *, unit: str | None = None, on: date | None = None,
+                 runner: Runner | None = None, limit: int,
+                 cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of :func:`listing`, and the next page's cursor (None at the end)."""
+    if unit is not None:
+        app.get_unit(unit)
+    with _read(app, db, runner) as conn:
+        return view.page_persons(conn, unit=unit, on=on, limit=limit, cursor=cursor)
+
+
 def record_data(conn: Connection, person_id: str, now: datetime) -> dict[str, Any]:
     """A person's record on an open read model connection (a report view's, for instance)."""
     pid = parse_id(person_id)

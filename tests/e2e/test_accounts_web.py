@@ -84,7 +84,7 @@ def test_password_sign_in_cookie_and_actor(server: ApiServer) -> None:
     # a unit user sees its own unit only
     unit = web(server)
     assert sign_in(unit, "yihao", UNIT_PASSWORD).status_code == 303
-    assert unit.get("/", follow_redirects=False).headers["location"] == "/units/U1"
+    assert unit.get("/", follow_redirects=False).headers["location"] == "/desk"  # its to-do list
     assert unit.get("/units/U2").status_code == 404
     assert unit.get(f"/findings/{fid}").status_code == 200
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.apiserver import ApiServer
 from tests.conftest import Clock
-from tests.e2e.test_web import CHROMIUM_FLAGS, chromium_path
+from tests.e2e.test_web import CHROMIUM_FLAGS, chromium_path, token_sign_in
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4\n%%EOF\n" + b"x" * 2000
@@ -54,8 +54,7 @@ def test_report_with_files_extension_request_and_grant_in_chromium(
 
             def sign_in(token: str) -> None:
                 page.goto(base + "/login")
-                page.fill("#token", token)
-                page.click("button[type=submit]")
+                token_sign_in(page, token)
 
             sign_in(tokens["unit"])
             page.goto(f"{base}/findings/{fid}")

@@ -85,7 +85,7 @@ def test_roles_and_forms_over_http(served: tuple[ApiServer, dict[str, Any], dict
     assert client.post("/login", data={"token": "nope", "csrf": login_csrf(client)}
                        ).status_code == 401
     login(client, tokens["tok-u1"])
-    assert client.get("/", follow_redirects=False).headers["location"] == "/units/U1"
+    assert client.get("/", follow_redirects=False).headers["location"] == "/desk"  # 待办
     assert client.get("/units/U1").status_code == 200  # on PostgreSQL too: same events table
     assert client.get("/units/U2").status_code == 404
     assert client.get(f"/findings/{f['g1']}").status_code == 404  # another unit's finding
@@ -228,7 +228,8 @@ def test_pages_in_headless_chromium(site: tuple[str, Dudao, dict[str, Any], dict
             # a unit's token: its own pages only
             page.click("nav button[type=submit]")  # sign out
             token_sign_in(page, tokens["tok-u1"])
-            assert page.url == base + "/units/U1"
+            assert page.url == base + "/desk"  # a unit lands on its to-do list
+            assert page.get_attribute("#unit-report", "href") == "/units/U1"
             response = page.goto(base + "/units/U2")
             assert response is not None and response.status == 404
         finally:

@@ -347,8 +347,10 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[str]
 def test_demo_ends_with_its_verified_checkpoint(demo_store: tuple[str, list[str]],
                                                capsys: pytest.CaptureFixture[str]) -> None:
     db, lines = demo_store
-    assert lines[-3].startswith("审计校验：") and "全部封存" in lines[-3]
-    printed = json.loads(lines[-2].split("：", 1)[1])
+    at = next(i for i, line in enumerate(lines) if line.startswith("审计校验："))
+    assert "全部封存" in lines[at]
+    assert lines[at + 1].startswith("检查点：")
+    printed = json.loads(lines[at + 1].split("：", 1)[1])
     assert Cli(db, capsys).json("audit", "checkpoint", "--no-publish") == printed
     code, _, err = Cli(db, capsys)("audit", "verify", "--checkpoint",
                                    f"{printed['position']}:{printed['hash']}")

@@ -22,15 +22,26 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from adapters.entrypoints.api.deps import PREFIX, Command, Components, Service, Who, Write, forbid
+from adapters.entrypoints.api.deps import (
+    PREFIX,
+    Command,
+    Components,
+    Cursor,
+    Limit,
+    Service,
+    Who,
+    Write,
+    forbid,
+)
 from adapters.entrypoints.api.errors import ERRORS, READ_ERRORS
-from adapters.entrypoints.api.models import Strict, day, described, text
+from adapters.entrypoints.api.models import NEXT_CURSOR_TEXT, Strict, day, described, text
 from adapters.infrastructure.tokens import Principal
 from adapters.rendering.decision import DOCUMENT_FORMATS, render_document
 from adapters.service_layer import accountability
 from domain.accountability import CASE_STATUSES, MAX_PERSONS, AccountabilityCase
 from domain.errors import DudaoError, NotFound
 from domain.rungs import PERSON_MODES, UNIT_MODES
+from projections.paging import DEFAULT_LIMIT
 
 router = APIRouter(prefix=PREFIX, tags=["问责案件"])
 
@@ -203,8 +214,9 @@ class CaseRow(CaseFields):
 
 
 class CaseList(BaseModel):
-    cases: list[CaseRow] = Field(..., description="问责案件，立案日期从新到旧")
-    count: int = Field(..., description="案件数")
+    cases: list[CaseRow] = Field(..., description="问责案件，立案日期从新到旧（同日按编号）")
+    count: int = Field(..., description="本页的案件数")
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_TEXT)
 
 
 def case_out(case: AccountabilityCase) -> CaseOut:
@@ -253,14 +265,18 @@ def list_cases(
     who: Who,
     status: Annotated[CaseStatus | None, Query(description="只列这个状态的案件")] = None,
     unit: Annotated[str | None, Query(max_length=64, description="只列这个单位的案件")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> CaseList:
     forbid(who, "case.read")
     if who.role == "unit":
         if unit is not None and unit != who.unit:
             raise NotFound(f"单位 {unit} 不存在", f"unknown unit {unit!r}", field="unit")
         unit = who.unit
-    rows = [case_row(r) for r in accountability.list_cases(c.runner, status=status, unit=unit)]
-    return CaseList(cases=rows, count=len(rows))
+    got = accountability.page_cases(c.runner, status=status, unit=unit, limit=limit,
+                                    cursor=cursor)
+    rows = [case_row(r) for r in got.rows]
+    return CaseList(cases=rows, count=len(rows), next_cursor=got.next_cursor)
 
 
 @router.get("/accountability/{case_id}", response_model=CaseOut,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, cast
 
 import anyio.to_thread
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -36,6 +36,7 @@ from adapters.infrastructure.users import UserStore
 from adapters.service_layer.application import Dudao
 from adapters.settings import Settings
 from domain.errors import InvalidInput, NotFound
+from projections.paging import DEFAULT_LIMIT, MAX_LIMIT
 from projections.runner import Runner
 
 log = logging.getLogger("dudao.api")
@@ -123,6 +124,13 @@ async def principal(request: Request, c: Service) -> Principal:
 
 
 Who = Annotated[Principal, Depends(principal)]
+
+# ------------------------------------------------------------- pagination
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=(
+    f"每页条数，默认 {DEFAULT_LIMIT}，最多 {MAX_LIMIT}（超过则 422，field 为 limit）"))]
+Cursor = Annotated[str | None, Query(max_length=400, description=(
+    "翻页游标：上一页返回的 next_cursor；不带则从第一页开始"))]
 
 
 # -------------------------------------------------------------- idempotency

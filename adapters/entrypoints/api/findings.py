@@ -19,6 +19,8 @@ from adapters.entrypoints.api.deps import (
     PREFIX,
     Command,
     Components,
+    Cursor,
+    Limit,
     Service,
     Who,
     Write,
@@ -29,7 +31,8 @@ from adapters.infrastructure.tokens import Principal
 from adapters.service_layer.application import parse_id
 from domain.errors import DudaoError, NotFound
 from domain.findings import Finding
-from projections.findings import list_findings
+from projections.findings import page_findings
+from projections.paging import DEFAULT_LIMIT
 
 router = APIRouter(prefix=PREFIX)
 
@@ -103,12 +106,14 @@ def record_finding(body: m.FindingIn, write: Write) -> JSONResponse:
 
 
 @router.get("/findings", response_model=m.FindingList, tags=["问题"],
-            summary="问题列表（责任单位令牌只看到本单位的问题）", responses=READ_ERRORS)
+            summary="问题列表，分页（责任单位令牌只看到本单位的问题）", responses=READ_ERRORS)
 def find_findings(
     c: Service,
     who: Who,
     unit: Annotated[str | None, Query(max_length=64, description="只列这个单位的问题")] = None,
     status: Annotated[m.Status | None, Query(description="只列这个状态的问题")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> m.FindingList:
     forbid(who, "finding.read")
     if who.role == "unit":
@@ -117,9 +122,9 @@ def find_findings(
         unit = who.unit
     c.runner.catch_up()  # read your own writes
     with c.engine.connect() as conn:
-        rows = list_findings(conn, unit=unit, status=status)
-    items = [m.FindingRow(**{k: r[k] for k in m.FindingRow.model_fields}) for r in rows]
-    return m.FindingList(findings=items, count=len(items))
+        got = page_findings(conn, unit=unit, status=status, limit=limit, cursor=cursor)
+    items = [m.FindingRow(**{k: r[k] for k in m.FindingRow.model_fields}) for r in got.rows]
+    return m.FindingList(findings=items, count=len(items), next_cursor=got.next_cursor)
 
 
 @router.get("/findings/{finding_id}", response_model=m.FindingOut, tags=["问题"],

@@ -325,6 +325,10 @@ class FindingOut(BaseModel):
     recorded_at: datetime = Field(..., description="登记时间（系统记录时间）")
 
 
+NEXT_CURSOR_TEXT = ("下一页的游标：原样放进 cursor 参数取下一页；为 null 表示已是最后一页。"
+                    "翻页期间新登记的记录不会打乱已取的页（按键值翻页，不按偏移量）")
+
+
 class FindingRow(BaseModel):
     finding_id: str = Field(..., description="问题编号（UUID）")
     unit: str = Field(..., description="责任单位代码")
@@ -342,8 +346,9 @@ class FindingRow(BaseModel):
 
 
 class FindingList(BaseModel):
-    findings: list[FindingRow] = Field(..., description="问题列表，按检查日期从新到旧")
-    count: int = Field(..., description="问题条数")
+    findings: list[FindingRow] = Field(..., description="问题列表，按检查日期从新到旧（同日按编号）")
+    count: int = Field(..., description="本页的问题条数")
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_TEXT)
 
 
 class EscalationList(BaseModel):
@@ -404,7 +409,8 @@ class PersonOut(BaseModel):
 
 class PersonList(BaseModel):
     persons: list[PersonOut] = Field(..., description="人员，按单位、主要负责人在前、任职日期、姓名排列")
-    count: int = Field(..., description="人数")
+    count: int = Field(..., description="本页的人数")
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_TEXT)
 
 
 class PrincipalOut(BaseModel):

@@ -16,13 +16,23 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from adapters.entrypoints.api import models as m
-from adapters.entrypoints.api.deps import PREFIX, Components, Service, Who, Write, forbid
+from adapters.entrypoints.api.deps import (
+    PREFIX,
+    Components,
+    Cursor,
+    Limit,
+    Service,
+    Who,
+    Write,
+    forbid,
+)
 from adapters.entrypoints.api.errors import ERRORS, READ_ERRORS
 from adapters.infrastructure.tokens import Principal
 from adapters.service_layer import persons as service
 from domain.errors import NotFound
 from domain.persons import Person
 from domain.time import local_date
+from projections.paging import DEFAULT_LIMIT
 
 router = APIRouter(prefix=PREFIX, tags=["人员"])
 
@@ -88,11 +98,14 @@ def list_persons(
     who: Who,
     unit: Annotated[str | None, Query(max_length=64, description="只列这个单位的人员")] = None,
     as_of: Annotated[date | None, Query(description="只列这一天（YYYY-MM-DD）在任的人员")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> m.PersonList:
     forbid(who, "person.read")
-    rows = service.listing(c.app, c.db, unit=own_unit(who, unit), on=as_of, runner=c.runner)
+    rows, after = service.listing_page(c.app, c.db, unit=own_unit(who, unit), on=as_of,
+                                       runner=c.runner, limit=limit, cursor=cursor)
     items = [m.PersonOut.model_validate(r) for r in rows]
-    return m.PersonList(persons=items, count=len(items))
+    return m.PersonList(persons=items, count=len(items), next_cursor=after)
 
 
 def record_out(data: dict[str, Any]) -> m.PersonRecordOut:

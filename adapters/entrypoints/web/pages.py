@@ -33,6 +33,7 @@ from adapters.settings import parse_moment
 from domain.errors import DudaoError, InvalidInput, NotFound
 from domain.evidence import LIMITS_TEXT
 from domain.findings import Finding
+from projections.accountability import escalations as acc_escalations
 from projections.accountability import findings as acc_findings
 from projections.cases import finding_cases
 from projections.persons import list_persons
@@ -107,8 +108,8 @@ async def submit(visit: Visit, action: str, refusal: str, run: Callable[[dict[st
 @router.get("/", response_class=HTMLResponse)
 def overview(visit: Visitor, as_of: str | None = None) -> Response:
     who = visit.who
-    if who.role == "unit" and who.unit:
-        return RedirectResponse(unit_link(who.unit), status_code=303)
+    if who.role == "unit" and who.unit:  # a unit's first page: its to-do list (web/desk.py)
+        return RedirectResponse("/desk", status_code=303)
     return report_page(visit, as_of, lambda v: v.bulletin() | {"plan_codes": plan_codes(v.conn)},
                        "overview.html.j2",
                        figures="overall", link=True, unit_link=unit_link)
@@ -127,7 +128,7 @@ def show_unit(visit: Visit, code: str, as_of: str | None = None, status: int = 2
 
     def read(v: View) -> dict[str, Any]:
         return v.unit(code) | {"persons": list_persons(v.conn, unit=code),
-                               "today": v.reports.today}
+                               "today": v.today}
 
     return report_page(visit, as_of, read, "unit.html.j2", missing=f"单位 {code} ",
                        status=status, link=finding_link, error=error, notice=notice,
@@ -148,15 +149,17 @@ def finding_view(v: View, fid: str) -> dict[str, Any] | None:
     if row is None:
         return None
     f = dict(row._mapping)
-    overdue, late = finding_state(f, v.reports.today)
-    unit = v.reports.model.units.get(f["unit"], {})
+    overdue, late = finding_state(f, v.today)
+    unit = v.units.get(f["unit"], {})
     # the name the highest escalation was recorded with (the policy may have changed since)
-    names = [e["name"] for e in v.reports.model.escalations.get(f["unit"], [])
-             if e["finding_id"] == fid and e["code"] == f["rung"]]
+    label = v.conn.execute(
+        select(acc_escalations.c.name)
+        .where(acc_escalations.c.finding_id == fid, acc_escalations.c.code == f["rung"])
+        .order_by(acc_escalations.c.position.desc()).limit(1)).scalar()
     return {**f, "overdue": overdue, "late": late, "unit_name": unit.get("name", f["unit"]),
-            "rung_label": names[-1] if names else None,
+            "rung_label": label,
             "timeline": timelines([f])[fid], "cases": finding_cases(v.conn, fid),
-            "days_overdue": (v.reports.today - f["deadline"]).days if overdue else 0}
+            "days_overdue": (v.today - f["deadline"]).days if overdue else 0}
 
 
 def interview_due(visit: Visit, fid: UUID) -> bool:
@@ -177,7 +180,7 @@ def show_finding(visit: Visit, fid_text: str, status: int = 200,
     persons: list[dict[str, Any]] = []
     with live(visit.c) as v:
         f = finding_view(v, str(fid)) if fid else None
-        today = v.reports.today
+        today = v.today
         interview = f is not None and fid is not None and interview_due(visit, fid)
         if f is not None and interview:
             persons = list_persons(v.conn, unit=f["unit"], on=today)
@@ -193,9 +196,9 @@ def show_finding(visit: Visit, fid_text: str, status: int = 200,
 def new_finding_page(visit: Visit, status: int = 200, *, error: str | None = None,
                      values: dict[str, str] | None = None, catch_up: bool = True) -> Response:
     with live(visit.c, catch_up=catch_up) as v:
-        units = sorted((u for u in v.reports.model.units.values() if u["kind"] == "unit"),
+        units = sorted((u for u in v.units.values() if u["kind"] == "unit"),
                        key=lambda u: u["code"])
-        today = v.reports.today
+        today = v.today
     return page("new_finding.html.j2", status, who=visit.who, csrf=visit.csrf, units=units,
                 today=today, error=error, values=values or {})
 

@@ -8,12 +8,16 @@ touched) and answers as the system would have then.
 
 from __future__ import annotations
 
+import copy
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import StaticPool
 
@@ -21,43 +25,130 @@ from adapters.bootstrap import read_models
 from adapters.service_layer.application import Dudao
 from domain.errors import NotFound
 from domain.rungs import LADDER, Ladder
+from domain.time import local_date
 from projections.accountability import AccountabilityProjection
+from projections.accountability import units as units_table
 from projections.cases import CasesProjection
 from projections.decode import FastDecoder
 from projections.persons import PersonsProjection
 from projections.plans import PlansProjection
-from projections.reports import Reports, load
-from projections.runner import Runner
+from projections.reports import ReadModel, Reports, load
+from projections.runner import Runner, positions
+
+
+class Memo:
+    """What the live views of one long-lived runner computed at one state of the read
+    models: the loaded model, and per day and period the reports and the bulletin.
+
+    The state is every read model's position (``projection_positions``): an event applied
+    to any of them moves one, so a page after a write reads afresh, and pages between
+    writes (most of them) reuse the work. Only live views of a caller's own runner (the
+    web pages) keep one; ``as_of`` and the command line read afresh every time."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.state: tuple[Any, ...] | None = None
+        # keyed by the state too: a view still computing at an older state, storing its
+        # result after a newer one reset the memo, stores it where no newer view looks
+        self.models: dict[tuple[Any, ...], ReadModel] = {}
+        self.reports: dict[tuple[Any, ...], Reports] = {}
+        self.bulletins: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def at(self, state: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Start afresh unless the read models are at ``state`` still; returns it."""
+        with self.lock:
+            if state != self.state:
+                self.state = state
+                self.models, self.reports, self.bulletins = {}, {}, {}
+        return state
+
+
+MEMOS: WeakKeyDictionary[Runner, Memo] = WeakKeyDictionary()
+
+
+def read_state(conn: Connection) -> tuple[Any, ...]:
+    """Every read model's position: what a :class:`Memo` is valid for."""
+    return tuple(conn.execute(select(positions.c.name, positions.c.position)
+                              .order_by(positions.c.name)).all())
 
 
 class View:
-    """Reports at one moment, with the connection they read from."""
+    """Reports at one moment, with the connection they read from.
 
-    def __init__(self, conn: Connection, now: datetime, ladder: Ladder = LADDER) -> None:
+    Nothing is read until a page asks: a page that shows one finding reads its row and
+    ``units`` (names), not the whole read model that ``model`` and ``reports`` load.
+    With a :class:`Memo` (live views of the web pages' runner) what was computed at the
+    same state of the read models, on the same day, is reused.
+    """
+
+    def __init__(self, conn: Connection, now: datetime, since: date | None = None,
+                 memo: Memo | None = None, state: tuple[Any, ...] = (),
+                 ladder: Ladder = LADDER) -> None:
         self.conn = conn
         self.now = now
         self.ladder = ladder  # the policy's rungs: the reports' columns
-        self.model = load(conn)
-        self.reports = Reports(self.model, now, ladder=ladder)
+        self.since = since
+        self.today = local_date(now)
+        self.memo = memo
+        self.state = state
+
+    @cached_property
+    def model(self) -> ReadModel:
+        memo = self.memo
+        if memo is None:
+            return load(self.conn)
+        model = memo.models.get(self.state)
+        if model is None:
+            model = memo.models[self.state] = load(self.conn)
+        return model
+
+    @cached_property
+    def reports(self) -> Reports:
+        memo = self.memo
+        if memo is None:
+            return Reports(self.model, self.now, self.since, ladder=self.ladder)
+        key = (self.state, self.today, self.since)
+        kept = memo.reports.get(key)
+        if kept is None:
+            kept = memo.reports[key] = Reports(self.model, self.now, self.since,
+                                               ladder=self.ladder)
+        if kept.now == self.now:
+            return kept
+        mine = copy.copy(kept)  # the same figures, at this request's moment
+        mine.now = self.now
+        return mine
+
+    @cached_property
+    def units(self) -> dict[str, dict[str, Any]]:
+        """Every unit's row (code, name, parent, principal, kind), by code."""
+        if "model" in self.__dict__ or (self.memo is not None
+                                        and self.state in self.memo.models):
+            return self.model.units
+        return {r.code: dict(r._mapping) for r in self.conn.execute(select(units_table))}
 
     def period(self, since: date | None) -> View:
         """The same moment, counting only what was on the table from ``since`` on
         (findings still open or closed since then; escalations from then on)."""
         if since is None:
             return self
-        other = object.__new__(View)
-        other.conn, other.now, other.model = self.conn, self.now, self.model
-        other.ladder = self.ladder
-        other.reports = Reports(self.model, self.now, since, ladder=self.ladder)
+        other = View(self.conn, self.now, since, self.memo, self.state, self.ladder)
+        if "model" in self.__dict__:
+            other.model = self.model
         return other
 
     def unit(self, code: str) -> dict[str, Any]:
-        if code not in self.reports.model.units:
+        if code not in self.units:
             raise NotFound(f"单位 {code} 不存在", f"unknown unit {code!r}", field="code")
         return self.reports.unit(code, conn=self.conn)
 
     def bulletin(self) -> dict[str, Any]:
-        return self.reports.bulletin()
+        if self.memo is None:
+            return self.reports.bulletin()
+        key = (self.state, self.today, self.since)
+        kept = self.memo.bulletins.get(key)
+        if kept is None:
+            kept = self.memo.bulletins[key] = self.reports.bulletin()
+        return kept | {"as_of": self.now}
 
     def all_units(self) -> dict[str, dict[str, Any]]:
         return self.reports.all_units(self.conn)
@@ -68,8 +159,9 @@ def live(app: Dudao, db: str, *, catch_up: bool = True,
          runner: Runner | None = None) -> Iterator[View]:
     """The live read models, caught up with the log, at the clock's now.
 
-    A long-lived caller (the web pages) passes its own ``runner``; otherwise one
-    is made for this call and its engine disposed of afterwards.
+    A long-lived caller (the web pages) passes its own ``runner`` (and its views share a
+    :class:`Memo`); otherwise one is made for this call and its engine disposed of
+    afterwards.
     """
     own = runner is None
     runner = runner or read_models(app, db)
@@ -77,7 +169,14 @@ def live(app: Dudao, db: str, *, catch_up: bool = True,
         if catch_up:
             runner.catch_up()
         with runner.engine.connect() as conn:
-            yield View(conn, app.now(), app.ladder)
+            if own:
+                yield View(conn, app.now(), ladder=app.ladder)
+            else:
+                memo = MEMOS.get(runner)
+                if memo is None:
+                    memo = MEMOS.setdefault(runner, Memo())
+                yield View(conn, app.now(), memo=memo, state=memo.at(read_state(conn)),
+                           ladder=app.ladder)
     finally:
         if own:
             runner.engine.dispose()
@@ -100,7 +199,7 @@ def as_of(app: Dudao, moment: datetime) -> Iterator[View]:
     try:
         runner.catch_up(batch=5000)
         with runner.engine.connect() as conn:
-            yield View(conn, moment, app.ladder)
+            yield View(conn, moment, ladder=app.ladder)
     finally:
         runner.engine.dispose()
 

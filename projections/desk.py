@@ -1,0 +1,120 @@
+"""The desks' queues, read from ``findings_view`` (with the unit's name from ``acc_units``).
+
+An inspector's queues (督学工作台):
+
+- ``overdue`` 已逾期: being rectified (ordered, no report under review, not closed) and
+  the deadline has passed (its whole day is over);
+- ``due_soon`` 即将到期: being rectified and the deadline is today or within the next
+  ``DUE_SOON`` working days (the app's work calendar says which day that is);
+- ``under_review`` 待复查: a 整改报告 awaits review;
+- ``extension_requests`` 延期申请: pending extension requests, once the read model
+  records them (a nullable ``extension_requested_on`` column of ``findings_view``, set
+  by a request and cleared by its decision, is what this queue reads); until then
+  :func:`queue_page` answers ``None`` for it and the page says the queue is not kept yet;
+- ``all`` 全部: every finding, newest first (what a search looks in).
+
+Each narrows by unit (code, or part of its name), rung reached, severity, inspector
+(part of the name), period (inspection date from/to) and text. The text search is a
+substring match (``LIKE '%…%'``, the wildcards in the words escaped): Chinese is written
+without spaces between words, so a word search (FTS5's tokens, PostgreSQL's
+``to_tsvector``) would need a Chinese word segmenter; a substring finds 体育课 in
+“体育课开课率不足” on both stores, and at 20,000 findings a scan of the text column takes
+milliseconds (bench/pages.py measures it).
+
+Queues are ordered by deadline, soonest (or longest overdue) first, then id; ``all`` by
+inspection date, newest first, then id; both paged by keyset (projections/paging.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from projections.accountability import units
+from projections.findings import NEWEST_FIRST, findings
+from projections.paging import Key, Page, page
+
+DUE_SOON = 3
+"""即将到期: the deadline is within this many working days."""
+
+QUEUES = {
+    "overdue": "已逾期",
+    "due_soon": "即将到期",
+    "under_review": "待复查",
+    "extension_requests": "延期申请",
+    "all": "全部问题",
+}
+
+SOONEST_FIRST = (Key(findings.c.deadline), Key(findings.c.finding_id))
+
+
+@dataclass(frozen=True)
+class Filters:
+    unit: str = ""
+    rung: str = ""
+    severity: str = ""
+    inspector: str = ""
+    since: date | None = None
+    until: date | None = None
+    text: str = ""
+
+
+def extension_column() -> Any:
+    """The read model's pending-extension-request column, if it has one yet."""
+    return findings.c.get("extension_requested_on")
+
+
+def queue_page(conn: Connection, queue: str, today: date, soon: date, filters: Filters, *,
+               limit: int, cursor: str | None = None) -> Page | None:
+    """One page of a queue on ``today`` (``soon``: the last day of 即将到期); ``None`` for
+    a queue the read model does not keep yet."""
+    f = findings.c
+    query = select(findings, units.c.name.label("unit_name")).select_from(
+        findings.outerjoin(units, units.c.code == f.unit))
+    keys = SOONEST_FIRST
+    if queue == "overdue":
+        query = query.where(f.status == "rectifying", f.deadline < today)
+    elif queue == "due_soon":
+        query = query.where(f.status == "rectifying", f.deadline >= today, f.deadline <= soon)
+    elif queue == "under_review":
+        query = query.where(f.status == "under_review", f.deadline.is_not(None))
+    elif queue == "extension_requests":
+        column = extension_column()
+        if column is None:
+            return None
+        query = query.where(column.is_not(None), f.status != "closed",
+                            f.deadline.is_not(None))
+    else:
+        keys = NEWEST_FIRST
+    if filters.unit:
+        query = query.where((f.unit == filters.unit)
+                            | units.c.name.contains(filters.unit, autoescape=True))
+    if filters.rung:
+        query = query.where(f.rung == filters.rung)
+    if filters.severity:
+        query = query.where(f.severity == filters.severity)
+    if filters.inspector:
+        query = query.where(f.inspector.contains(filters.inspector, autoescape=True))
+    if filters.since is not None:
+        query = query.where(f.on >= filters.since)
+    if filters.until is not None:
+        query = query.where(f.on <= filters.until)
+    if filters.text:
+        query = query.where(f.text.contains(filters.text, autoescape=True))
+    return page(conn, query, keys, limit=limit, cursor=cursor)
+
+
+def unit_todo(conn: Connection, unit: str, *, limit: int,
+              cursor: str | None = None) -> Page:
+    """A unit's to-do list: its findings being rectified or whose report awaits review,
+    soonest deadline first."""
+    f = findings.c
+    query = (select(findings, units.c.name.label("unit_name"))
+             .select_from(findings.outerjoin(units, units.c.code == f.unit))
+             .where(f.unit == unit, f.status.in_(("rectifying", "under_review")),
+                    f.deadline.is_not(None)))
+    return page(conn, query, SOONEST_FIRST, limit=limit, cursor=cursor)

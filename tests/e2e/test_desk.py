@@ -1,0 +1,179 @@
+"""The desks (/desk) served by the real service: an inspector's queues on a small store with
+known dates (SQLite and PostgreSQL), a unit's to-do list, and a phone-sized Chromium with
+no horizontal scroll on the desk and the finding page."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+
+from adapters.bootstrap import load_calendar
+from adapters.infrastructure.event_store import store_env
+from adapters.service_layer.application import Dudao
+from tests.apiserver import ApiServer
+from tests.conftest import Clock
+from tests.e2e.test_web import CHROMIUM_FLAGS, chromium_path, login
+
+D = date.fromisoformat
+TODAY = "2024-10-14"  # a Monday; 3 working days on: Thursday 2024-10-17
+
+
+def desk_store(app: Dudao, clock: Clock) -> dict[str, Any]:
+    """Findings in every state, on dates the queues sort out (today: ``TODAY``)."""
+    f: dict[str, Any] = {}
+    clock.at("2024-09-02")
+    app.add_unit("A", "甲区教育局", principal="甲负责人", actor="t")
+    app.add_unit("B", "乙区教育局", principal="乙负责人", actor="t")
+
+    def rec(name: str, unit: str, text: str, severity: str = "general") -> None:
+        f[name] = app.record_finding(unit=unit, on=clock.moment.date(), inspector="王督学",
+                                     text=text, severity=severity, actor="t")
+
+    rec("late", "A", "校舍安全隐患未排查", "serious")
+    rec("review", "A", "食堂台账不全")
+    rec("closed", "A", "图书室未开放")
+    rec("b_late", "B", "体育课开课率不足", "major")
+    for name in ("late", "review", "closed", "b_late"):
+        f[name + "_deadline"] = app.order_rectification(f[name], on=D("2024-09-02"), within=5,
+                                                        actor="t")
+    clock.at("2024-09-05")
+    app.submit_report(f["review"], on=D("2024-09-05"), text="已补齐", actor="t")
+    app.submit_report(f["closed"], on=D("2024-09-05"), text="已开放", actor="t")
+    app.review(f["closed"], on=D("2024-09-05"), passed=True, actor="t")
+    clock.at("2024-10-08")
+    rec("soon", "A", "课后服务收费不规范")
+    f["soon_deadline"] = app.order_rectification(f["soon"], on=D("2024-10-08"), within=6,
+                                                 actor="t")
+    clock.at(TODAY)
+    rec("later", "A", "体育器材不足")
+    f["later_deadline"] = app.order_rectification(f["later"], on=D(TODAY), within=20, actor="t")
+    rec("recorded", "B", "作业公示不及时")
+    return f
+
+
+@pytest.fixture
+def desk_site(db: str, clock: Clock) -> Iterator[tuple[ApiServer, dict[str, Any]]]:
+    seed = Dudao(clock=clock, calendar=load_calendar(None), env=store_env(db))
+    f = desk_store(seed, clock)
+    seed.close()
+    server = ApiServer(db, clock).start()
+    yield server, f
+    server.stop()
+
+
+def rows(html: str) -> list[str]:
+    return re.findall(r'data-finding="([0-9a-f-]+)"', html)
+
+
+def test_queues_sort_the_findings_by_their_dates(desk_site: tuple[ApiServer, dict[str, Any]]
+                                                 ) -> None:
+    server, f = desk_site
+    assert f["soon_deadline"] == D("2024-10-15") and f["late_deadline"] == D("2024-09-09")
+    client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30)
+    login(client, server.token("inspector", None, "王督学"))
+
+    def queue(**params: str) -> list[str]:
+        r = client.get("/desk", params=params)
+        assert r.status_code == 200, r.text
+        return rows(r.text)
+
+    ids = {k: str(v) for k, v in f.items() if not k.endswith("_deadline")}
+    # 已逾期: longest overdue first (same deadline: by id); not the one awaiting review
+    assert sorted(queue(queue="overdue")) == sorted([ids["late"], ids["b_late"]])
+    assert queue(queue="due_soon") == [ids["soon"]]
+    assert queue(queue="under_review") == [ids["review"]]
+    everything = queue(queue="all")
+    assert sorted(everything) == sorted(ids.values())
+    # filters: unit by name or code, severity, text (a substring of Chinese text), period
+    assert queue(queue="overdue", unit="乙区") == [ids["b_late"]]
+    assert queue(queue="overdue", unit="A") == [ids["late"]]
+    assert queue(queue="overdue", severity="serious") == [ids["late"]]
+    assert queue(queue="all", q="体育") == sorted([ids["b_late"], ids["later"]],
+                                                  key=everything.index)
+    assert queue(queue="all", q="100%_") == []  # wildcards are the words, not patterns
+    since = queue(queue="all", since="2024-10-01")
+    assert sorted(since) == sorted([ids["later"], ids["soon"], ids["recorded"]])
+    assert since[-1] == ids["soon"]  # newest first
+    assert queue(queue="all", until="2024-09-30", q="课") == [ids["b_late"]]
+    # each row: the unit's name (not its code), the days in words with the colour named
+    page = client.get("/desk", params={"queue": "overdue", "unit": "A"}).text
+    assert "甲区教育局" in page and "红　已逾期 35 天" in page  # 2024-09-09 → 10-14
+    assert "升级：未升级；逾期不改将升级为预警" in page
+    page = client.get("/desk", params={"queue": "due_soon"}).text
+    assert "黄　还剩 1 天，即将到期" in page and "2024-10-17" in page
+    page = client.get("/desk", params={"queue": "under_review"}).text
+    assert "已报送整改报告，待复查" in page and not re.search(r"已逾期 \d+ 天", page)
+    page = client.get("/desk", params={"queue": "extension_requests"})
+    assert page.status_code == 200 and 'id="queue-not-kept"' in page.text
+    # bad input: a 422 page naming the field
+    r = client.get("/desk", params={"queue": "all", "since": "yesterday"})
+    assert r.status_code == 422 and "since" in r.text
+    r = client.get("/desk", params={"queue": "nope"})
+    assert r.status_code == 422 and "queue" in r.text
+    r = client.get("/desk", params={"queue": "all", "cursor": "forged"})
+    assert r.status_code == 422 and "cursor" in r.text
+
+
+def test_a_unit_lands_on_its_to_do_list(desk_site: tuple[ApiServer, dict[str, Any]]) -> None:
+    server, f = desk_site
+    client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30)
+    login(client, server.token("unit", "A", None))
+    r = client.get("/", follow_redirects=False)
+    assert r.headers["location"] == "/desk"
+    page = client.get("/desk").text
+    # to rectify or awaiting review, soonest deadline first; not closed, not another unit's
+    got = rows(page)
+    assert sorted(got[:2]) == sorted([str(f["late"]), str(f["review"])])  # same deadline
+    assert got[2:] == [str(f["soon"]), str(f["later"])]
+    assert "甲区教育局" in page and 'href="/units/A"' in page
+    assert "绿　还剩" in page and "红　已逾期 35 天" in page
+    # the queue parameters do not widen a unit's view
+    assert str(f["b_late"]) not in client.get("/desk", params={"queue": "all"}).text
+
+
+def test_desk_and_finding_page_fit_a_phone(desk_site: tuple[ApiServer, dict[str, Any]],
+                                           tmp_path: Any) -> None:
+    from playwright.sync_api import sync_playwright
+
+    server, f = desk_site
+    base = f"http://127.0.0.1:{server.port}"
+    token = server.token("inspector", None, "王督学")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        try:
+            # the pages need no script; the script here only measures the layout
+            page = browser.new_page(viewport={"width": 360, "height": 740})
+            page.goto(base + "/login")
+            page.click("#token-login summary")  # the token sign-in is the page's second form
+            page.fill("#token", token)
+            page.keyboard.press("Enter")  # the form works from the keyboard
+            page.wait_for_url(base + "/")
+            for path, name in (("/desk?queue=overdue", "desk"),
+                               (f"/findings/{f['late']}", "finding"),
+                               ("/desk?queue=all", "desk-all")):
+                page.goto(base + path)
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= 360, f"{path}: {width} px wide at a 360 px viewport"
+                page.screenshot(path=os.path.join(tmp_path, f"phone-{name}.png"),
+                                full_page=True)
+            # every filter field has its label
+            page.goto(base + "/desk?queue=all")
+            for field in page.query_selector_all("#filters input:not([type=hidden]), "
+                                                 "#filters select"):
+                fid = field.get_attribute("id")
+                assert fid and page.locator(f"label[for={fid}]").count() == 1, fid
+            # keyboard: the search field, typed into, submits with Enter
+            page.focus("#f-q")
+            page.keyboard.type("体育")
+            page.keyboard.press("Enter")
+            page.wait_for_url(re.compile(r".*q=.*"))
+            assert sorted(rows(page.content())) == sorted([str(f["b_late"]),
+                                                           str(f["later"])])
+        finally:
+            browser.close()
