@@ -495,8 +495,6 @@ class Dudao(Application[UUID]):
         the policy's rung (without it, ``code`` must be a built-in one). A rung
         ``decided_by="committee"`` also opens its accountability case, in the same commit
         (see :meth:`record_escalations`)."""
-        from adapters.service_layer import accountability as cases
-
         finding = self.get_finding(finding_id)
         now = self.now()
         finding.raise_escalation(
@@ -504,14 +502,23 @@ class Dudao(Application[UUID]):
             threshold=threshold, due=due, facts=facts, decided_at=now, actor=actor,
             recorded_at=now, rung=rung,
         )
-        decision = {"code": code, "policy": policy, "policy_version": policy_version,
-                    "threshold": threshold, "decided_by": decided_by, "rung_name": rung_name,
-                    "statement_days": statement_days, "aggravation_months": aggravation_months}
+        self._commit_raised(finding, {
+            "code": code, "policy": policy, "policy_version": policy_version,
+            "threshold": threshold, "decided_by": decided_by, "rung_name": rung_name,
+            "statement_days": statement_days, "aggravation_months": aggravation_months},
+            actor=actor, now=now)
+        return finding
+
+    def _commit_raised(self, finding: Finding, decision: dict[str, Any], *, actor: str,
+                       now: datetime) -> None:
+        """Save a finding's just-raised escalation with the accountability case it opens
+        (a committee rung's), in one commit."""
+        from adapters.service_layer import accountability as cases
+
         opened = cases.cases_opened_by(
             self, finding, [decision], lambda: self._records(finding, finding.pending_events),
             actor=actor, recorded_at=now)
         self.commit(finding, *opened)
-        return finding
 
     def raise_manually(
         self, finding_id: UUID | str, *, rung: Rung, on: date, due: date | None, reason: str,
@@ -520,19 +527,15 @@ class Dudao(Application[UUID]):
     ) -> Finding:
         """手动升级 (see ``Finding.raise_manually``): the inspector is the actor. A rung the
         committee decides (问责) opens its accountability case, in the same commit."""
-        from adapters.service_layer import accountability as cases
-
         finding = self.get_finding(finding_id)
         now = self.now()
         finding.raise_manually(rung=rung, on=on, due=due, reason=reason, policy=policy,
                                policy_version=policy_version, actor=actor, recorded_at=now)
-        decision = {"code": rung.code, "policy": policy, "policy_version": policy_version,
-                    "threshold": on, "decided_by": decided_by, "rung_name": rung.name,
-                    "statement_days": statement_days, "aggravation_months": aggravation_months}
-        opened = cases.cases_opened_by(
-            self, finding, [decision], lambda: self._records(finding, finding.pending_events),
-            actor=actor, recorded_at=now)
-        self.commit(finding, *opened)
+        self._commit_raised(finding, {
+            "code": rung.code, "policy": policy, "policy_version": policy_version,
+            "threshold": on, "decided_by": decided_by, "rung_name": rung.name,
+            "statement_days": statement_days, "aggravation_months": aggravation_months},
+            actor=actor, now=now)
         return finding
 
     # ---------------------------------------------------- action plans (实施方案)
