@@ -148,11 +148,14 @@ def describe(kind: str, args: list[Any]) -> str:
             "；整改承诺：" + "；".join(f"{c['on']}前{c['text']}" for c in promised)
             if promised else "")
     if kind == "EscalationRaised":
-        code, rule, policy, version, due = args[:5]
+        code, _rule, _policy, version, due = args[:5]
         label = (args[5] if len(args) > 5 else None) or rung_name(code)
         reason = args[6] if len(args) > 6 else None
-        return (f"升级：{label}（规则 {rule}，{policy} v{version}" + (f"，期限{due}" if due else "")
-                + (f"，理由：{reason}" if reason else "") + "）")
+        # what a person reads: the rung and its dates, the policy's version — never a rule id
+        parts = [f"期限{due}"] if due else []
+        parts += [f"理由：{reason}"] if reason else []
+        parts += [f"依据升级策略第{version}版"]
+        return f"升级：{label}（{'，'.join(parts)}）"
     if kind == "ExtensionRequested":
         return f"申请延期至{args[0]}（{args[1]}）"
     if kind == "ExtensionRequestDecided":

@@ -138,8 +138,11 @@ class Sweeper:
             return False
         return True
 
-    def _unit_name(self, code: str) -> str:
+    def unit_name(self, code: str) -> str:
+        """A unit's name as a person reads it (its code when it cannot be read)."""
         return self._unit(code)[0]
+
+    _unit_name = unit_name
 
     def _unit(self, code: str, on: date | None = None) -> tuple[str, str | None]:
         """A unit's name and its principal on ``on`` (its code, when it cannot be read)."""

@@ -54,11 +54,11 @@ def escalate(click_ctx: click.Context, policy: str | None, dry_run: bool) -> Non
     ]
 
     def human() -> str:
-        head = (f"{now:%Y-%m-%d %H:%M} 按“{sweep.policy.title}”（{sweep.policy.label()}）"
+        head = (f"{now:%Y-%m-%d %H:%M} 按“{sweep.policy.title}”（第{sweep.policy.version}版）"
                 f"{'试判定' if dry_run else '扫描'}：")
         verb = "将登记" if dry_run else "新登记"
         lines = [f"  {verb}工作滞后问题 {len(sweep.lagged)} 条："] if sweep.lagged else []
-        lines += [f"    {r['task']}  {r['unit']}  滞后自 {r['threshold']}，整改期限 {r['deadline']}"
+        lines += [f"    {r['task']}  {sweep.unit_name(r['unit'])}  滞后自 {r['threshold']}，整改期限 {r['deadline']}"
                   for r in sweep.lagged]
         lines += [f"  跳过的问题 {len(sweep.skipped)} 条（下次扫描重试）："] if sweep.skipped else []
         lines += [f"    {r['finding_id']}  {r['unit']}  {r['reason']}" for r in sweep.skipped]
@@ -70,8 +70,8 @@ def escalate(click_ctx: click.Context, policy: str | None, dry_run: bool) -> Non
             # a committee rung decides nothing: it proposes 问责 and opens a case
             what = (f"提请{d.name}（问责案件 {d.case_id}，由督导委员会决定）"
                     if d.case_id else d.name)
-            lines.append(f"  {d.finding_id[:8]}  {d.unit}  {what}"
-                         f"（自 {d.threshold} 起{due}）  {d.rule}")
+            lines.append(f"  {d.finding_id[:8]}  {sweep.unit_name(d.unit)}  {what}"
+                         f"（自 {d.threshold} 起{due}）")
         return "\n".join(lines)
 
     emit({"escalations": rows, "skipped": sweep.skipped, "lagging": sweep.lagged, "policy": sweep.policy.policy,
