@@ -3,6 +3,7 @@ folders reaching the sweep and the lagging rule."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -36,8 +37,9 @@ def test_operator_policy_folders_reach_the_sweep_and_the_lagging_rule(
     dudao = Cli(sqlite_db, capsys)
     assert dudao("escalate", "--policy", "strict")[0] == 1  # not in the built-in folder
     monkeypatch.setenv("DUDAO_POLICIES", str(tmp_path))
-    code, out, err = dudao("escalate", "--policy", "strict")
-    assert "strict" in out
+    code, out, err = dudao("--json", "escalate", "--policy", "strict")
+    assert code == 0, err
+    assert json.loads(out)["policy"] == "strict"  # the operator's file, by its name
     assert code == 0, err
     assert dudao("plan", "lagging", "--policy", "strict")[0] == 0
     monkeypatch.setenv("DUDAO_POLICY", "strict")
