@@ -40,7 +40,6 @@ def test_operator_policy_folders_reach_the_sweep_and_the_lagging_rule(
     code, out, err = dudao("--json", "escalate", "--policy", "strict")
     assert code == 0, err
     assert json.loads(out)["policy"] == "strict"  # the operator's file, by its name
-    assert code == 0, err
     assert dudao("plan", "lagging", "--policy", "strict")[0] == 0
     monkeypatch.setenv("DUDAO_POLICY", "strict")
     assert dudao.json("escalate")["policy"] == "strict"
