@@ -142,7 +142,6 @@ class Sweeper:
         """A unit's name as a person reads it (its code when it cannot be read)."""
         return self._unit(code)[0]
 
-    _unit_name = unit_name
 
     def _unit(self, code: str, on: date | None = None) -> tuple[str, str | None]:
         """A unit's name and its principal on ``on`` (its code, when it cannot be read)."""
@@ -205,7 +204,7 @@ class Sweeper:
                 log.warning("升级巡检跳过问题 %s（单位 %s），下次巡检重试：%s",
                             s["finding_id"], s["unit"], e)
                 self.skipped.append({"finding_id": s["finding_id"],
-                                     "unit": self._unit_name(s["unit"]), "reason": str(e)})
+                                     "unit": self.unit_name(s["unit"]), "reason": str(e)})
                 del states[s["finding_id"]]
         fired = self.ruleset.decide(facts_in)
         policy = self.policy
