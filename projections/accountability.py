@@ -243,7 +243,8 @@ class AccountabilityProjection:
                         "text": d["text"], "task": d["task"], "ordered_on": None,
                         "deadline": None, **_NO_COUNT, "deadline_provisional": False,
                         "rung": None, "rung_order": None, "strikes": 0, "reports": 0,
-                        "closed_on": None, "recorded_at": recorded_at,
+                        "closed_on": None, "extension_requested_on": None,
+                        "recorded_at": recorded_at,
                         "updated_at": recorded_at, "version": d["originator_version"],
                         "position": position,
                     }

@@ -7,10 +7,9 @@ An inspector's queues (督学工作台):
 - ``due_soon`` 即将到期: being rectified and the deadline is today or within the next
   ``DUE_SOON`` working days (the app's work calendar says which day that is);
 - ``under_review`` 待复查: a 整改报告 awaits review;
-- ``extension_requests`` 延期申请: pending extension requests, once the read model
-  records them (a nullable ``extension_requested_on`` column of ``findings_view``, set
-  by a request and cleared by its decision, is what this queue reads); until then
-  :func:`queue_page` answers ``None`` for it and the page says the queue is not kept yet;
+- ``extension_requests`` 延期申请: a unit's extension request awaits a decision (the
+  nullable ``extension_requested_on`` column of ``findings_view``, set by the request and
+  cleared by its decision), on a finding not closed;
 - ``all`` 全部: every finding, newest first (what a search looks in).
 
 Each narrows by unit (code, or part of its name), rung reached, severity, inspector
@@ -29,7 +28,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -63,15 +61,9 @@ class Filters:
     text: str = ""
 
 
-def extension_column() -> Any:
-    """The read model's pending-extension-request column, if it has one yet."""
-    return findings.c.get("extension_requested_on")
-
-
 def queue_page(conn: Connection, queue: str, today: date, soon: date, filters: Filters, *,
-               limit: int, cursor: str | None = None) -> Page | None:
-    """One page of a queue on ``today`` (``soon``: the last day of 即将到期); ``None`` for
-    a queue the read model does not keep yet."""
+               limit: int, cursor: str | None = None) -> Page:
+    """One page of a queue on ``today`` (``soon``: the last day of 即将到期)."""
     f = findings.c
     query = select(findings, units.c.name.label("unit_name")).select_from(
         findings.outerjoin(units, units.c.code == f.unit))
@@ -83,10 +75,7 @@ def queue_page(conn: Connection, queue: str, today: date, soon: date, filters: F
     elif queue == "under_review":
         query = query.where(f.status == "under_review", f.deadline.is_not(None))
     elif queue == "extension_requests":
-        column = extension_column()
-        if column is None:
-            return None
-        query = query.where(column.is_not(None), f.status != "closed",
+        query = query.where(f.extension_requested_on.is_not(None), f.status != "closed",
                             f.deadline.is_not(None))
     else:
         keys = NEWEST_FIRST

@@ -51,6 +51,8 @@ findings = Table(
     Column("strikes", Integer, nullable=False, default=0),
     Column("reports", Integer, nullable=False, default=0),
     Column("closed_on", Date),
+    # the day of the pending 延期申请 (the unit's), cleared by its decision: 延期申请 queue
+    Column("extension_requested_on", Date),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("version", Integer, nullable=False),
@@ -120,7 +122,7 @@ class FindingsProjection:
                     "severity": e.severity, "on": e.on, "inspector": e.inspector,
                     "text": e.text, "task": e.task, "ordered_on": None, "deadline": None,
                     **NO_COUNT, "deadline_provisional": False, "rung": None, "rung_order": None, "strikes": 0, "reports": 0, "closed_on": None,
-                    "recorded_at": e.recorded_at, "updated_at": e.recorded_at,
+                    "extension_requested_on": None, "recorded_at": e.recorded_at, "updated_at": e.recorded_at,
                     "version": e.originator_version, "position": position,
                 }
                 continue
@@ -175,6 +177,10 @@ def apply_event(row: dict[str, Any], kind: str, d: dict[str, Any], position: int
         row["strikes"] += 1
     elif kind == "ExtensionGranted":
         _set_on(row, d["to"])
+    elif kind == "ExtensionRequested":
+        row["extension_requested_on"] = d["on"]
+    elif kind == "ExtensionRequestDecided":
+        row["extension_requested_on"] = None
     elif kind == "EscalationRaised":
         # the highest so far (a repeating rung, 预警, may come again below it)
         order = d.get("rung", 0)

@@ -54,6 +54,14 @@ def desk_store(app: Dudao, clock: Clock) -> dict[str, Any]:
     rec("later", "A", "体育器材不足")
     f["later_deadline"] = app.order_rectification(f["later"], on=D(TODAY), within=20, actor="t")
     rec("recorded", "B", "作业公示不及时")
+    # 延期申请: two pending (soon, later); one decided already (late: refused)
+    f["soon_request"] = app.request_extension(f["soon"], to=D("2024-11-29"), reason="施工期长",
+                                              actor="unit:A")
+    f["later_request"] = app.request_extension(f["later"], to=D("2024-12-20"),
+                                               reason="资金未到位", actor="unit:A")
+    late_request = app.request_extension(f["late"], to=D("2024-11-01"), reason="人手不足",
+                                         actor="unit:A")
+    app.decide_extension(late_request, grant=False, actor="t")
     return f
 
 
@@ -83,7 +91,7 @@ def test_queues_sort_the_findings_by_their_dates(desk_site: tuple[ApiServer, dic
         assert r.status_code == 200, r.text
         return rows(r.text)
 
-    ids = {k: str(v) for k, v in f.items() if not k.endswith("_deadline")}
+    ids = {k: str(v) for k, v in f.items() if not k.endswith(("_deadline", "_request"))}
     # 已逾期: longest overdue first (same deadline: by id); not the one awaiting review
     assert sorted(queue(queue="overdue")) == sorted([ids["late"], ids["b_late"]])
     assert queue(queue="due_soon") == [ids["soon"]]
@@ -109,8 +117,16 @@ def test_queues_sort_the_findings_by_their_dates(desk_site: tuple[ApiServer, dic
     assert "黄　还剩 1 天，即将到期" in page and "2024-10-17" in page
     page = client.get("/desk", params={"queue": "under_review"}).text
     assert "已报送整改报告，待复查" in page and not re.search(r"已逾期 \d+ 天", page)
-    page = client.get("/desk", params={"queue": "extension_requests"})
-    assert page.status_code == 200 and 'id="queue-not-kept"' in page.text
+    # 延期申请: the pending requests, soonest deadline first; a decided one is not listed
+    assert queue(queue="extension_requests") == [ids["soon"], ids["later"]]
+    page = client.get("/desk", params={"queue": "extension_requests"}).text
+    assert "2024-10-14 申请延期，待批复" in page
+    assert queue(queue="extension_requests", unit="乙区") == []
+    # a decision takes the finding off the queue: a grant, and a refusal
+    server.app.decide_extension(f["soon_request"], grant=True, actor="t")
+    assert queue(queue="extension_requests") == [ids["later"]]
+    server.app.decide_extension(f["later_request"], grant=False, actor="t")
+    assert queue(queue="extension_requests") == []
     # bad input: a 422 page naming the field
     r = client.get("/desk", params={"queue": "all", "since": "yesterday"})
     assert r.status_code == 422 and "since" in r.text

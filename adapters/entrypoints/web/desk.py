@@ -104,7 +104,7 @@ def desk(visit: Visitor, queue: str = "overdue", unit: str = "", rung: str = "",
                           severity=severity, inspector=inspector.strip(),
                           since=parse_date(since, "since"), until=parse_date(until, "until"),
                           text=q.strip()[:100])
-        got: Page | None
+        got: Page
         with live(visit.c) as v:
             today = v.today
             soon, rough = soon_after(visit.c.app, today)
@@ -117,9 +117,9 @@ def desk(visit: Visitor, queue: str = "overdue", unit: str = "", rung: str = "",
                 unit_name = None
     except DudaoError as e:
         return message(422, "参数有误", str(e), who)
-    rows = shown(got.rows, today, soon, ladder) if got is not None else None
+    rows = shown(got.rows, today, soon, ladder)
     more = (f"/desk?{urlencode({k: v for k, v in params.items() if v} | {'cursor': got.next_cursor})}"
-            if got is not None and got.next_cursor else None)
+            if got.next_cursor else None)
     return page("desk.html.j2", who=who, queue=queue, queues=QUEUES, params=params, ladder=ladder,
                 rows=rows, more=more, today=today, soon=soon, rough=rough,
                 unit_name=unit_name, first=not cursor, due_soon=DUE_SOON)
