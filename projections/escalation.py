@@ -22,7 +22,7 @@ from domain.calendar import WorkCalendar
 from domain.rungs import deadline_after_escalation, recorded_rung
 from projections.events import FINDING_EVENTS
 from projections.runner import metadata
-from rules.ladder import next_threshold, plan
+from rules.ladder import NEVER, Step, next_step, next_threshold, plan
 from rules.policy import Policy
 
 
@@ -166,3 +166,25 @@ class EscalationProjection:
                                  "via": s.via, "fired": s.fired}
                           for code, s in steps.items()}
         return next_threshold(state, steps, self.policy)
+
+
+def next_rungs(conn: Connection, projection: EscalationProjection,
+               ids: Sequence[str]) -> dict[str, Step | None]:
+    """For each of these findings the rung that could fire next, with the day from whose
+    start it applies, as this read model (the sweep's) works it out (None: none can, e.g.
+    closed, the ladder done, a report under review pausing the rest). A finding the model
+    has not got (no rung can fire on it yet) is left out."""
+    t = projection.table
+    out: dict[str, Step | None] = {}
+    ids = sorted(ids)
+    for i in range(0, len(ids), 500):
+        rows = conn.execute(select(t.c.finding_id, t.c.state)
+                            .where(t.c.finding_id.in_(ids[i:i + 500]))).all()
+        for fid, text in rows:
+            state = json.loads(text)
+            steps = {code: Step(code, date.fromisoformat(x["day"]),
+                                date.fromisoformat(x["due"]) if x.get("due") else None,
+                                NEVER, x["via"], x["fired"])
+                     for code, x in (state.get("steps") or {}).items()}
+            out[fid] = next_step(state, steps, projection.policy)
+    return out

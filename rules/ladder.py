@@ -221,12 +221,19 @@ def next_threshold(state: dict[str, Any], steps: dict[str, Step], policy: Policy
     under review that pauses every remaining rung). A lower bound: the ruleset
     still decides.
     """
+    step = next_step(state, steps, policy)
+    return None if step is None else step.day
+
+
+def next_step(state: dict[str, Any], steps: dict[str, Step], policy: Policy) -> Step | None:
+    """The rung that could fire next and its threshold (:func:`next_threshold`'s day; the
+    first in the policy's order on a tie): what the desks show as the next rung."""
     if state.get("status") in ("closed", "recorded") or not steps:
         return None
     top = state.get("top", -1)
     report_on = _d(state.get("report_on"))
     severity = state.get("severity", "general")
-    best: date | None = None
+    best: Step | None = None
     for n, (code, step) in enumerate(steps.items()):
         rung = policy.rungs[code]
         if step.fired or severity in rung.skip_for or step.day == NEVER:
@@ -236,6 +243,6 @@ def next_threshold(state: dict[str, Any], steps: dict[str, Step], policy: Policy
         day = step.day
         if report_on is not None and report_on < day:
             continue  # paused until the report is reviewed
-        if best is None or day < best:
-            best = day
+        if best is None or day < best.day:
+            best = step
     return best

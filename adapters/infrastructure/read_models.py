@@ -3,7 +3,7 @@ database as the events (the composition root and the services that rebuild repor
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from adapters.infrastructure.event_store import engine_for, startup_lock
 from projections.accountability import AccountabilityProjection
@@ -32,3 +32,16 @@ def default_projections() -> list[Projection]:
     accountability = AccountabilityProjection()
     return [accountability, FindingsProjection(follow=accountability), PlansProjection(),
             PersonsProjection(), CasesProjection()]
+
+
+def escalation_model(app: Dudao, db: str, policy: Any, engine: Any = None) -> tuple[Runner, Any]:
+    """The sweep's escalation read model of ``policy`` (its table and position, shared with
+    the sweep's runner), with a runner of its own: what the desks read the next rung from."""
+    from projections.escalation import EscalationProjection
+
+    projection = EscalationProjection(policy, app.calendar)
+    with startup_lock(db):
+        runner = Runner(app, engine or engine_for(db), [projection],
+                        decoder=FastDecoder(app.decode),
+                        reader=fast_reader(app))
+    return runner, projection

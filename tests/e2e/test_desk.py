@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -112,7 +112,7 @@ def test_queues_sort_the_findings_by_their_dates(desk_site: tuple[ApiServer, dic
     # each row: the unit's name (not its code), the days in words with the colour named
     page = client.get("/desk", params={"queue": "overdue", "unit": "A"}).text
     assert "甲区教育局" in page and "红　已逾期 35 天" in page  # 2024-09-09 → 10-14
-    assert "升级：未升级；逾期不改将升级为预警" in page
+    assert "当前升级：未升级；下一级：预警，自2024年9月4日起已达升级条件，待升级巡检记录" in page
     page = client.get("/desk", params={"queue": "due_soon"}).text
     assert "黄　还剩 1 天，即将到期" in page and "2024-10-17" in page
     page = client.get("/desk", params={"queue": "under_review"}).text
@@ -151,6 +151,65 @@ def test_a_unit_lands_on_its_to_do_list(desk_site: tuple[ApiServer, dict[str, An
     assert "绿　还剩" in page and "红　已逾期 35 天" in page
     # the queue parameters do not widen a unit's view
     assert str(f["b_late"]) not in client.get("/desk", params={"queue": "all"}).text
+
+
+def rung_line(html: str, fid: Any) -> str:
+    got = re.search(rf'data-finding="{fid}".*?<div class="meta rung">(.*?)</div>', html, re.S)
+    assert got is not None, fid
+    return got.group(1)
+
+
+def cn_day(words: str) -> date:
+    got = re.search(r"(\d{4})年(\d{1,2})月(\d{1,2})日", words)
+    assert got is not None, words
+    return date(*map(int, got.groups()))
+
+
+def test_the_desks_name_the_next_rung_on_the_day_the_sweep_takes_it(
+        desk_site: tuple[ApiServer, dict[str, Any]], db: str) -> None:
+    """Current rung and next rung with its day, in words, on both desks; the sweep, run the
+    day before that day, does not escalate it; run on that day, it does."""
+    from adapters.bootstrap import sweeper
+    from domain.time import SHANGHAI
+
+    server, f = desk_site
+    inspector = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30)
+    login(inspector, server.token("inspector", None, "王督学"))
+    unit = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30)
+    login(unit, server.token("unit", "A", None))
+    sweep = sweeper(server.app, db)
+
+    def at(day: date) -> Any:
+        return datetime.combine(day, time(9), SHANGHAI)
+
+    def rungs() -> list[str]:
+        return [e["code"] for e in server.app.history(f["later"])
+                if e["type"] == "EscalationRaised"]
+
+    line = rung_line(inspector.get("/desk", params={"queue": "all"}).text, f["later"])
+    assert line.startswith("当前升级：未升级；下一级：预警，") and line.endswith("起仍未整改即升级")
+    assert rung_line(unit.get("/desk").text, f["later"]) == line  # the unit reads the same
+    first = cn_day(line)
+    assert first < f["later_deadline"]  # 预警 comes before the deadline
+    sweep.run(now=at(first - timedelta(days=1)))
+    assert rungs() == []
+    sweep.run(now=at(first))
+    assert rungs() == ["reminder"]
+    # now the next one: after the deadline, named with its day
+    line = rung_line(inspector.get("/desk", params={"queue": "all"}).text, f["later"])
+    assert line.startswith("当前升级：预警；下一级：督办，"), line
+    second = cn_day(line)
+    assert second > f["later_deadline"]
+    sweep.run(now=at(second - timedelta(days=1)))
+    assert rungs() == ["reminder"]
+    sweep.run(now=at(second))
+    assert rungs() == ["reminder", "supervise"]
+    # a report under review pauses the rest; a closed finding has no next rung
+    page = inspector.get("/desk", params={"queue": "under_review"}).text
+    assert rung_line(page, f["review"]).endswith("整改报告待复查，复查前暂停升级")
+    page = inspector.get("/desk", params={"queue": "all"}).text
+    assert rung_line(page, f["closed"]) == "当前升级：未升级"
+    assert rung_line(page, f["recorded"]) == "当前升级：未升级"
 
 
 def test_desk_and_finding_page_fit_a_phone(desk_site: tuple[ApiServer, dict[str, Any]],

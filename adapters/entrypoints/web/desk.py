@@ -10,6 +10,7 @@ queues of :mod:`projections.desk` (已逾期, 即将到期, 待复查, 延期申
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -20,12 +21,16 @@ from fastapi.responses import HTMLResponse, Response
 from adapters.entrypoints.web.pages import live
 from adapters.entrypoints.web.render import message, page
 from adapters.entrypoints.web.session import Visitor
+from adapters.rendering.reports.render import cn_date
 from domain.errors import DudaoError, InvalidInput
 from domain.rungs import Ladder, rung_name
 from projections.desk import DUE_SOON, QUEUES, Filters, queue_page, unit_todo
+from projections.escalation import next_rungs
 from projections.paging import Page
+from rules.ladder import Step
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger("dudao.web")
 
 PAGE_SIZE = 50
 """Rows per page of a desk (a phone scrolls through 50 in a moment; 300 KB holds far more)."""
@@ -60,12 +65,66 @@ def next_rung(code: str | None, ladder: Ladder) -> str | None:
     return later[0].name if later else None
 
 
+_MODELS: dict[int, tuple[Any, Any, Any]] = {}
+
+
+def escalation_model(c: Any) -> tuple[Any, Any]:
+    """The sweep's escalation read model of the service's policy (its runner and
+    projection), made once per service."""
+    known = _MODELS.get(id(c))
+    if known is None or known[0] is not c:
+        from adapters.bootstrap import policy
+        from adapters.infrastructure.read_models import escalation_model as model
+
+        runner, projection = model(c.app, c.db, policy(c.settings), c.engine)
+        known = _MODELS[id(c)] = (c, runner, projection)
+    return known[1], known[2]
+
+
+def next_steps(c: Any, ids: list[str]) -> dict[str, Step | None] | None:
+    """The next rung and its day for these findings, as the sweep works them out (its read
+    model, caught up first); None when it cannot be read (the policy broken, say)."""
+    if not ids:
+        return {}
+    try:
+        runner, projection = escalation_model(c)
+        try:
+            runner.catch_up()
+        except Exception:  # the sweep's runner writing meanwhile: read what is there
+            log.warning("升级读模型未能更新，工作台按已有数据显示下一级", exc_info=True)
+        with runner.engine.connect() as conn:
+            return next_rungs(conn, projection, ids)
+    except DudaoError:
+        return None
+
+
+def next_words(row: dict[str, Any], step: Step | bool | None, names: dict[str, str],
+               today: date, ladder: Ladder) -> str:
+    """The next rung in words: which rung, from which day (the sweep's threshold: the rung
+    applies from the start of that day, and the sweep records it on or after it)."""
+    if row["status"] in ("recorded", "closed") or row["deadline"] is None:
+        return ""
+    if isinstance(step, bool):  # the model could not be read: the next rung's name only
+        name = next_rung(row["rung"], ladder)
+        return f"下一级：{name}（日期暂无法计算）" if name else ""
+    if step is None:
+        if row["status"] == "under_review":
+            return "整改报告待复查，复查前暂停升级"
+        return "升级规则中没有自动升级的下一级"
+    name = names.get(step.code) or rung_name(step.code)
+    if step.day <= today:
+        return f"下一级：{name}，自{cn_date(step.day)}起已达升级条件，待升级巡检记录"
+    return f"下一级：{name}，{cn_date(step.day)}起仍未整改即升级"
+
+
 def shown(rows: list[dict[str, Any]], today: date, soon: date,
-          ladder: Ladder) -> list[dict[str, Any]]:
+          ladder: Ladder, steps: dict[str, Step | None] | None = None) -> list[dict[str, Any]]:
     names = {r.code: r.name for r in ladder}
     return [r | {"due": due(r, today, soon),
                  "rung_name": (names.get(r["rung"]) or rung_name(r["rung"])) if r["rung"]
-                 else None, "next_rung": next_rung(r["rung"], ladder)} for r in rows]
+                 else None, "next_rung": next_rung(r["rung"], ladder),
+                 "next_words": next_words(r, False if steps is None else steps.get(r["finding_id"]),
+                                          names, today, ladder)} for r in rows]
 
 
 def parse_date(text: str, field: str) -> date | None:
@@ -117,7 +176,8 @@ def desk(visit: Visitor, queue: str = "overdue", unit: str = "", rung: str = "",
                 unit_name = None
     except DudaoError as e:
         return message(422, "参数有误", str(e), who)
-    rows = shown(got.rows, today, soon, ladder)
+    rows = shown(got.rows, today, soon, ladder,
+                 next_steps(visit.c, [r["finding_id"] for r in got.rows]))
     more = (f"/desk?{urlencode({k: v for k, v in params.items() if v} | {'cursor': got.next_cursor})}"
             if got.next_cursor else None)
     return page("desk.html.j2", who=who, queue=queue, queues=QUEUES, params=params, ladder=ladder,
