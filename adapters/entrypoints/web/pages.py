@@ -231,7 +231,9 @@ def finding_page(fid: str, visit: Visitor, notice: str | None = None) -> Respons
     text = {"recorded": "问题已登记。", "ordered": "整改通知已下达。",
             "interviewed": "约谈已登记。", "reported": "整改报告已提交，待复查。",
             "requested": "延期申请已提交，待审批。", "granted": "已批准延期。",
-            "refused": "已不批准延期申请。"}.get(notice or "")
+            "refused": "已不批准延期申请。", "review_pass": "复查通过，问题已销号。",
+            "review_fail": "复查未通过，已给出新的整改期限。",
+            "review_falsified": "已认定整改报告弄虚作假，问题退回整改。"}.get(notice or "")
     return show_finding(visit, fid, notice=text)
 
 
@@ -299,17 +301,53 @@ async def interview(fid: str, visit: Visitor) -> Response:
                                                      values=data))
 
 
-def parse_day(text: str, field: str) -> date:
+REVIEW_OUTCOMES = {"pass": "复查通过", "fail": "复查未通过", "falsified": "认定弄虚作假"}
+
+
+@router.post("/findings/{fid}/reviews")
+async def review(fid: str, visit: Visitor) -> Response:
+    """复查 (the inspector): 通过 (销号), 未通过 with a new deadline in working days (or
+    calendar days), or 弄虚作假 with a note (the deadline unchanged). Every check is the
+    service's and the domain's; a refusal shows the form again, filled in, and records
+    nothing."""
+    who = visit.who
+    if visible_finding(visit, fid) is None:
+        return not_found("问题")
+
+    def run(data: dict[str, str]) -> str:
+        outcome = data.get("outcome", "")
+        if outcome not in REVIEW_OUTCOMES:
+            raise InvalidInput("请选择“复查结论”：通过、未通过或弄虚作假",
+                               f"outcome must be one of {sorted(REVIEW_OUTCOMES)}",
+                               field="outcome")
+        on = parse_day(data.get("on", ""), "on", "复查日期")
+        within = (parse_int(data.get("within", "").strip(), "within", "新的整改期限（天）")
+                  if outcome == "fail" else None)
+        visit.c.app.review(fid, on=on, passed=outcome == "pass", within=within,
+                           calendar_days=outcome == "fail" and data.get("calendar_days") == "1",
+                           note=data.get("note") or None, actor=who.actor,
+                           falsified=outcome == "falsified")
+        return f"/findings/{fid}?notice=review_{outcome}"
+
+    return await submit(visit, "finding.review", "只有督学可以复查。", run,
+                        lambda e, data: show_finding(visit, fid, 422, error=e.zh,
+                                                     values=data))
+
+
+def parse_day(text: str, field: str, label: str = "") -> date:
+    """A form's date (``label``: the field as the form names it, for the error)."""
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"日期格式不对：{text!r}，应为 YYYY-MM-DD",
+        what = f"“{label}”" if label else "日期"
+        raise InvalidInput(f"{what}格式不对：{text!r}，应为 YYYY-MM-DD",
                            f"invalid date {text!r}", field=field) from None
 
 
-def parse_int(text: str, field: str) -> int:
+def parse_int(text: str, field: str, label: str = "") -> int:
     try:
         return int(text)
     except ValueError:
-        raise InvalidInput(f"{field} 应为整数天数，收到 {text!r}",
+        what = f"“{label}”" if label else field
+        raise InvalidInput(f"{what} 应为整数天数，收到 {text!r}",
                            f"{field} must be a whole number", field=field) from None
