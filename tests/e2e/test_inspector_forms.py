@@ -131,3 +131,67 @@ def test_fail_falsified_and_pass_in_chromium(reviewed: tuple[ApiServer, str, str
             assert page.get_attribute("#status", "data-status") == "closed"
         finally:
             browser.close()
+
+
+@pytest.fixture
+def planned(sqlite_db: str, clock: Clock) -> Iterator[tuple[ApiServer, list[str]]]:
+    from tests.conftest import SAMPLE_PLANS
+
+    server = ApiServer(sqlite_db, clock).start()
+    clock.at("2024-11-01")
+    path = SAMPLE_PLANS / "county-high-schools-2023-2025.txt"
+    server.app.import_plan(path.read_bytes(), source=path.name, code="XZ", actor="导入员")
+    server.app.add_unit("U1", "一中", actor="t")
+    tasks = [r["task"] for r in server.app.plan_ledger("XZ")["unassigned"]] + [
+        r["task"] for u in server.app.plan_ledger("XZ")["units"] for r in u["tasks"]]
+    yield server, list(dict.fromkeys(tasks))
+    server.stop()
+
+
+def test_task_sign_off_on_the_plan_page(planned: tuple[ApiServer, list[str]]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    server, tasks = planned
+    base = f"http://127.0.0.1:{server.port}"
+    token = server.token("inspector", None, "张督学")
+    client = httpx.Client(base_url=base, timeout=30)
+    login(client, token)
+    page_html = client.get("/plans/XZ").text
+    assert page_html.count('class="close-form"') == len(tasks) == 13
+    first = re.search(r'id="close-([^"]+)"', page_html)
+    assert first is not None
+    task = first.group(1)
+    before = server.events()
+    # bad input: a 422 naming the field, nothing recorded
+    for data, words in (({"on": "2024-11-02"}, "晚于今天"), ({"on": "11/01"}, "“销号日期”格式不对"),
+                        ({"on": "2024-11-01", "note": "\x07"}, "备注含有不可见的控制字符")):
+        r = client.post(f"/plans/XZ/tasks/{task}/close", data={"csrf": csrf_of(page_html), **data})
+        assert r.status_code == 422 and words in r.text, (data, r.text[-600:])
+    assert client.post("/plans/XZ/tasks/NOPE/close",
+                       data={"csrf": csrf_of(page_html), "on": "2024-11-01"}).status_code == 404
+    assert server.events() == before
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(java_script_enabled=False)
+            page.goto(base + "/login")
+            token_sign_in(page, token)
+            page.goto(base + "/")
+            page.click("#downloads a[href='/plans/XZ']")  # the overview links the page
+            form = f"#close-{task}"
+            assert page.locator(f"{form} label").count() == 2
+            page.fill(f"{form} input[name=note]", "材料齐全，同意销号")
+            page.click(f"{form} button[type=submit]")
+            assert page.inner_text("#notice") == "任务已销号。"
+            item = page.inner_text(f"#task-{task}")
+            assert "已销号" in item and "2024-11-01 由张督学签字销号" in item
+            assert page.locator(form).count() == 0
+            assert server.events() == before + 1
+        finally:
+            browser.close()
+    # a unit: no form; one not named in the plan: 404
+    login(client, server.token("unit", "U1", None))
+    assert client.get("/plans/XZ").status_code == 404
+    assert client.post(f"/plans/XZ/tasks/{tasks[1]}/close",
+                       data={"csrf": "x", "on": "2024-11-01"}).status_code in (403, 404)
+    assert server.events() == before + 1

@@ -16,6 +16,8 @@ The pages use the same tokens and roles as the API (signed in by cookie). Module
   延期申请 on the finding page, the inspector's 批准/不批准, and the files' downloads;
 - :mod:`~adapters.entrypoints.web.desk`: the desks (工作台): an inspector's queues and
   search, a unit's to-do list;
+- :mod:`~adapters.entrypoints.web.plans`: a plan's 工作台账 as a page, with the
+  inspector's 督学签字销号 of each task;
 - :mod:`~adapters.entrypoints.web.render`: the templates (``templates/``, with the
   reports' own) and the message pages (403, 404, 422).
 
@@ -25,8 +27,17 @@ not signed in is sent to the login page).
 
 from __future__ import annotations
 
-from adapters.entrypoints.web import cases, desk, downloads, evidence, pages, persons, session
+from adapters.entrypoints.web import (
+    cases,
+    desk,
+    downloads,
+    evidence,
+    pages,
+    persons,
+    plans,
+    session,
+)
 
 ROUTERS = (session.router, evidence.router, pages.router, cases.router, persons.router,
-           downloads.router, desk.router)
+           downloads.router, desk.router, plans.router)
 EXCEPTION_HANDLERS = session.EXCEPTION_HANDLERS
