@@ -10,6 +10,8 @@ An inspector's queues (督学工作台):
 - ``extension_requests`` 延期申请: a unit's extension request awaits a decision (the
   nullable ``extension_requested_on`` column of ``findings_view``, set by the request and
   cleared by its decision), on a finding not closed;
+- ``to_order`` 待下达整改: recorded, no rectification ordered yet (newest first): where an
+  inspector orders several at once (the desk's bulk form);
 - ``all`` 全部: every finding, newest first (what a search looks in).
 
 Each narrows by unit (code, or part of its name), rung reached, severity, inspector
@@ -44,6 +46,7 @@ QUEUES = {
     "due_soon": "即将到期",
     "under_review": "待复查",
     "extension_requests": "延期申请",
+    "to_order": "待下达整改",
     "all": "全部问题",
 }
 
@@ -77,6 +80,9 @@ def queue_page(conn: Connection, queue: str, today: date, soon: date, filters: F
     elif queue == "extension_requests":
         query = query.where(f.extension_requested_on.is_not(None), f.status != "closed",
                             f.deadline.is_not(None))
+    elif queue == "to_order":
+        query = query.where(f.status == "recorded")
+        keys = NEWEST_FIRST
     else:
         keys = NEWEST_FIRST
     if filters.unit:

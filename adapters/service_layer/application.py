@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from functools import partial
 from typing import Any
@@ -367,6 +367,56 @@ class Dudao(Application[UUID]):
         )
         self.commit(finding)
         return deadline
+
+    MAX_BULK = 200
+    """Findings one bulk order may name."""
+
+    def order_rectifications(
+        self, finding_ids: Sequence[UUID | str], *, on: date, within: int,
+        calendar_days: bool = False, actor: str, visible: Callable[[str], bool] | None = None,
+    ) -> dict[str, date]:
+        """限期整改 of several findings at once, with one deadline rule: all or nothing.
+        Each finding is checked by the domain as one order would be; when any is refused,
+        the error names each one refused (by its text) and nothing is recorded; otherwise
+        every order is saved in one commit. ``visible``: a unit code the caller may see
+        (else that finding is unknown to it). Returns each finding's deadline."""
+        ids = list(dict.fromkeys(str(f).strip() for f in finding_ids if str(f).strip()))
+        if not ids:
+            raise InvalidInput("请至少选择一个问题", "no finding selected", field="finding")
+        if len(ids) > self.MAX_BULK:
+            raise InvalidInput(f"一次最多为{self.MAX_BULK}个问题下达整改通知，选了{len(ids)}个",
+                               f"at most {self.MAX_BULK} findings at once", field="finding")
+        findings: list[Finding] = []
+        refused: list[tuple[str, DudaoError]] = []
+        deadlines: dict[str, date] = {}
+        now = self.now()
+        for n, fid in enumerate(ids, 1):
+            name = f"第{n}项"
+            try:
+                finding = self.get_finding(fid)
+                if visible is not None and not visible(finding.unit):
+                    raise NotFound(f"问题 {fid} 不存在", f"unknown finding {fid}",
+                                   field="finding")
+                name = f"“{finding.text[:30]}”"
+                deadlines[str(finding.id)] = finding.order_rectification(
+                    on=on, within=within, calendar_days=calendar_days, calendar=self.calendar,
+                    actor=actor, recorded_at=now)
+                findings.append(finding)
+            except (InvalidInput, NotFound, Refused) as e:
+                refused.append((name, e))
+        shared = [e for _, e in refused if e.field in ("on", "within", "calendar_days")]
+        if shared:  # the order's own values: the same refusal for every finding, said once
+            one = shared[0]
+            raise type(one)(f"未下达任何整改通知：{one.zh}", f"no order recorded: {one.en}",
+                            field=one.field)
+        if refused:
+            first = refused[0][1]
+            zh = "；".join(f"{name}：{e.zh}" for name, e in refused)
+            raise type(first)(f"未下达任何整改通知（共选{len(ids)}个问题，{len(refused)}个不能下达）：{zh}",
+                              f"no order recorded: {len(refused)} of {len(ids)} findings refused: "
+                              + "; ".join(e.en for _, e in refused), field=first.field)
+        self.commit(*findings)
+        return deadlines
 
     def submit_report(self, finding_id: UUID | str, *, on: date | None, text: str, actor: str,
                       files: Any = (), role: str | None = None) -> list[dict[str, Any]]:

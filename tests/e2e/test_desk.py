@@ -18,7 +18,7 @@ from adapters.infrastructure.event_store import store_env
 from adapters.service_layer.application import Dudao
 from tests.apiserver import ApiServer
 from tests.conftest import Clock
-from tests.e2e.test_web import CHROMIUM_FLAGS, chromium_path, login
+from tests.e2e.test_web import CHROMIUM_FLAGS, chromium_path, login, token_sign_in
 
 D = date.fromisoformat
 TODAY = "2024-10-14"  # a Monday; 3 working days on: Thursday 2024-10-17
@@ -252,3 +252,72 @@ def test_desk_and_finding_page_fit_a_phone(desk_site: tuple[ApiServer, dict[str,
                                                            str(f["later"])])
         finally:
             browser.close()
+
+
+def test_bulk_order_from_the_desk_is_all_or_nothing(
+        desk_site: tuple[ApiServer, dict[str, Any]]) -> None:
+    """An inspector ticks several recorded findings on 待下达整改 and orders them with one
+    deadline in one POST (Chromium, no script); one that cannot be ordered stops them all."""
+    from playwright.sync_api import sync_playwright
+
+    server, f = desk_site
+    app = server.app
+    base = f"http://127.0.0.1:{server.port}"
+    extra = [app.record_finding(unit=u, on=D(TODAY), inspector="王督学", text=t, actor="t")
+             for u, t in (("A", "午休管理不到位"), ("B", "课桌椅高度不合规"), ("A", "校门口交通拥堵"))]
+    token = server.token("inspector", None, "王督学")
+    client = httpx.Client(base_url=base, timeout=30)
+    login(client, token)
+    page_html = client.get("/desk", params={"queue": "to_order"}).text
+    assert sorted(rows(page_html)) == sorted(map(str, [*extra, f["recorded"]]))
+    csrf = re.search(r'name="csrf" value="(\w+)"', page_html).group(1)  # type: ignore[union-attr]
+    before = server.events()
+    for data, words in (
+            ({"on": TODAY, "within": "5"}, "请至少选择一个问题"),
+            ({"on": TODAY, "within": "", "finding": [str(extra[0])]}, "“整改期限（天）”"),
+            ({"on": TODAY, "within": "0", "finding": [str(x) for x in extra]},
+             "未下达任何整改通知：整改期限 within 必须是正整数天数"),
+            ({"on": "2024-10-15", "within": "5", "finding": [str(extra[0])]}, "晚于今天"),
+            ({"on": TODAY, "within": "5", "finding": [str(extra[0]), str(f["late"])]},
+             "“校舍安全隐患未排查”：")):
+        r = client.post("/desk/orders", data={"csrf": csrf, "back": "to_order", **data})
+        assert r.status_code == 422, data
+        error = re.search(r'<p class="error" id="error">(.*?)</p>', r.text)
+        assert error is not None and words in error.group(1), (data, error)
+    assert error.group(1).count("：整改期限") <= 1
+    assert server.events() == before
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(java_script_enabled=False)
+            page.goto(base + "/login")
+            token_sign_in(page, token)
+            page.goto(base + "/desk?queue=to_order")
+            for fid in extra[:2]:
+                page.check(f"#pick-{fid}")
+            page.fill("#bulk-within", "5")
+            page.click("#bulk-form button[type=submit]")
+            assert page.inner_text("#notice") == "已为 2 个问题下达整改通知。"
+            assert server.events() == before + 2
+            deadlines = {app.get_finding(fid).deadline for fid in extra[:2]}
+            assert deadlines == {D("2024-10-21")}  # 5 working days from Monday 10-14
+            assert sorted(rows(page.content())) == sorted(map(str, [extra[2], f["recorded"]]))
+            # all or nothing: one of the ticked is ordered meanwhile (by someone else)
+            page.check(f"#pick-{extra[2]}")
+            page.check(f"#pick-{f['recorded']}")
+            app.order_rectification(f["recorded"], on=D(TODAY), within=3, actor="t")
+            page.click("#bulk-form button[type=submit]")
+            assert "未下达任何整改通知" in page.inner_text("#error")
+            assert "作业公示不及时" in page.inner_text("#error")
+            assert server.events() == before + 3  # only the other inspector's order
+            assert app.get_finding(extra[2]).status == "recorded"
+            assert page.is_checked(f"#pick-{extra[2]}")  # still ticked, to try again
+            page.click("#bulk-form button[type=submit]")
+            assert page.inner_text("#notice") == "已为 1 个问题下达整改通知。"
+            assert app.get_finding(extra[2]).status == "rectifying"
+        finally:
+            browser.close()
+    # a unit may not
+    login(client, server.token("unit", "A", None))
+    assert client.post("/desk/orders", data={"on": TODAY, "within": "5",
+                                             "finding": [str(extra[0])]}).status_code == 403

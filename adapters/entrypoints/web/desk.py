@@ -16,11 +16,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from adapters.entrypoints.web.pages import live
-from adapters.entrypoints.web.render import message, page
-from adapters.entrypoints.web.session import Visitor
+from adapters.entrypoints.web.pages import live, parse_day, parse_int
+from adapters.entrypoints.web.render import message, page, refused
+from adapters.entrypoints.web.session import Visit, Visitor
 from adapters.rendering.reports.render import cn_date
 from domain.errors import DudaoError, InvalidInput
 from domain.rungs import Ladder, rung_name
@@ -147,9 +147,19 @@ def soon_after(visit_app: Any, today: date) -> tuple[date, bool]:
 
 
 @router.get("/desk", response_class=HTMLResponse)
-def desk(visit: Visitor, queue: str = "overdue", unit: str = "", rung: str = "",
+def desk_page(visit: Visitor, queue: str = "overdue", unit: str = "", rung: str = "",
+              severity: str = "", inspector: str = "", since: str = "", until: str = "",
+              q: str = "", cursor: str = "", ordered: int = 0) -> Response:
+    notice = f"已为 {ordered} 个问题下达整改通知。" if ordered > 0 else None
+    return desk(visit, queue, unit, rung, severity, inspector, since, until, q, cursor,
+                notice=notice)
+
+
+def desk(visit: Visit, queue: str = "overdue", unit: str = "", rung: str = "",
          severity: str = "", inspector: str = "", since: str = "", until: str = "",
-         q: str = "", cursor: str = "") -> Response:
+         q: str = "", cursor: str = "", *, notice: str | None = None,
+         error: str | None = None, ticked: set[str] | None = None,
+         values: dict[str, str] | None = None, status: int = 200) -> Response:
     who = visit.who
     ladder = visit.c.app.ladder  # the policy's rungs
     params = {"queue": queue, "unit": unit, "rung": rung, "severity": severity,
@@ -180,6 +190,41 @@ def desk(visit: Visitor, queue: str = "overdue", unit: str = "", rung: str = "",
                  next_steps(visit.c, [r["finding_id"] for r in got.rows]))
     more = (f"/desk?{urlencode({k: v for k, v in params.items() if v} | {'cursor': got.next_cursor})}"
             if got.next_cursor else None)
-    return page("desk.html.j2", who=who, queue=queue, queues=QUEUES, params=params, ladder=ladder,
-                rows=rows, more=more, today=today, soon=soon, rough=rough,
-                unit_name=unit_name, first=not cursor, due_soon=DUE_SOON)
+    bulk = (unit_name is None and who.may("finding.order") and queue in ("to_order", "all")
+            and any(r["status"] == "recorded" for r in rows))
+    return page("desk.html.j2", status, who=who, queue=queue, queues=QUEUES, params=params,
+                ladder=ladder, rows=rows, more=more, today=today, soon=soon, rough=rough,
+                unit_name=unit_name, first=not cursor, due_soon=DUE_SOON, bulk=bulk,
+                csrf=visit.csrf, notice=notice, error=error, ticked=ticked or set(),
+                values=values or {})
+
+
+@router.post("/desk/orders")
+async def order_many(visit: Visitor) -> Response:
+    """下达整改通知 for the findings ticked on the desk, with one date and one period: all
+    or nothing (:meth:`Dudao.order_rectifications`); a refusal shows the desk again, the
+    boxes still ticked, and records nothing."""
+    who = visit.who
+    if not who.may("finding.order"):
+        return refused(who, "只有督学可以下达整改通知。")
+    data, ticked = await form_with_list(visit, "finding")
+    back = data.get("back", "")
+    queue = back if back in QUEUES else "to_order"
+    try:
+        visit.check(data)
+        on = parse_day(data.get("on", ""), "on", "下达日期")
+        within = parse_int(data.get("within", "").strip(), "within", "整改期限（天）")
+        done = visit.c.app.order_rectifications(
+            ticked, on=on, within=within, calendar_days=data.get("calendar_days") == "1",
+            actor=who.actor, visible=who.sees_unit)
+    except DudaoError as e:
+        return desk(visit, queue=queue, error=e.zh, ticked=set(ticked), values=data,
+                    status=422)
+    return RedirectResponse(f"/desk?queue={queue}&ordered={len(done)}", status_code=303)
+
+
+async def form_with_list(visit: Any, name: str) -> tuple[dict[str, str], list[str]]:
+    """A posted form's fields, and every value of the repeated field ``name``."""
+    async with visit.request.form(max_fields=1000) as got:
+        fields = {k: v for k, v in got.multi_items() if isinstance(v, str) and k != name}
+        return fields, [v for v in got.getlist(name) if isinstance(v, str)]
