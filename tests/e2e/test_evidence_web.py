@@ -1,10 +1,12 @@
-"""The finding page in headless Chromium (no JavaScript): a unit submits a 整改报告 with two
-files and asks for an extension, the inspector grants it, the unit sees the new deadline;
-another unit gets 404 for the files. Screenshots are kept beside the store."""
+"""The journey in headless Chromium (no JavaScript): a unit signs in to its to-do list,
+submits a 整改报告 with two files and asks for an extension; the inspector finds it on the
+desk in 待复查 and in 延期申请, fails the review with a new deadline and grants the
+extension (the finding leaves both queues); the unit sees the new deadline; another unit's
+login sees none of it and gets 404 for the finding and its files. A screenshot of each page
+is kept in out/screenshots/ (test artefacts)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from tests.apiserver import ApiServer
 from tests.conftest import Clock
 from tests.e2e.test_web import CHROMIUM_FLAGS, chromium_path, token_sign_in
 
+SHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4\n%%EOF\n" + b"x" * 2000
 
@@ -44,7 +47,7 @@ def test_report_with_files_extension_request_and_grant_in_chromium(
 
     server, fid, tokens = site
     base = f"http://127.0.0.1:{server.port}"
-    shots = os.path.dirname(sqlite_db)
+    SHOTS.mkdir(parents=True, exist_ok=True)
     (tmp_path / "现场照片.png").write_bytes(PNG)
     (tmp_path / "整改报告.pdf").write_bytes(PDF)
     with sync_playwright() as p:
@@ -52,12 +55,23 @@ def test_report_with_files_extension_request_and_grant_in_chromium(
         try:
             page = browser.new_page(java_script_enabled=False, accept_downloads=True)
 
+            def shot(name: str) -> None:
+                page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+            def queue(name: str) -> list[str]:
+                page.goto(f"{base}/desk?queue={name}")
+                return [x.get_attribute("data-finding") or "" for x in
+                        page.query_selector_all("#queue li[data-finding]")]
+
             def sign_in(token: str) -> None:
                 page.goto(base + "/login")
                 token_sign_in(page, token)
 
             sign_in(tokens["unit"])
-            page.goto(f"{base}/findings/{fid}")
+            page.wait_for_url(base + "/desk")  # a unit lands on its to-do list
+            assert page.get_attribute("#todo li", "data-finding") == fid
+            shot("journey-1-unit-desk")
+            page.click(f"#todo a[href='/findings/{fid}']")
             assert "每个文件不超过 20 MB" in page.inner_text("#report-form")
             page.fill("#report-text", "通道已清理，附照片和报告")
             page.set_input_files("#report-files", [str(tmp_path / "现场照片.png"),
@@ -85,11 +99,15 @@ def test_report_with_files_extension_request_and_grant_in_chromium(
             assert "待审批" in page.inner_text("#extension-requests")
             assert page.locator("#extension-request-form").count() == 0  # one at a time
             assert page.locator(".decide-form").count() == 0  # a unit does not decide
-            page.screenshot(path=os.path.join(shots, "finding-unit.png"), full_page=True)
+            shot("journey-2-unit-finding")
             page.click("nav button[type=submit]")  # sign out
 
             # another unit: the finding and its files do not exist for it
             sign_in(tokens["other"])
+            page.wait_for_url(base + "/desk")
+            assert page.locator("#todo-empty").count() == 1
+            assert fid not in page.content() and "消防" not in page.content()
+            shot("journey-3-other-unit-desk")
             response = page.goto(base + href)
             assert response is not None and response.status == 404
             response = page.goto(f"{base}/findings/{fid}")
@@ -97,23 +115,50 @@ def test_report_with_files_extension_request_and_grant_in_chromium(
             page.goto(base + "/")
             page.click("nav button[type=submit]")
 
-            # the inspector grants it
+            # the inspector: the desk's 待复查 and 延期申请 list it
             server.clock.at("2024-10-11")
             sign_in(tokens["inspector"])
-            page.goto(f"{base}/findings/{fid}")
+            assert queue("under_review") == [fid]
+            shot("journey-4-inspector-under-review")
+            assert queue("extension_requests") == [fid]
+            assert "2024-10-10 申请延期，待批复" in page.inner_text("#queue")
+            shot("journey-5-inspector-extension-requests")
+            page.click(f"#queue a[href='/findings/{fid}']")
             assert page.locator("#report-form").count() == 0
-            page.screenshot(path=os.path.join(shots, "finding-inspector.png"), full_page=True)
+            shot("journey-6-inspector-finding")
+            # fails the review: 5 working days from Fri 10-11 (10-12 a make-up Saturday)
+            page.check("#outcome-fail")
+            page.fill("#review-within", "5")
+            page.fill("#review-note", "照片未显示通道全貌")
+            page.click("#review-form button[type=submit]")
+            assert page.inner_text("#notice") == "复查未通过，已给出新的整改期限。"
+            assert page.inner_text("#deadline").startswith("2024-10-17")
+            # grants the extension
             page.fill(".decide-form input[name=note]", "同意")
             page.click(".decide-form button[value='1']")
             assert page.inner_text("#notice") == "已批准延期。"
             assert page.inner_text("#deadline").startswith("2024-11-15")
+            shot("journey-7-inspector-decided")
+            assert queue("under_review") == [] and queue("extension_requests") == []
             page.click("nav button[type=submit]")
 
-            # the unit sees the new deadline
+            # the unit sees the new deadline, on its desk and on the finding
             sign_in(tokens["unit"])
+            page.wait_for_url(base + "/desk")
+            assert "2024-11-15" in page.inner_text("#todo")
+            shot("journey-8-unit-desk-after")
             page.goto(f"{base}/findings/{fid}")
             assert page.inner_text("#deadline").startswith("2024-11-15")
             assert "已批准" in page.inner_text("#extension-requests")
             assert "同意" in page.inner_text("#extension-requests")
+            assert "复查未通过" in page.inner_text("#timeline")
+            shot("journey-9-unit-finding-after")
+            page.click("nav button[type=submit]")
+            # and the other unit still sees none of it
+            sign_in(tokens["other"])
+            page.wait_for_url(base + "/desk")
+            assert page.locator("#todo-empty").count() == 1
+            response = page.goto(base + href)
+            assert response is not None and response.status == 404
         finally:
             browser.close()
