@@ -231,12 +231,19 @@ def test_desk_and_finding_page_fit_a_phone(desk_site: tuple[ApiServer, dict[str,
             page.wait_for_url(base + "/")
             for path, name in (("/desk?queue=overdue", "desk"),
                                (f"/findings/{f['late']}", "finding"),
+                               (f"/findings/{f['review']}", "finding-review-form"),
+                               ("/desk?queue=to_order", "desk-bulk-order"),
                                ("/desk?queue=all", "desk-all")):
                 page.goto(base + path)
                 width = page.evaluate("document.documentElement.scrollWidth")
                 assert width <= 360, f"{path}: {width} px wide at a 360 px viewport"
                 page.screenshot(path=os.path.join(tmp_path, f"phone-{name}.png"),
                                 full_page=True)
+                for field in page.query_selector_all(  # every form field has its label
+                        "main form input:not([type=hidden]):not([type=checkbox]):not("
+                        "[type=radio]), main form select, main form textarea"):
+                    fid = field.get_attribute("id")
+                    assert fid and page.locator(f"label[for='{fid}']").count() == 1, (path, fid)
             # every filter field has its label
             page.goto(base + "/desk?queue=all")
             for field in page.query_selector_all("#filters input:not([type=hidden]), "

@@ -14,7 +14,7 @@ import pytest
 
 from domain.calendar import WorkCalendar
 from rules.engine import compiled
-from rules.ladder import NEVER, next_threshold, plan
+from rules.ladder import NEVER, next_step, next_threshold, plan
 from rules.policy import Policy, load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,3 +145,22 @@ def test_the_ruleset_fires_on_the_trigger_the_ladder_found_first() -> None:
     assert [(f.code, f.rule) for f in fired] == [("public_notice", "public_notice.falsified")]
     before = ruleset.decide([ruleset.facts(s, steps, D("2024-10-31"), "t")], sid="ladder-test")
     assert before == []
+
+
+def test_next_step_names_the_rung_next_threshold_dates() -> None:
+    """The desks' next rung: the rung whose threshold is next_threshold's day; above the
+    highest reached; none while a report awaits review past it, nor when closed."""
+    fresh = state("2024-10-14")
+    steps = plan(fresh, DEFAULT, CAL)
+    got = next_step(fresh, steps, DEFAULT)
+    assert got is not None and (got.code, got.day) == ("reminder", D("2024-10-10"))
+    assert next_threshold(fresh, steps, DEFAULT) == got.day
+    reached = state("2024-10-28", fired=TO_INTERVIEW, top=2)
+    steps = plan(reached, DEFAULT, CAL)
+    got = next_step(reached, steps, DEFAULT)
+    assert got is not None and (got.code, got.day) == ("public_notice", D("2024-11-19"))
+    paused = state("2024-10-28", fired=TO_INTERVIEW, top=2, status="under_review",
+                   report_on="2024-11-01")
+    assert next_step(paused, plan(paused, DEFAULT, CAL), DEFAULT) is None
+    closed = state("2024-10-28", status="closed")
+    assert next_step(closed, plan(closed, DEFAULT, CAL), DEFAULT) is None

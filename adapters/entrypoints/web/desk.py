@@ -2,10 +2,18 @@
 
 ``/desk`` shows, for a unit's visitor, its to-do list (findings to rectify, reports
 awaiting review: each with its deadline, the days left or overdue in words and colour,
-the rung reached and the next one), then a link to its report; for everyone else the
-queues of :mod:`projections.desk` (已逾期, 即将到期, 待复查, 延期申请, 全部) with the filters
-(unit, rung, severity, inspector, period, text) as a plain GET form, one page at a time
-(``cursor``: the next page's link). No script: every control is a link or a form.
+the rung reached and the next one with the day it applies from), then a link to its
+report; for everyone else the queues of :mod:`projections.desk` (已逾期, 即将到期, 待复查,
+延期申请, 待下达整改, 全部) with the filters (unit, rung, severity, inspector, period, text)
+as a plain GET form, one page at a time (``cursor``: the next page's link). No script:
+every control is a link or a form.
+
+The next rung and its day come from the sweep's own escalation read model of the
+service's policy (:func:`rules.ladder.next_step` over its stored thresholds), caught up
+before the page is read: the day shown is the day the sweep takes it, if nothing changes.
+
+``POST /desk/orders``: the findings ticked on 待下达整改 (or 全部) ordered at once, with one
+date and period, all or nothing (:meth:`Dudao.order_rectifications`).
 """
 
 from __future__ import annotations
