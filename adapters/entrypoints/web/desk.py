@@ -19,6 +19,7 @@ date and period, all or nothing (:meth:`Dudao.order_rectifications`).
 from __future__ import annotations
 
 import logging
+import weakref
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -74,18 +75,21 @@ def next_rung(code: str | None, ladder: Ladder) -> str | None:
 
 
 _MODELS: dict[int, tuple[Any, Any, Any]] = {}
+"""By the service's components (a weak reference: a stopped service's model goes with it)."""
 
 
 def escalation_model(c: Any) -> tuple[Any, Any]:
     """The sweep's escalation read model of the service's policy (its runner and
     projection), made once per service."""
     known = _MODELS.get(id(c))
-    if known is None or known[0] is not c:
+    if known is None or known[0]() is not c:
         from adapters.bootstrap import policy
         from adapters.infrastructure.read_models import escalation_model as model
 
         runner, projection = model(c.app, c.db, policy(c.settings), c.engine)
-        known = _MODELS[id(c)] = (c, runner, projection)
+        for key in [k for k, (ref, _, _) in _MODELS.items() if ref() is None]:
+            del _MODELS[key]
+        known = _MODELS[id(c)] = (weakref.ref(c), runner, projection)
     return known[1], known[2]
 
 
