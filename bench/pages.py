@@ -91,7 +91,7 @@ def main() -> None:
     unit_token, _ = c.tokens.create(role="unit", unit="U0003", name="基准单位", now=now,
                                     created_by="bench")
     client = TestClient(create_api(c), base_url="http://127.0.0.1")
-    sessions = {who: c.tokens.open_session(tok) for who, tok in
+    sessions = {who: c.users.open_token_session(c.tokens.lookup(tok).token_id) for who, tok in
                 (("inspector", inspector), ("unit", unit_token))}
     with c.engine.connect() as conn:
         fid = conn.execute(select(acc.c.finding_id).where(acc.c.unit == "U0003",
