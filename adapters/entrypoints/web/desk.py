@@ -19,6 +19,7 @@ date and period, all or nothing (:meth:`Dudao.order_rectifications`).
 from __future__ import annotations
 
 import logging
+import threading
 import weakref
 from datetime import date, timedelta
 from typing import Any
@@ -93,6 +94,31 @@ def escalation_model(c: Any) -> tuple[Any, Any]:
     return known[1], known[2]
 
 
+CATCH_UP_MAX = 3000
+"""Events the desk applies to the escalation model before it answers (about 0.2 s): when
+it is further behind, it is caught up in the background and the page names the next rung
+without its day until then."""
+
+
+_CATCHING_UP = threading.Lock()
+
+
+def catch_up_later(runner: Any) -> None:
+    """Catch the escalation model up in a thread of its own (one at a time)."""
+    if not _CATCHING_UP.acquire(blocking=False):
+        return
+
+    def run() -> None:
+        try:
+            runner.catch_up()
+        except Exception:
+            log.warning("升级读模型未能更新", exc_info=True)
+        finally:
+            _CATCHING_UP.release()
+
+    threading.Thread(target=run, name="dudao-desk-escalation", daemon=True).start()
+
+
 def next_steps(c: Any, ids: list[str]) -> dict[str, Step | None] | None:
     """The next rung and its day for these findings, as the sweep works them out (its read
     model, caught up first); None when it cannot be read (the policy broken, say)."""
@@ -101,6 +127,13 @@ def next_steps(c: Any, ids: list[str]) -> dict[str, Step | None] | None:
     try:
         runner, projection = escalation_model(c)
         try:
+            seen = min(runner.positions().values(), default=0)
+            last = c.app.last_position()
+            if last - seen > CATCH_UP_MAX:
+                # far behind (a service started without its sweep, say): caught up in the
+                # background, the dates once it is; no page waits for a replay
+                catch_up_later(runner)
+                return None
             runner.catch_up()
         except Exception:  # the sweep's runner writing meanwhile: read what is there
             log.warning("升级读模型未能更新，工作台按已有数据显示下一级", exc_info=True)
@@ -118,7 +151,7 @@ def next_words(row: dict[str, Any], step: Step | bool | None, names: dict[str, s
         return ""
     if isinstance(step, bool):  # the model could not be read: the next rung's name only
         name = next_rung(row["rung"], ladder)
-        return f"下一级：{name}（日期暂无法计算）" if name else ""
+        return f"下一级：{name}（升级日期正在计算，稍后刷新可见）" if name else ""
     if step is None:
         if row["status"] == "under_review":
             return "整改报告待复查，复查前暂停升级"
