@@ -99,13 +99,13 @@ def check_commitments(items: Sequence[tuple[date, str]], interview_on: date,
 def check_within(within: int, field: str = "within") -> int:
     if isinstance(within, bool) or not isinstance(within, int) or within <= 0:
         raise InvalidInput(
-            f"整改期限 {field} 必须是正整数天数，收到 {within!r}",
+            f"整改期限必须是正整数天数，收到 {within!r}",
             f"{field} must be a positive number of days, got {within!r}",
             field=field,
         )
     if within > MAX_WITHIN:
         raise InvalidInput(
-            f"整改期限 {field} 过长（{within}天，最多{MAX_WITHIN}天）",
+            f"整改期限过长（{within}天，最多{MAX_WITHIN}天）",
             f"{field} is too long ({within} > {MAX_WITHIN} days)",
             field=field,
         )

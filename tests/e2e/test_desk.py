@@ -297,7 +297,7 @@ def test_bulk_order_from_the_desk_is_all_or_nothing(
             ({"on": TODAY, "within": "5"}, "请至少选择一个问题"),
             ({"on": TODAY, "within": "", "finding": [str(extra[0])]}, "“整改期限（天）”"),
             ({"on": TODAY, "within": "0", "finding": [str(x) for x in extra]},
-             "未下达任何整改通知：整改期限 within 必须是正整数天数"),
+             "未下达任何整改通知：整改期限必须是正整数天数"),
             ({"on": "2024-10-15", "within": "5", "finding": [str(extra[0])]}, "晚于今天"),
             ({"on": TODAY, "within": "5", "finding": [str(extra[0]), str(f["late"])]},
              "“校舍安全隐患未排查”：")):
