@@ -14,6 +14,7 @@ from sqlalchemy import JSON, Column, Date, Index, Integer, String, Table, Text, 
 from sqlalchemy.engine import Connection
 
 from domain.plans import TaskView, task_row
+from domain.time import local_date
 from projections.events import TASK_EVENTS
 from projections.runner import metadata
 
@@ -34,6 +35,7 @@ plan_tasks = Table(
     Column("deadline_source", String(10), nullable=False),
     Column("closed_on", Date),
     Column("closed_by", String(100)),
+    Column("imported_on", Date),  # the day the task was recorded (lagging's floor)
     Column("position", Integer, nullable=False),
     Index("ix_plan_tasks_view_plan", "plan", "ordinal"),
 )
@@ -96,6 +98,7 @@ class PlansProjection:
                 responsible=list(event.responsible),
                 indicators=_json_indicators(event.indicators), deadline=event.deadline,
                 deadline_source=event.deadline_source, position=position,
+                imported_on=local_date(event.recorded_at),
             ))
             roles = {u: "responsible" for u in event.responsible}
             roles.update({u: "lead" for u in event.lead})
@@ -107,6 +110,19 @@ class PlansProjection:
                 position=position, task=_code(conn, event), indicator=event.indicator,
                 unit=event.unit, value=event.value, on=event.on,
             ))
+        elif kind == "Edited":
+            code = _code(conn, event)
+            values = dict(event.changes)
+            conn.execute(plan_tasks.update().where(plan_tasks.c.task == code).values(**values))
+            if "lead" in values or "responsible" in values:
+                row = conn.execute(select(plan_tasks.c.lead, plan_tasks.c.responsible)
+                                   .where(plan_tasks.c.task == code)).one()
+                roles = {u: "responsible" for u in row.responsible}
+                roles.update({u: "lead" for u in row.lead})
+                conn.execute(plan_task_units.delete().where(plan_task_units.c.task == code))
+                if roles:
+                    conn.execute(plan_task_units.insert(), [
+                        {"task": code, "unit": u, "role": r} for u, r in roles.items()])
         elif kind == "Closed":
             conn.execute(plan_tasks.update().where(plan_tasks.c.task == _code(conn, event))
                          .values(closed_on=event.on, closed_by=event.inspector))
@@ -134,7 +150,7 @@ def task_views(conn: Connection, codes: list[str]) -> list[TaskView]:
         lead=list(r.lead), responsible=list(r.responsible),
         indicators=_indicators(r.indicators), deadline=r.deadline,
         deadline_source=r.deadline_source, reports=reports[r.task], closed_on=r.closed_on,
-        closed_by=r.closed_by,
+        closed_by=r.closed_by, imported_on=r.imported_on,
     ) for r in rows]
 
 
