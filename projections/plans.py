@@ -171,3 +171,34 @@ def plan_codes(conn: Connection) -> list[str]:
         return []
     return list(conn.execute(select(plan_tasks.c.plan).distinct().order_by(plan_tasks.c.plan))
                 .scalars())
+
+
+def lagging_outside(conn: Connection, units: dict[str, dict[str, Any]], today: date,
+                    policy: Any, calendar: Any) -> list[dict[str, Any]]:
+    """滞后 for the government's attention (the bulletin): the lagging tasks of the units
+    the lagging rule ``policy`` (domain.plans.LagPolicy) does not hold to account, by
+    unit, by the same rule as the sweep's (``adapters.service_layer.action_plans``)."""
+    if not inspect(conn).has_table(plan_task_units.name):
+        return []
+    outside = {code for code, u in units.items()
+               if not policy.holds_to_account(u.get("category") or "other")}
+    if not outside:
+        return []
+    by_task: dict[str, list[str]] = {}
+    for r in conn.execute(select(plan_task_units.c.task, plan_task_units.c.unit)
+                          .where(plan_task_units.c.unit.in_(sorted(outside)))):
+        by_task.setdefault(r.task, []).append(r.unit)
+    out: dict[str, dict[str, Any]] = {}
+    for t in task_views(conn, sorted(by_task)):
+        threshold_of = policy.threshold_of(calendar, t.imported_on)
+        for unit in by_task[t.code]:
+            lag = t.lags(today, unit, threshold_of)
+            if lag is None:
+                continue
+            row = out.setdefault(unit, {"unit": unit, "name": units[unit]["name"],
+                                        "kind": units[unit].get("category") or "other",
+                                        "tasks": []})
+            row["tasks"].append({"task": t.code, "plan": t.plan, "number": t.number,
+                                 "title": t.title, "deadline": lag.deadline,
+                                 "lagging_since": lag.threshold})
+    return [out[k] for k in sorted(out)]
