@@ -295,10 +295,14 @@ class TaskRules:
         return meets(report["value"], ind["comparator"], ind["value"])
 
     def met_for_task(self, n: int, as_of: date) -> bool:
-        """Indicator n is met for the whole task: the latest value reported for it by
-        anyone (a unit, or for the whole task) on or before ``as_of`` meets the target."""
+        """Indicator n is met for the whole task: the latest value reported for it by one of
+        the units the task names, or for the whole task, on or before ``as_of`` meets the
+        target (a group member's value is its own part only)."""
         latest = None
+        named = self.units
         for r in self.reports:
+            if r["unit"] is not None and r["unit"] not in named:
+                continue
             if r["indicator"] == n and r["on"] <= as_of and (
                     latest is None or r["on"] >= latest["on"]):
                 latest = r
@@ -441,12 +445,14 @@ class Task(TaskRules, Aggregate):
             )
 
     def report_progress(self, *, indicator: int, value: str, on: date, unit: str | None,
-                        note: str | None, actor: str, recorded_at: datetime) -> None:
-        """A unit reports the value an indicator has reached."""
+                        note: str | None, actor: str, recorded_at: datetime,
+                        member_of: str | None = None) -> None:
+        """A unit reports the value an indicator has reached (a member of a group the task
+        names, ``member_of``, reports its own part)."""
         self._refuse_if_closed("填报进度", "report progress")
         self.indicator(indicator)
         value = check_value(value)
-        if unit is not None and unit not in self.units:
+        if unit is not None and unit not in self.units and member_of not in self.units:
             raise InvalidInput(
                 f"单位 {unit} 不是任务 {self.code} 的牵头或责任单位",
                 f"unit {unit} is not a lead or responsible unit of task {self.code}",

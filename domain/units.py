@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -137,6 +138,8 @@ class Unit(Aggregate):
         # units registered before kinds were recorded get the guess on read
         self.category = category or guess_kind(name)
         self.members: list[str] = []
+        # the kinds it had: [{"kind", "previous", "actor", "at"}], oldest first
+        self.kind_history: list[dict[str, Any]] = []
 
     def change_kind(self, kind: str, *, actor: str, recorded_at: datetime) -> bool:
         """Set the unit's kind; False (nothing recorded) when it already is that kind."""
@@ -150,6 +153,8 @@ class Unit(Aggregate):
     @event("KindChanged")
     def _kind_changed(self, code: str, kind: str, previous: str, actor: str,
                       recorded_at: datetime) -> None:
+        self.kind_history.append({"kind": kind, "previous": previous, "actor": actor,
+                                  "at": recorded_at})
         self.category = kind
 
     def set_members(self, members: list[str], *, actor: str, recorded_at: datetime) -> bool:

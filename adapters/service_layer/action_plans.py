@@ -280,12 +280,15 @@ def _free_code(app: Dudao, name: str, taken: set[str]) -> str:
 def report_progress(app: Dudao, task: str, *, indicator: int, value: str, on: date,
                     unit: str | None = None, note: str | None = None, actor: str) -> Task:
     t = get_task(app, task)
+    member_of = None
     if unit is not None:
         app.get_unit(unit)
+        if unit not in t.units:  # a member of a group the task names reports its part
+            member_of = next((g for who, g in answering(app, t) if who == unit), None)
     check_day(on, "on")
     note = check_text(note, "note", "备注", max_len=2000) if note and note.strip() else None
     t.report_progress(indicator=indicator, value=check_value(value), on=on, unit=unit,
-                      note=note, actor=actor, recorded_at=app.now())
+                      note=note, actor=actor, recorded_at=app.now(), member_of=member_of)
     app.commit(t)
     return t
 

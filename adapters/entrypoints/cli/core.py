@@ -114,7 +114,9 @@ def unit_add(app: Dudao, actor: str, code: str, name: str, parent: str | None,
 def unit_data(u: Any) -> dict[str, Any]:
     return {"unit": u.code, "name": u.name, "parent": u.parent, "principal": u.principal,
             "kind": u.category, "kind_label": KINDS[u.category], "group": u.kind == "group",
-            "members": list(u.members)}
+            "members": list(u.members),
+            "kind_history": [{"kind": h["kind"], "previous": h["previous"], "actor": h["actor"],
+                              "at": h["at"]} for h in u.kind_history]}
 
 
 @unit.command("edit")
@@ -156,7 +158,9 @@ def unit_show(app: Dudao, actor: str, code: str) -> None:
     emit(unit_data(u), f"{u.name}（{u.code}）  类别：{KINDS[u.category]}"
          + (f"  上级：{u.parent}" if u.parent else "")
          + (f"  主要负责人：{u.principal}" if u.principal else "")
-         + (f"\n群组成员：{members}" if members else ""))
+         + (f"\n群组成员：{members}" if members else "")
+         + "".join(f"\n{h['at']:%Y-%m-%d} 类别由{KINDS[h['previous']]}改为{KINDS[h['kind']]}"
+                   f"（{h['actor']}）" for h in u.kind_history))
 
 
 # ---------------------------------------------------------------- finding
