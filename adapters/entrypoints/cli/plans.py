@@ -133,9 +133,10 @@ def plan_lagging(app: Dudao, actor: str, record: bool, policy_name: str | None) 
             f"整改期限 {r['deadline']}"
             for r in done) or "没有新的滞后任务")
         return
-    rows = [{"task": t.code, "unit": lag.unit, "threshold": lag.threshold,
-             "deadline": lag.deadline, "unmet": list(lag.unmet)}
-            for t, lag in plans.lagging(app, policy=rule)]
+    rows: list[dict[str, Any]] = [
+        {"task": t.code, "unit": lag.unit, "threshold": lag.threshold,
+         "deadline": lag.deadline, "unmet": list(lag.unmet)}
+        for t, lag in plans.lagging(app, policy=rule)]
     outside = plans.lagging_outside(app, policy=rule)
 
     def human() -> str:

@@ -26,12 +26,12 @@ from adapters.service_layer.application import Dudao
 from domain.errors import NotFound
 from domain.rungs import LADDER, Ladder
 from domain.time import local_date
+from domain.units import KINDS
 from projections.accountability import AccountabilityProjection
 from projections.accountability import units as units_table
 from projections.cases import CasesProjection
 from projections.decode import FastDecoder
 from projections.persons import PersonsProjection
-from domain.units import KINDS
 from projections.plans import PlansProjection, lagging_outside
 from projections.reports import ReadModel, Reports, load
 from projections.runner import Runner, positions
