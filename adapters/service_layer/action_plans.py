@@ -143,9 +143,18 @@ def plan_with_digest(app: Dudao, digest: str) -> ActionPlan | None:
 
 
 def task_codes(app: Dudao, unit: str | None = None) -> list[str]:
-    """Codes of every task, or of those naming ``unit`` as lead or responsible unit."""
-    return [e.code for e in _scan(app, _topic("Task", "Created"))
-            if unit is None or unit in e.lead or unit in e.responsible]
+    """Codes of every task, or of those naming ``unit`` as lead or responsible unit (as
+    recorded, or as corrected by ``task edit``)."""
+    created = list(_scan(app, _topic("Task", "Created")))
+    if unit is None:
+        return [e.code for e in created]
+    units = {e.originator_id: (list(e.lead), list(e.responsible)) for e in created}
+    for e in _scan(app, _topic("Task", "Edited")):
+        lead, responsible = units.get(e.originator_id, ([], []))
+        units[e.originator_id] = (e.changes.get("lead", lead),
+                                  e.changes.get("responsible", responsible))
+    return [e.code for e in created
+            if unit in units[e.originator_id][0] or unit in units[e.originator_id][1]]
 
 
 # ------------------------------------------------------------------- import

@@ -1,0 +1,122 @@
+"""task edit / plan edit, unit edit --kind, unit group: events on a real store, the history
+keeping both, the read models following, every refusal recording nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.bootstrap import read_models
+from adapters.entrypoints.cli import cli
+from adapters.entrypoints.cli.base import run
+from adapters.service_layer import action_plans as plans
+from adapters.service_layer.application import Dudao
+from domain.errors import InvalidInput, NotFound, Refused
+from projections.plans import PlansProjection, unit_tasks
+from tests.conftest import SAMPLE_PLANS, Clock
+
+HANZHONG = SAMPLE_PLANS / "hanzhong-education-quality-2023-2025.txt"
+
+
+def imp(app: Dudao) -> None:
+    app.import_plan(HANZHONG.read_bytes(), source=HANZHONG.name, code="HZ", actor="导入员")
+
+
+def test_a_task_corrected_keeps_its_history_and_the_read_model_follows(
+        app: Dudao, db: str, clock: Clock) -> None:
+    clock.at("2023-12-01")
+    imp(app)
+    runner = read_models(app, db, [PlansProjection()])
+    try:
+        runner.catch_up()
+        assert "SRSJ" in app.get_task("HZ-3").units
+        count = app.event_count()
+        for kw in ({"lead": ["NOPE"]}, {"deadline": "2024-13-01"}, {"title": ""},
+                   {"lead": [], "responsible": []}):
+            with pytest.raises((InvalidInput, NotFound)):
+                app.edit_task("HZ-3", actor="t", **kw)  # type: ignore[arg-type]
+        assert app.event_count() == count  # refused: nothing recorded
+        app.add_unit("SJKJ", "市教育考试院", actor="t")
+        t, changes = app.edit_task("HZ-3", deadline=date(2024, 6, 30),
+                                   responsible=["SCZJ", "SJKJ"], actor="张督学")
+        assert set(changes) == {"deadline", "deadline_source", "responsible"}
+        assert (t.deadline, t.responsible) == (date(2024, 6, 30), ["SCZJ", "SJKJ"])
+        # the plan learns the unit it did not name
+        assert "SJKJ" in {u["code"] for u in app.get_plan("HZ").units}
+        assert app.edit_task("HZ-3", deadline=date(2024, 6, 30), actor="t")[1] == {}
+        runner.catch_up()
+        today = date(2024, 7, 2)
+        for unit in ("SJKJ", "SRSJ", "SJYJ"):
+            with runner.engine.connect() as conn:
+                assert unit_tasks(conn, unit, today) == plans.unit_tasks(app, unit,
+                                                                         as_of=today), unit
+        with runner.engine.connect() as conn:
+            assert "HZ-3" in {r["task"] for r in unit_tasks(conn, "SJKJ", today)}
+            assert "HZ-3" not in {r["task"] for r in unit_tasks(conn, "SRSJ", today)}
+        runner.rebuild()
+        with runner.engine.connect() as conn:
+            assert unit_tasks(conn, "SJKJ", today) == plans.unit_tasks(app, "SJKJ", as_of=today)
+    finally:
+        runner.engine.dispose()
+    # the history keeps both: the task as imported, then the correction
+    events = [e for e in app.events.get(app.get_task("HZ-3").id)]
+    edited = [e for e in events if type(e).__name__ == "Edited"]
+    assert len(edited) == 1 and edited[0].previous["deadline"] == date(2025, 12, 31)
+    clock.at("2024-07-02")
+    app.close_task("HZ-3", on=date(2024, 7, 1), actor="张督学")
+    with pytest.raises(Refused):
+        app.edit_task("HZ-3", title="别的", actor="t")
+
+
+def cli_json(db: str, now: str, *args: str, capsys: Any) -> tuple[int, Any, str]:
+    status = run(cli, ["--db", db, "--now", now, "--json", *args])
+    out, err = capsys.readouterr()
+    return status, (json.loads(out) if out.strip() else None), err
+
+
+def test_the_commands(sqlite_db: str, capsys: pytest.CaptureFixture[str],
+                      tmp_path: Path) -> None:
+    now = "2024-01-02T09:00"
+    assert cli_json(sqlite_db, now, "plan", "import", str(HANZHONG), "--code", "HZ",
+                    capsys=capsys)[0] == 0
+    status, out, _ = cli_json(sqlite_db, now, "plan", "edit", "HZ", "--title", "新的标题",
+                              capsys=capsys)
+    assert status == 0 and (out["title"], out["changed"]) == ("新的标题", ["title"])
+    status, out, _ = cli_json(sqlite_db, now, "task", "edit", "HZ-1", "--title", "党建创优",
+                              "--lead", "SJYJ", "--units", "SRSJ", capsys=capsys)
+    assert status == 0 and out["title"] == "党建创优" and out["responsible"] == ["SRSJ"]
+    status, _, err = cli_json(sqlite_db, now, "task", "edit", "HZ-1", capsys=capsys)
+    assert status == 1 and err.startswith("错误：--title")
+    status, _, err = cli_json(sqlite_db, now, "task", "edit", "HZ-1", "--units", "NOPE",
+                              capsys=capsys)
+    assert status == 1 and "--units" in err and "NOPE" in err
+    status, out, _ = cli_json(sqlite_db, now, "unit", "edit", "SWBB", "--kind", "部门",
+                              capsys=capsys)
+    assert status == 0 and (out["kind"], out["changed"]) == ("department", True)
+    assert [h["previous"] for h in out["kind_history"]] == ["party_organ"]
+    status, _, err = cli_json(sqlite_db, now, "unit", "edit", "SWBB", "--kind", "机关",
+                              capsys=capsys)
+    assert status == 1 and err.startswith("错误：--kind")
+    for code, name in (("HTQ", "汉台区人民政府"), ("NZQ", "南郑区人民政府")):
+        assert cli_json(sqlite_db, now, "unit", "add", code, "--name", name,
+                        capsys=capsys)[1]["kind"] == "government"
+    status, out, _ = cli_json(sqlite_db, now, "unit", "group", "GXQDWZF", "--members",
+                              "HTQ,NZQ", capsys=capsys)
+    assert status == 0 and out["members"] == ["HTQ", "NZQ"]
+    for bad in ("GXQDWZF", "HTQ,HTQ", "NOPE"):
+        status, _, err = cli_json(sqlite_db, now, "unit", "group", "GXQDWZF", "--members", bad,
+                                  capsys=capsys)
+        assert status == 1 and err.startswith("错误：--members"), err
+    # a member reports its own part of a task naming the group
+    status, _, err = cli_json(sqlite_db, now, "task", "progress", "HZ-5", "--indicator", "1",
+                              "--value", "95", "--on", "2024-01-02", "--unit", "HTQ",
+                              capsys=capsys)
+    assert status == 0, err
+    status, _, _ = cli_json(sqlite_db, now, "task", "progress", "HZ-5", "--indicator", "1",
+                            "--value", "95", "--on", "2024-01-02", "--unit", "SWBB",
+                            capsys=capsys)
+    assert status == 1  # not a unit of the task, nor a member of one
