@@ -120,3 +120,25 @@ def test_the_commands(sqlite_db: str, capsys: pytest.CaptureFixture[str],
                             "--value", "95", "--on", "2024-01-02", "--unit", "SWBB",
                             capsys=capsys)
     assert status == 1  # not a unit of the task, nor a member of one
+
+
+def test_a_unit_registered_before_kinds_gets_the_guess_on_read(app: Dudao, db: str,
+                                                                clock: Clock) -> None:
+    """A store an older dudao wrote: its Registered events carry no kind."""
+    from adapters.rendering.reports import live
+    from domain.ids import unit_id
+    from domain.units import Unit
+
+    clock.at("2024-01-02")
+    old = Unit(id=unit_id("SWZZB"), code="SWZZB", name="市委组织部", parent=None,
+               principal=None, kind="unit", actor="t", recorded_at=app.now())
+    (registered,) = old.pending_events
+    del registered.__dict__["category"]  # as an older dudao recorded it
+    app.commit(old)
+    app._units.clear()
+    assert app.get_unit("SWZZB").category == "party_organ"
+    with live(app, db) as v:
+        assert v.units["SWZZB"]["category"] == "party_organ"
+    app.change_unit_kind("SWZZB", "department", actor="t")
+    app._units.clear()
+    assert app.get_unit("SWZZB").category == "department"
