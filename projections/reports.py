@@ -427,7 +427,7 @@ class Reports:
             group = self._groups[key] = {
                 "parent": parent,
                 "kind": None if parent else value,
-                "group": name if parent else f"同类单位（{KINDS.get(value, '其他')}）",
+                "group": name if parent else f"{KINDS.get(value, '其他')}类单位",
                 "units": len(members),
                 "ranked": len(ranked),
                 "average_on_time_rate": round(mean(rates), 4) if rates else None,

@@ -442,7 +442,7 @@ def test_peers_are_compared_within_their_kind(app: Dudao, db: str, clock: Clock)
     with live(app, db) as v:
         ht, jyj, htjy = v.unit("HT")["peers"], v.unit("JYJ")["peers"], v.unit("HTJY")["peers"]
         zx = v.unit("ZX")["peers"]
-    assert (ht["group"], ht["units"], ht["kind"]) == ("同类单位（政府）", 2, "government")
+    assert (ht["group"], ht["units"], ht["kind"]) == ("政府类单位", 2, "government")
     assert {r["unit"] for r in ht["table"]} == {"HT", "NZ"}
     assert {r["unit"] for r in jyj["table"]} == {"JYJ", "CZJ"}
     assert (htjy["group"], {r["unit"] for r in htjy["table"]}) == ("汉台区人民政府",
@@ -453,4 +453,4 @@ def test_peers_are_compared_within_their_kind(app: Dudao, db: str, clock: Clock)
         zx = v.unit("ZX")["peers"]
         md = render(v.unit("ZX"), "md")
     assert {r["unit"] for r in zx["table"]} == {"JYJ", "CZJ", "ZX"}
-    assert "与同级单位比较（同类单位（部门））" in md
+    assert "与同级单位比较（部门类单位）" in md
