@@ -49,7 +49,7 @@ from domain.values import check_not_in_future, check_number, check_text
 
 TASK_STATUSES = {"on_track": "推进中", "overdue": "逾期", "closed": "已销号"}
 INDICATOR_STATES = {"met": "达标", "unmet": "未达标", "no_report": "待填报", "overdue": "逾期未达标"}
-ROLES = {"lead": "牵头单位", "responsible": "责任单位"}
+ROLES = {"lead": "牵头单位", "responsible": "责任单位", "member": "群组成员"}
 COMPARATOR_TEXT = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "=": "="}
 
 
@@ -317,10 +317,10 @@ class TaskRules:
     def closed_by_day(self, day: date) -> bool:
         return self.closed_on is not None and self.closed_on <= day
 
-    def status(self, today: date, unit: str | None = None) -> str:
+    def status(self, today: date, unit: str | None = None, via: str | None = None) -> str:
         if self.closed_by_day(today):
             return "closed"
-        if self.lags(today, unit):
+        if self.lags(today, unit, via=via):
             return "overdue"
         return "on_track"
 
@@ -534,11 +534,12 @@ class Task(TaskRules, Aggregate):
 # ------------------------------------------------------------- the ledger
 
 
-def indicator_rows(t: TaskRules, today: date, unit: str | None = None) -> list[dict[str, Any]]:
+def indicator_rows(t: TaskRules, today: date, unit: str | None = None,
+                   via: str | None = None) -> list[dict[str, Any]]:
     rows = []
     for ind in t.indicators:
-        latest = t.latest(ind["n"], unit=unit)
-        met = t.met(ind["n"], unit=unit)
+        latest = t.latest(ind["n"], unit=unit, via=via)
+        met = t.met(ind["n"], unit=unit, via=via)
         due = ind.get("deadline") or t.deadline
         state = "met" if met else ("unmet" if met is False else "no_report")
         if state != "met" and due is not None and has_passed_day(due, today):
@@ -560,16 +561,21 @@ def has_passed_day(deadline: date, today: date) -> bool:
     return today > deadline
 
 
-def task_row(t: Task | TaskView, today: date, unit: str | None = None) -> dict[str, Any]:
-    lag = t.lags(today, unit)
+def task_row(t: Task | TaskView, today: date, unit: str | None = None,
+             via: str | None = None) -> dict[str, Any]:
+    """The ledger's row of a task, for ``unit`` (a member of the group ``via`` the task
+    names: its own part, role 群组成员)."""
+    lag = t.lags(today, unit, via=via)
+    role = (t.role_of(unit) or ("member" if via else None)) if unit else None
+    status = t.status(today, unit, via)
     return {
         "task": t.code, "plan": t.plan, "number": t.number, "title": t.title,
-        "category": t.category, "role": t.role_of(unit) if unit else None,
+        "category": t.category, "role": role,
         "lead": t.lead, "responsible": t.responsible,
         "deadline": t.deadline, "deadline_source": t.deadline_source,
-        "status": t.status(today, unit), "closed_on": t.closed_on, "closed_by": t.closed_by,
-        "status_label": TASK_STATUSES[t.status(today, unit)],
-        "role_label": ROLES.get(t.role_of(unit) or "") if unit else None,
+        "status": status, "closed_on": t.closed_on, "closed_by": t.closed_by,
+        "status_label": TASK_STATUSES[status],
+        "role_label": ROLES.get(role or "") if unit else None,
         "lagging_since": lag.threshold if lag and not t.closed_by_day(today) else None,
-        "indicators": indicator_rows(t, today, unit),
+        "indicators": indicator_rows(t, today, unit, via),
     }

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from domain.plans import TaskView, task_row
 from domain.time import local_date
-from projections.events import TASK_EVENTS
+from projections.events import TASK_EVENTS, UNIT_MEMBERS_SET
 from projections.runner import metadata
 
 plan_tasks = Table(
@@ -49,6 +49,14 @@ plan_task_units = Table(
     Index("ix_plan_task_units_view_unit", "unit"),
 )
 
+plan_group_members = Table(
+    "plan_group_members_view",
+    metadata,
+    Column("group", String(64), primary_key=True),
+    Column("member", String(64), primary_key=True),
+    Index("ix_plan_group_members_view_member", "member"),
+)
+
 plan_task_reports = Table(
     "plan_task_reports_view",
     metadata,
@@ -79,7 +87,7 @@ class PlansProjection:
     replay for a report as of then).
     """
 
-    tables = (plan_tasks, plan_task_units, plan_task_reports)
+    tables = (plan_tasks, plan_task_units, plan_task_reports, plan_group_members)
 
     def __init__(self, as_of: datetime | None = None, name: str = "plans") -> None:
         self.as_of = as_of
@@ -88,6 +96,13 @@ class PlansProjection:
     def apply(self, conn: Connection, position: int, event: Any) -> None:
         kind = TASK_EVENTS.get(type(event))
         if kind is None:
+            if type(event) is UNIT_MEMBERS_SET and (self.as_of is None
+                                                    or event.recorded_at <= self.as_of):
+                conn.execute(plan_group_members.delete()
+                             .where(plan_group_members.c.group == event.code))
+                if event.members:
+                    conn.execute(plan_group_members.insert(), [
+                        {"group": event.code, "member": m} for m in event.members])
             return
         if self.as_of is not None and event.recorded_at > self.as_of:
             return
@@ -155,14 +170,26 @@ def task_views(conn: Connection, codes: list[str]) -> list[TaskView]:
 
 
 def unit_tasks(conn: Connection, unit: str, today: date) -> list[dict[str, Any]]:
-    """A unit's tasks in every plan, with their status on ``today`` (the ledger's rows).
-
-    Empty when the database has no plan tables (a runner without this projection)."""
+    """A unit's tasks in every plan, with their status on ``today`` (the ledger's rows);
+    then the tasks naming a group it is a member of (its own part, role 群组成员), as
+    ``adapters.service_layer.action_plans.unit_tasks`` gives them."""
     if not inspect(conn).has_table(plan_task_units.name):
         return []
-    codes = [c for (c,) in conn.execute(
+    codes = [r.task for r in conn.execute(
         select(plan_task_units.c.task).where(plan_task_units.c.unit == unit))]
-    return [task_row(t, today, unit) for t in task_views(conn, codes)]
+    rows = [task_row(t, today, unit) for t in task_views(conn, codes)]
+    if not inspect(conn).has_table(plan_group_members.name):
+        return rows
+    seen = set(codes)
+    groups = sorted(r.group for r in conn.execute(
+        select(plan_group_members.c.group).where(plan_group_members.c.member == unit)))
+    for group in groups:
+        mine = [r.task for r in conn.execute(
+            select(plan_task_units.c.task).where(plan_task_units.c.unit == group))
+            if r.task not in seen]
+        seen.update(mine)
+        rows += [task_row(t, today, unit, via=group) for t in task_views(conn, mine)]
+    return rows
 
 
 def plan_codes(conn: Connection) -> list[str]:

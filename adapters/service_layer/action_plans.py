@@ -411,10 +411,27 @@ def ledger_rows(app: Dudao, plan_code: str) -> dict[str, Any]:
             "rows": task_rows(rows, names)}
 
 
+def groups_of(app: Dudao, unit: str) -> list[str]:
+    """The groups ``unit`` is a member of (``unit group``), by their latest members."""
+    members: dict[str, list[str]] = {}
+    for e in _scan(app, _topic("Unit", "MembersSet")):
+        members[e.code] = list(e.members)
+    return sorted(g for g, ms in members.items() if unit in ms)
+
+
 def unit_tasks(app: Dudao, unit: str, *, as_of: date | None = None) -> list[dict[str, Any]]:
-    """The tasks of every plan that name ``unit``, with their status: for the unit report."""
+    """The tasks of every plan that name ``unit``, with their status: for the unit report;
+    then those naming a group it is a member of (its own part, role 群组成员)."""
     today = as_of or local_date(app.now())
-    return [task_row(get_task(app, c), today, unit) for c in task_codes(app, unit)]
+    direct = task_codes(app, unit)
+    rows = [task_row(get_task(app, c), today, unit) for c in direct]
+    seen = set(direct)
+    for group in groups_of(app, unit):
+        for c in task_codes(app, group):
+            if c not in seen:
+                seen.add(c)
+                rows.append(task_row(get_task(app, c), today, unit, via=group))
+    return rows
 
 
 def ledger_text(data: dict[str, Any]) -> str:

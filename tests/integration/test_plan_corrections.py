@@ -142,3 +142,33 @@ def test_a_unit_registered_before_kinds_gets_the_guess_on_read(app: Dudao, db: s
     app.change_unit_kind("SWZZB", "department", actor="t")
     app._units.clear()
     assert app.get_unit("SWZZB").category == "department"
+
+
+def test_a_member_sees_the_tasks_it_answers_for_through_its_group(app: Dudao, db: str,
+                                                                  clock: Clock) -> None:
+    """After ``unit group``, each member's report lists the group's tasks as its own part
+    (role 群组成员), by the same rule in the service and in the read model."""
+    from adapters.rendering.reports import live
+
+    clock.at("2023-12-01")
+    imp(app)
+    for code, name in (("HTQ", "汉台区人民政府"), ("NZQ", "南郑区人民政府")):
+        app.add_unit(code, name, actor="t")
+    app.set_group_members("GXQDWZF", ["HTQ", "NZQ"], actor="t")
+    # task 7 (due 2023-12-31, no indicators) names the group; task 1 (coverage ≥100%) too
+    app.report_progress("HZ-1", indicator=1, value="100", on=date(2023, 12, 1), unit="HTQ",
+                        actor="u")
+    clock.at("2024-02-01")
+    today = date(2024, 2, 1)
+    rows = {r["task"]: r for r in plans.unit_tasks(app, "HTQ", as_of=today)}
+    assert rows and {r["role_label"] for r in rows.values()} == {"群组成员"}
+    assert rows["HZ-1"]["indicators"][0]["status"] == "met"
+    nz = {r["task"]: r for r in plans.unit_tasks(app, "NZQ", as_of=today)}
+    assert nz["HZ-1"]["status"] == "overdue" and rows["HZ-1"]["status"] != "overdue"
+    with live(app, db) as v:
+        assert v.unit("HTQ")["tasks"] == plans.unit_tasks(app, "HTQ", as_of=today)
+        assert v.unit("NZQ")["tasks"] == plans.unit_tasks(app, "NZQ", as_of=today)
+    # lagging: the members that did not do their part, never the group
+    lagging = {(t.code, lag.unit) for t, lag in plans.lagging(app)}
+    assert ("HZ-1", "NZQ") in lagging and ("HZ-1", "HTQ") not in lagging
+    assert not any(unit == "GXQDWZF" for _, unit in lagging)

@@ -250,3 +250,13 @@ def report_late(plan_world: PlanWorld, unit: str, day: str, task: str, n: str, o
     plan_world.cli(f"{day}T17:00", "task", "progress", f"{plan_world.plan}-{task}",
                    "--indicator", n, "--value", value, "--on", on,
                    "--unit", plan_world.units[unit])
+
+
+@then(parsers.re(r"(?P<unit>\S+?)的问责报告列出任务(?P<task>\d+)，作为(?P<role>\S+?)，"
+                 r"(?P<status>\S+)"))
+def report_lists_task(plan_world: PlanWorld, unit: str, task: str, role: str,
+                      status: str) -> None:
+    report = plan_world.cli(f"{plan_world.day}T10:00", "report", "unit", plan_world.units[unit])
+    rows = {r["task"]: r for r in report["tasks"]}
+    row = rows[f"{plan_world.plan}-{task}"]
+    assert (row["role_label"], row["status_label"]) == (role, status)
