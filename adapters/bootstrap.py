@@ -79,6 +79,7 @@ def bootstrap(settings: Settings) -> Dudao:
         )
     # the rungs of the settings' policy, loaded when first asked for
     app.ladder_source = lambda: policy(settings).ladder()
+    app.lag_source = lambda: policy(settings).lagging.rule()
     return app
 
 

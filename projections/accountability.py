@@ -46,8 +46,9 @@ from sqlalchemy.engine import Connection
 
 from domain.rungs import deadline_after_escalation, recorded_rung
 from domain.time import SHANGHAI
+from domain.units import guess_kind
 from projections.bulk import Bulk
-from projections.events import FINDING_EVENTS, UNIT_REGISTERED
+from projections.events import FINDING_EVENTS, UNIT_KIND_CHANGED, UNIT_REGISTERED
 from projections.findings import NO_COUNT as _NO_COUNT
 from projections.findings import apply_event as _view_event
 from projections.findings import load as _view_load
@@ -61,6 +62,8 @@ units = Table(
     Column("parent", String(64)),
     Column("principal", String(100)),
     Column("kind", String(20), nullable=False),
+    # what the unit is (domain.units.KINDS): as registered, or guessed, then as changed
+    Column("category", String(30), nullable=False, server_default="other"),
     Column("position", Integer, nullable=False),
 )
 
@@ -188,6 +191,7 @@ class AccountabilityProjection:
         view = self.view is not None and as_of is None
         self.page = None
         unit_rows: list[dict[str, Any]] = []
+        kind_changes: list[tuple[str, str]] = []
         new: dict[str, dict[str, Any]] = {}
         touched: set[str] = set()
         recorded: set[str] = set()
@@ -197,12 +201,17 @@ class AccountabilityProjection:
             cls = type(event)
             kind = kinds.get(cls)
             if kind is None:
+                if cls is UNIT_KIND_CHANGED:
+                    if as_of is None or event.recorded_at <= as_of:
+                        kind_changes.append((event.code, event.kind))
+                    continue
                 if cls is not UNIT_REGISTERED:
                     continue
                 if as_of is None or event.recorded_at <= as_of:
                     unit_rows.append({
                         "code": event.code, "name": event.name, "parent": event.parent,
                         "principal": event.principal, "kind": event.kind,
+                        "category": getattr(event, "category", None) or guess_kind(event.name),
                         "position": position,
                     })
                 continue
@@ -317,6 +326,8 @@ class AccountabilityProjection:
             row["timeline"] = added if old == "[]" else f"{old[:-1]},{added[1:]}"
 
         BULK_UNITS.insert(conn, unit_rows)
+        for code, category in kind_changes:
+            conn.execute(units.update().where(units.c.code == code).values(category=category))
         BULK_FINDINGS.insert(conn, list(new.values()))
         BULK_FINDINGS.update(conn, list(rows.values()))
         BULK_ESCALATIONS.insert(conn, esc_rows)

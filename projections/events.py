@@ -35,7 +35,9 @@ FINDING_EVENTS = event_classes(
     "EscalationRaised", "ExtensionRequested", "ExtensionRequestDecided",
 )
 UNIT_REGISTERED: Any = getattr(Unit, "Registered")  # noqa: B009
-TASK_EVENTS = event_classes(Task, "Created", "ProgressReported", "Closed")
+UNIT_KIND_CHANGED: Any = getattr(Unit, "KindChanged")  # noqa: B009
+UNIT_MEMBERS_SET: Any = getattr(Unit, "MembersSet")  # noqa: B009
+TASK_EVENTS = event_classes(Task, "Created", "ProgressReported", "Closed", "Edited")
 CASE_EVENTS = event_classes(
     AccountabilityCase, "Opened", "Investigated", "Notified", "Stated", "Decided", "Dismissed",
 )

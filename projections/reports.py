@@ -36,8 +36,10 @@ counts them by hand):
   not yet decided or dismissed. The rules only propose: a decision is the 督导委员会's.
 - **units**: every registered unit, a group unit (各县区党委、政府, from a plan) like any
   other: it is ranked, named in the lists and counted.
-- **peers**: the units with the same parent unit (top-level units are peers
-  of each other); rank by on-time rate among those that have one.
+- **peers**: the units with the same parent unit; a unit without a parent is compared
+  with the units of its kind (政府, 部门, 学校…, ``domain.units.KINDS``) that have no
+  parent either -- never 区政府 with 市直部门; rank by on-time rate among those that
+  have one.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from domain.calendar import PROVISIONAL_MARK
 from domain.findings import SEVERITIES, STATUSES
 from domain.rungs import BULLETIN_WORDS, LADDER, MODES, PERSON_MODES, UNIT_MODES, Ladder, rung_name
 from domain.time import SHANGHAI, local_date
+from domain.units import KINDS
 from projections.accountability import escalations, findings, units
 from projections.cases import OPEN_STATUSES, cases_by_unit
 from projections.persons import commitments_of, interviews_of, principal_on, principals
@@ -390,7 +393,7 @@ class Reports:
         self.recorded: dict[str, tuple[int, str]] = {
             e["code"]: (e["rung"], e["name"]) for rows in model.escalations.values()
             for e in rows}
-        self._groups: dict[str | None, dict[str, Any]] = {}
+        self._groups: dict[tuple[str, str], dict[str, Any]] = {}
         # every unit, a group unit (各县区党委、政府) too: it is ranked, named and counted
         for code, u in model.units.items():
             fig = figures(model.findings.get(code, []), model.escalations.get(code, []),
@@ -400,10 +403,17 @@ class Reports:
     PEER_TABLE = 10
     """A peer table lists the first ten of the group, and the unit itself."""
 
-    def _group(self, parent: str | None) -> dict[str, Any]:
-        group = self._groups.get(parent)
+    def peer_key(self, code: str) -> tuple[str, str]:
+        """Whom a unit is compared with: its parent's units, else the parentless of its kind."""
+        u = self.model.units[code]
+        if u["parent"]:
+            return ("parent", u["parent"])
+        return ("kind", u.get("category") or "other")
+
+    def _group(self, key: tuple[str, str]) -> dict[str, Any]:
+        group = self._groups.get(key)
         if group is None:
-            members = [s for c, s in self.summary.items() if self.model.units[c]["parent"] == parent]
+            members = [s for c, s in self.summary.items() if self.peer_key(c) == key]
             ranked = ranking(members)
             rank_of = {r["unit"]: r["rank"] for r in ranked}
             rates = [m["on_time_rate"] for m in members if m["on_time_rate"] is not None]
@@ -411,10 +421,13 @@ class Reports:
             rows = [{k: m[k] for k in ("unit", "name", "findings", "open", "overdue", "closed",
                                        "closed_on_time", "on_time_rate")}
                     | {"rank": rank_of.get(m["unit"])} for m in ordered]
-            name = self.model.units.get(parent or "", {}).get("name") if parent else None
-            group = self._groups[parent] = {
+            by, value = key
+            parent = value if by == "parent" else None
+            name = self.model.units.get(value, {}).get("name", value) if parent else None
+            group = self._groups[key] = {
                 "parent": parent,
-                "group": name or "全部一级单位",
+                "kind": None if parent else value,
+                "group": name if parent else f"{KINDS.get(value, '其他')}类单位",
                 "units": len(members),
                 "ranked": len(ranked),
                 "average_on_time_rate": round(mean(rates), 4) if rates else None,
@@ -426,7 +439,7 @@ class Reports:
         return group
 
     def peers(self, code: str) -> dict[str, Any]:
-        group = self._group(self.model.units[code]["parent"])
+        group = self._group(self.peer_key(code))
         table = group["rows"][:self.PEER_TABLE]
         if all(r["unit"] != code for r in table):
             table = table + [r for r in group["rows"] if r["unit"] == code]

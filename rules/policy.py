@@ -31,9 +31,9 @@ from domain.accountability import (
     MAX_AGGRAVATION_MONTHS,
     MAX_STATEMENT_DAYS,
 )
-from domain.errors import InvalidInput
+from domain.errors import DudaoError, InvalidInput
 from domain.findings import MAX_WITHIN, SEVERITIES
-from domain.plans import LagPolicy
+from domain.plans import ACCOUNTABLE_KINDS, LagPolicy, check_accountable
 from domain.rungs import CODE, MODES, Ladder
 from domain.rungs import Rung as LadderRung
 
@@ -212,12 +212,20 @@ class Lagging(BaseModel):
     inspector: str = Field(default="督导室（任务滞后规则）", min_length=1)
     text: str = Field(default="工作滞后：{plan}任务{number}“{title}”{reason}，截至{deadline}未完成",
                       min_length=1)
+    # days after a plan's import before any of its tasks may lag (nothing lags retroactively)
+    grace: int = Field(default=10, ge=0, le=3650)
+    # the unit kinds (domain.units.KINDS) the 督导室 may hold to account
+    accountable: tuple[str, ...] = ACCOUNTABLE_KINDS
 
     @model_validator(mode="after")
     def _placeholders(self) -> Lagging:
         bad = {m.group(1) for m in re.finditer(r"\{(\w*)\}", self.text)} - LAG_PLACEHOLDERS
         if bad:
             raise ValueError(f"text 里有未知占位符 {sorted(bad)} (unknown placeholders)")
+        try:
+            check_accountable(self.accountable)
+        except DudaoError as e:
+            raise ValueError(f"accountable：{e}") from None
         return self
 
     def rule(self) -> LagPolicy:

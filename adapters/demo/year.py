@@ -19,7 +19,7 @@ from uuid import UUID, uuid5
 from adapters.bootstrap import load_calendar
 from adapters.demo.api_tour import api_demo
 from adapters.infrastructure.event_store import engine_for, store_env
-from adapters.service_layer.action_plans import lag_key, units_by_name
+from adapters.service_layer.action_plans import lag_key, lagging_outside, units_by_name
 from adapters.service_layer.application import Dudao
 from adapters.service_layer.sweep import Sweeper
 from domain.findings import SEVERITIES, STATUSES, Finding
@@ -76,7 +76,8 @@ def d(text: str) -> date:
 
 
 def script(app: Dudao, clock: SimClock,
-           before_day: Callable[[date], None] | None = None) -> list[UUID]:
+           before_day: Callable[[date], None] | None = None,
+           echo: Callable[[str], None] | None = None) -> list[UUID]:
     """Record the demo's history, day by day. Returns the findings in order.
 
     The story below is written finding by finding; its steps are collected first
@@ -134,10 +135,28 @@ def script(app: Dudao, clock: SimClock,
 
         at(day, action)
 
-    # A 工作滞后 finding (recorded when the plans were imported): 市人社局 catches up.
+    # 工作滞后: nothing lags retroactively -- the plans were imported on 2024-01-02, and
+    # their tasks may lag from the day after the policy's grace (10 working days). Then
+    # 汉中 task 1 (due 2023-12-31, unmet) lags for the units the 督导室 holds to account;
+    # the party organs among its units are listed as 滞后, with no finding.
+    def lagging_after_grace() -> None:
+        clock.at(d("2024-01-17"), 9)
+        recorded = app.record_lagging(actor="督导室")
+        findings.extend(UUID(r["finding_id"]) for r in recorded)
+        if echo is not None:
+            echo(f"2024-01-17 工作滞后（导入后10个工作日起算）：登记 {len(recorded)} 条："
+                 + "、".join(f"{r['task']} {app.get_unit(r['unit']).name}" for r in recorded))
+            outside = lagging_outside(app, policy=app.lag_policy)
+            if outside:
+                echo("  滞后（不在督导室问责范围，提请政府关注，不登记问题）："
+                     + "、".join(f"{u['name']}（{u['kind_label']}）{len(u['tasks'])}项"
+                                for u in outside))
+
+    at("2024-01-17", lagging_after_grace)
+    # 市人社局 catches up.
     lag = keyed_id("finding", lag_key("HZ-2023-1", "SRSJ"))
-    report(lag, "2024-01-12", "已配合完成中小学校党组织标准化建设，覆盖率达到100%")
-    review(lag, "2024-01-15", True, note="抽查台账，已达标")
+    report(lag, "2024-01-22", "已配合完成中小学校党组织标准化建设，覆盖率达到100%")
+    review(lag, "2024-01-25", True, note="抽查台账，已达标")
 
     f = record("2024-03-01", "SJYJ", "部分学校食堂食品安全管理台账不全，未落实陪餐制度", "serious")
     order(f, "2024-03-05", 10)
@@ -209,9 +228,9 @@ def import_plans(app: Dudao, clock: SimClock, echo: Callable[[str], None]) -> li
         r = app.import_plan((SAMPLE_PLANS / file).read_bytes(), source=file, code=code,
                             actor="督导室")
         figures.append(f"{code} 任务{r['tasks']} 单位{r['units']} 指标{r['indicators']}")
-    # 汉中 task 1: coverage 100% was due 2023-12-31; only 市教育局 reported it on time.
-    app.report_progress("HZ-2023-1", indicator=1, value="100", on=d("2023-12-28"),
-                        unit="SJYJ", note="全市中小学校标准化党组织全覆盖", actor=UNIT_ACTOR)
+    # 汉中 task 1: coverage 100% was due 2023-12-31; 市教育局 reported 92% on time.
+    app.report_progress("HZ-2023-1", indicator=1, value="92", on=d("2023-12-28"),
+                        unit="SJYJ", note="全市中小学校标准化党组织覆盖率92%", actor=UNIT_ACTOR)
     # 汉中 task 7 (due 2023-12-31) was signed off on time.
     app.close_task("HZ-2023-7", on=d("2023-12-29"), inspector=INSPECTOR,
                    note="11个县区均达到创建标准", actor=INSPECTOR)
@@ -309,7 +328,7 @@ def run_demo(out: Path, echo: Callable[[str], None], holidays: str | None = None
                     echo(f"    {app.get_unit(e.unit).name}  {e.name}"
                          f"（自 {e.threshold} 起{due}）  {e.notice}")
 
-        findings = lagging + script(app, clock, sweep_until)
+        findings = lagging + script(app, clock, sweep_until, echo)
         sweep_until(date(2024, 12, 2))
         findings += api_demo(str(db), clock, echo, holidays)
         sweep_until(date(2025, 1, 1))

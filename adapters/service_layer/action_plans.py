@@ -44,7 +44,7 @@ from domain.plans import (
     task_row,
 )
 from domain.time import local_date
-from domain.units import CODE_PATTERN, Unit, check_code, check_text
+from domain.units import CODE_PATTERN, KINDS, Unit, check_code, check_text, guess_kind
 from domain.values import check_day
 from projections.exports import task_rows
 
@@ -143,9 +143,18 @@ def plan_with_digest(app: Dudao, digest: str) -> ActionPlan | None:
 
 
 def task_codes(app: Dudao, unit: str | None = None) -> list[str]:
-    """Codes of every task, or of those naming ``unit`` as lead or responsible unit."""
-    return [e.code for e in _scan(app, _topic("Task", "Created"))
-            if unit is None or unit in e.lead or unit in e.responsible]
+    """Codes of every task, or of those naming ``unit`` as lead or responsible unit (as
+    recorded, or as corrected by ``task edit``)."""
+    created = list(_scan(app, _topic("Task", "Created")))
+    if unit is None:
+        return [e.code for e in created]
+    units = {e.originator_id: (list(e.lead), list(e.responsible)) for e in created}
+    for e in _scan(app, _topic("Task", "Edited")):
+        lead, responsible = units.get(e.originator_id, ([], []))
+        units[e.originator_id] = (e.changes.get("lead", lead),
+                                  e.changes.get("responsible", responsible))
+    return [e.code for e in created
+            if unit in units[e.originator_id][0] or unit in units[e.originator_id][1]]
 
 
 # ------------------------------------------------------------------- import
@@ -206,7 +215,8 @@ def import_plan(app: Dudao, raw: bytes, *, source: str, code: str | None = None,
         if unit_code is None:
             unit_code = _free_code(app, name, {u.code for u in new_units})
             new_units.append(Unit(id=unit_id(unit_code), code=unit_code, name=name, parent=None,
-                                  principal=None, kind=kind, actor=actor, recorded_at=now))
+                                  principal=None, kind=kind, actor=actor, recorded_at=now,
+                                  category=guess_kind(name)))
         codes[name] = unit_code
         units.append({"name": name, "code": unit_code, "kind": kind})
 
@@ -279,12 +289,15 @@ def _free_code(app: Dudao, name: str, taken: set[str]) -> str:
 def report_progress(app: Dudao, task: str, *, indicator: int, value: str, on: date,
                     unit: str | None = None, note: str | None = None, actor: str) -> Task:
     t = get_task(app, task)
+    member_of = None
     if unit is not None:
         app.get_unit(unit)
+        if unit not in t.units:  # a member of a group the task names reports its part
+            member_of = next((g for who, g in answering(app, t) if who == unit), None)
     check_day(on, "on")
     note = check_text(note, "note", "备注", max_len=2000) if note and note.strip() else None
     t.report_progress(indicator=indicator, value=check_value(value), on=on, unit=unit,
-                      note=note, actor=actor, recorded_at=app.now())
+                      note=note, actor=actor, recorded_at=app.now(), member_of=member_of)
     app.commit(t)
     return t
 
@@ -301,20 +314,75 @@ def close_task(app: Dudao, task: str, *, on: date | None = None, inspector: str 
     return t
 
 
+# ---------------------------------------------------------------- corrections
+
+
+def edit_task(app: Dudao, task: str, *, title: str | None = None, deadline: date | None = None,
+              lead: list[str] | None = None, responsible: list[str] | None = None,
+              actor: str) -> tuple[Task, dict[str, Any]]:
+    """Correct a recorded task (``task edit``): an event on the task, the history keeps
+    both. Units must be registered; the plan's unit list learns the new ones."""
+    t = get_task(app, task)
+    if deadline is not None:
+        deadline = check_day(deadline, "deadline")
+    for field, codes in (("lead", lead), ("units", responsible)):
+        for c in codes or []:
+            app.get_unit(c.strip() if isinstance(c, str) else c, field=field)
+    changes = t.edit(title=title, deadline=deadline, lead=lead, responsible=responsible,
+                     actor=actor, recorded_at=app.now())
+    if not changes:
+        return t, {}
+    plan = get_plan(app, t.plan)
+    known = {u["code"] for u in plan.units}
+    added = [c for c in (*t.lead, *t.responsible) if c not in known]
+    if added:
+        plan_units = [*plan.units]
+        for c in dict.fromkeys(added):
+            unit = app.get_unit(c)
+            plan_units.append({"name": unit.name, "code": c, "kind": unit.kind})
+        plan.add_units(units=plan_units[len(plan.units):], actor=actor, recorded_at=app.now())
+        app.commit(t, plan)
+    else:
+        app.commit(t)
+    return t, changes
+
+
+def edit_plan(app: Dudao, code: str, *, title: str | None = None, end: date | None = None,
+              actor: str) -> tuple[ActionPlan, dict[str, Any]]:
+    """Correct a recorded plan's title or end (``plan edit``)."""
+    plan = get_plan(app, code)
+    if end is not None:
+        end = check_day(end, "end")
+    changes = plan.edit(title=title, end=end, actor=actor, recorded_at=app.now())
+    if changes:
+        app.commit(plan)
+    return plan, changes
+
+
 # -------------------------------------------------------------------- ledger
 
 
 def ledger(app: Dudao, plan_code: str) -> dict[str, Any]:
-    """工作台账: each unit of the plan with its tasks, indicators and their status, today."""
+    """工作台账: each unit of the plan with its tasks, indicators and their status, today.
+
+    Each unit says whether the policy holds it to account (``accountable``); a unit it
+    does not has its overdue tasks shown as 滞后 (for the government's attention)."""
     plan = get_plan(app, plan_code)
     today = local_date(app.now())
     tasks = [get_task(app, c) for c in plan.tasks]
+    policy = app.lag_policy
     units = []
     for u in plan.units:
         mine = [t for t in tasks if t.role_of(u["code"])]
         rows = [task_row(t, today, u["code"]) for t in mine]
+        unit = app.find_unit(u["code"])
+        category = unit.category if unit is not None else "other"
         units.append({
             "unit": u["code"], "name": u["name"], "kind": u["kind"],
+            "category": category, "category_label": KINDS[category],
+            "accountable": policy.holds_to_account(category),
+            "members": list(unit.members) if unit is not None else [],
+            "members_names": [app.get_unit(m).name for m in unit.members] if unit else [],
             "tasks": rows,
             "counts": {s: sum(1 for r in rows if r["status"] == s) for s in TASK_STATUSES},
         })
@@ -343,10 +411,27 @@ def ledger_rows(app: Dudao, plan_code: str) -> dict[str, Any]:
             "rows": task_rows(rows, names)}
 
 
+def groups_of(app: Dudao, unit: str) -> list[str]:
+    """The groups ``unit`` is a member of (``unit group``), by their latest members."""
+    members: dict[str, list[str]] = {}
+    for e in _scan(app, _topic("Unit", "MembersSet")):
+        members[e.code] = list(e.members)
+    return sorted(g for g, ms in members.items() if unit in ms)
+
+
 def unit_tasks(app: Dudao, unit: str, *, as_of: date | None = None) -> list[dict[str, Any]]:
-    """The tasks of every plan that name ``unit``, with their status: for the unit report."""
+    """The tasks of every plan that name ``unit``, with their status: for the unit report;
+    then those naming a group it is a member of (its own part, role 群组成员)."""
     today = as_of or local_date(app.now())
-    return [task_row(get_task(app, c), today, unit) for c in task_codes(app, unit)]
+    direct = task_codes(app, unit)
+    rows = [task_row(get_task(app, c), today, unit) for c in direct]
+    seen = set(direct)
+    for group in groups_of(app, unit):
+        for c in task_codes(app, group):
+            if c not in seen:
+                seen.add(c)
+                rows.append(task_row(get_task(app, c), today, unit, via=group))
+    return rows
 
 
 def ledger_text(data: dict[str, Any]) -> str:
@@ -358,12 +443,18 @@ def ledger_text(data: dict[str, Any]) -> str:
                                             for g in data["goals"]))
     for u in data["units"]:
         kind = "（群组）" if u["kind"] == "group" else ""
-        lines.append(f"\n■ {u['name']}{kind} [{u['unit']}]  " +
-                     "，".join(f"{TASK_STATUSES[s]} {n}" for s, n in u["counts"].items()))
+        held = u.get("accountable", True)
+        mark = "" if held else "，不在督导室问责范围：逾期的任务列为滞后，提请政府关注"
+        lines.append(f"\n■ {u['name']}{kind} [{u['unit']}]  {u.get('category_label', '')}{mark}  "
+                     + "，".join(f"{TASK_STATUSES[s]} {n}" for s, n in u["counts"].items()))
+        if u.get("members"):
+            lines.append("  群组成员（各自负责）：" + "、".join(u["members_names"]))
         for r in u["tasks"]:
             role = ROLES.get(r["role"] or "", "")
+            status = ("滞后" if not held and r["status"] == "overdue"
+                      else TASK_STATUSES[r["status"]])
             lines.append(f"  {r['task']}  {r['number']} {r['title']}  [{role}] "
-                         f"期限 {r['deadline'] or '—'}  {TASK_STATUSES[r['status']]}")
+                         f"期限 {r['deadline'] or '—'}  {status}")
             for i in r["indicators"]:
                 value = f"已报 {i['value']}{i['unit']}（{i['reported_on']}）" if i["value"] else "未填报"
                 lines.append(f"      指标{i['n']} {i['name']} "
@@ -380,19 +471,74 @@ def ledger_text(data: dict[str, Any]) -> str:
 # ------------------------------------------------------------------- lagging
 
 
-def lagging(app: Dudao, *, as_of: date | None = None,
-            policy: LagPolicy = LAG_POLICY) -> list[tuple[Task, Lag]]:
-    """Every (task, unit) that lags today: pure detection, records nothing."""
+def answering(app: Dudao, t: Task) -> list[tuple[str, str | None]]:
+    """Who answers for a task: each unit it names, a group with members through its
+    members (``(member, group)``); a unit named directly answers once, for itself."""
+    named = t.units
+    out: list[tuple[str, str | None]] = []
+    seen: set[str] = set()
+    for code in named:
+        unit = app.find_unit(code)
+        members = unit.members if unit is not None else []
+        pairs = [(m, code) for m in members if m not in named] if members else [(code, None)]
+        for who, via in pairs:
+            if who not in seen:
+                seen.add(who)
+                out.append((who, via))
+    return out
+
+
+def unit_kind(app: Dudao, code: str) -> str:
+    unit = app.find_unit(code)
+    return unit.category if unit is not None else "other"
+
+
+def lagging_all(app: Dudao, *, as_of: date | None = None,
+                policy: LagPolicy = LAG_POLICY) -> list[tuple[Task, Lag, bool]]:
+    """Every (task, unit) that lags today, and whether the policy holds that unit to
+    account (its kind is one of ``policy.accountable``): pure detection, records nothing.
+
+    A unit answers through :func:`answering`; the first lagging day is never before the
+    plan's import plus the policy's grace (domain.plans, "Fairness")."""
     today = as_of or local_date(app.now())
-    threshold_of = policy.threshold_of(app.calendar)
-    out: list[tuple[Task, Lag]] = []
+    floors: dict[date | None, Any] = {}
+    out: list[tuple[Task, Lag, bool]] = []
     for c in task_codes(app):
         t = get_task(app, c)
-        for u in t.units:
-            lag = t.lags(today, u, threshold_of)
+        threshold_of = floors.get(t.imported_on)
+        if threshold_of is None:
+            threshold_of = floors[t.imported_on] = policy.threshold_of(app.calendar,
+                                                                        t.imported_on)
+        for u, via in answering(app, t):
+            lag = t.lags(today, u, threshold_of, via=via)
             if lag is not None:
-                out.append((t, lag))
+                out.append((t, lag, policy.holds_to_account(unit_kind(app, u))))
     return out
+
+
+def lagging(app: Dudao, *, as_of: date | None = None,
+            policy: LagPolicy = LAG_POLICY) -> list[tuple[Task, Lag]]:
+    """Every (task, unit) that lags today and that the policy holds to account."""
+    return [(t, lag) for t, lag, held in lagging_all(app, as_of=as_of, policy=policy) if held]
+
+
+def lagging_outside(app: Dudao, *, as_of: date | None = None,
+                    policy: LagPolicy = LAG_POLICY) -> list[dict[str, Any]]:
+    """滞后 for the government's attention: the lagging tasks of units the policy does not
+    hold to account (no finding is opened for them), by unit."""
+    by_unit: dict[str, dict[str, Any]] = {}
+    for t, lag, held in lagging_all(app, as_of=as_of, policy=policy):
+        if held:
+            continue
+        unit = app.find_unit(lag.unit)
+        row = by_unit.setdefault(lag.unit, {
+            "unit": lag.unit, "name": unit.name if unit else lag.unit,
+            "kind": unit.category if unit else "other",
+            "kind_label": KINDS.get(unit.category if unit else "other", "其他"), "tasks": []})
+        row["tasks"].append({"task": t.code, "plan": t.plan, "number": t.number,
+                             "title": t.title, "deadline": lag.deadline,
+                             "lagging_since": lag.threshold})
+    return [by_unit[k] for k in sorted(by_unit)]
 
 
 def lag_key(task: str, unit: str) -> str:
@@ -437,7 +583,8 @@ def lagging_findings(app: Dudao, *, policy: LagPolicy = LAG_POLICY, today: date 
         changed.append(finding)
         recorded.append({"finding_id": str(fid), "task": t.code, "unit": lag.unit,
                          "threshold": lag.threshold, "deadline": deadline,
-                         "unmet": list(lag.unmet)})
+                         "unmet": list(lag.unmet), "on": on, "text": text,
+                         "severity": policy.severity})
     return recorded, changed
 
 

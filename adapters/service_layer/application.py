@@ -39,7 +39,7 @@ from domain.ids import keyed_id, parse_id, unit_id
 from domain.inspections import Inspection, check_inspectors
 from domain.rungs import LADDER, Ladder, Rung
 from domain.time import Clock
-from domain.units import UNIT_KINDS, Unit, check_code, check_text
+from domain.units import UNIT_KINDS, Unit, check_code, check_kind, check_text, guess_kind
 from domain.values import check_day, check_not_in_future
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,26 @@ class Dudao(Application[UUID]):
     ladder_source: Callable[[], Ladder] | None = None
     """The rungs of the escalation policy in force (the composition root sets it from the
     settings); without one, or when that policy cannot be loaded, the built-in rungs."""
+
+    lag_source: Callable[[], Any] | None = None
+    """The lagging rule (domain.plans.LagPolicy) of the policy in force (set with
+    ``ladder_source``); without one, or when it cannot be loaded, the built-in rule."""
+
+    @property
+    def lag_policy(self) -> Any:
+        """The policy's 工作滞后 rule: the ledger's and the bulletin's jurisdiction."""
+        from adapters.service_layer.action_plans import LAG_POLICY
+
+        rule = self.__dict__.get("_lag_policy")
+        if rule is None:
+            rule = LAG_POLICY
+            if self.lag_source is not None:
+                try:
+                    rule = self.lag_source()
+                except DudaoError as e:
+                    log.warning("升级策略无法加载，工作滞后按内置规则：%s", e)
+            self.__dict__["_lag_policy"] = rule
+        return rule
 
     @property
     def ladder(self) -> Ladder:
@@ -151,11 +171,16 @@ class Dudao(Application[UUID]):
         parent: str | None = None,
         principal: str | None = None,
         kind: str = "unit",
+        category: str | None = None,
         actor: str,
     ) -> Unit:
-        """Register a unit; registering the same unit again changes nothing."""
+        """Register a unit; registering the same unit again changes nothing.
+
+        ``category``: what the unit is (domain.units.KINDS); guessed from its name when
+        not given."""
         check_code(code)
         name = check_text(name, "name", "单位名称")
+        category = check_kind(category) if category is not None else guess_kind(name)
         principal = (check_text(principal, "principal", "主要负责人姓名", max_len=50)
                      if principal and principal.strip() else None)
         if kind not in UNIT_KINDS:
@@ -169,7 +194,7 @@ class Dudao(Application[UUID]):
         existing = self.find_unit(code)
         if existing is not None:
             if existing.same_as(name, parent, principal, kind):
-                return existing
+                return existing  # (its kind is changed by ``unit edit --kind``)
             raise Conflict(
                 f"单位代码 {code} 已被“{existing.name}”使用",
                 f"unit code {code} is already used by {existing.name!r}",
@@ -177,10 +202,41 @@ class Dudao(Application[UUID]):
             )
         unit = Unit(
             id=unit_id(code), code=code, name=name, parent=parent, principal=principal,
-            kind=kind, actor=actor, recorded_at=self.now(),
+            kind=kind, actor=actor, recorded_at=self.now(), category=category,
         )
         self.commit(unit)
         return unit
+
+    def change_unit_kind(self, code: str, kind: str, *, actor: str) -> Unit:
+        """Set what a unit is (its kind, 单位类别); the history keeps the one before."""
+        kind = check_kind(kind)
+        unit = self._fresh_unit(code)
+        if unit.change_kind(kind, actor=actor, recorded_at=self.now()):
+            self.commit(unit)
+        self._units[code] = unit
+        return unit
+
+    def set_group_members(self, code: str, members: list[str], *, actor: str) -> Unit:
+        """The units a group answers through: each member then answers for its part of
+        the tasks naming the group (lagging findings go to members, not the group)."""
+        unit = self._fresh_unit(code)
+        for m in members:
+            if isinstance(m, str) and m.strip():
+                member = self.get_unit(m.strip(), field="members")
+                if member.members:
+                    raise Conflict(f"单位 {member.code}（{member.name}）本身是有成员的群组，"
+                                   "不能再作为成员", f"unit {member.code} is itself a group "
+                                   "with members", field="members")
+        if unit.set_members(members, actor=actor, recorded_at=self.now()):
+            self.commit(unit)
+        self._units[code] = unit
+        return unit
+
+    def _fresh_unit(self, code: str) -> Unit:
+        """A unit read from the store (not the memo), to record an event on."""
+        check_code(code)
+        self._units.pop(code, None)
+        return self.get_unit(code, field="code")
 
     def find_unit(self, code: str) -> Unit | None:
         known = self._units.get(code)
@@ -622,6 +678,22 @@ class Dudao(Application[UUID]):
 
         return plans.close_task(self, task, on=on, inspector=inspector, note=note, actor=actor)
 
+    def edit_task(self, task: str, *, title: str | None = None, deadline: date | None = None,
+                  lead: list[str] | None = None, responsible: list[str] | None = None,
+                  actor: str) -> tuple[Any, dict[str, Any]]:
+        """Correct a recorded task (title, deadline, units): an event, history keeps both."""
+        from adapters.service_layer import action_plans as plans
+
+        return plans.edit_task(self, task, title=title, deadline=deadline, lead=lead,
+                               responsible=responsible, actor=actor)
+
+    def edit_plan(self, code: str, *, title: str | None = None, end: date | None = None,
+                  actor: str) -> tuple[Any, dict[str, Any]]:
+        """Correct a recorded plan's title or end."""
+        from adapters.service_layer import action_plans as plans
+
+        return plans.edit_plan(self, code, title=title, end=end, actor=actor)
+
     def plan_ledger(self, code: str) -> dict[str, Any]:
         from adapters.service_layer import action_plans as plans
 
@@ -638,15 +710,16 @@ class Dudao(Application[UUID]):
         """工作滞后: a finding against each unit of each lagging task (idempotent)."""
         from adapters.service_layer import action_plans as plans
 
-        return plans.record_lagging(self, policy=policy or plans.LAG_POLICY, today=today,
+        return plans.record_lagging(self, policy=policy or self.lag_policy, today=today,
                                     actor=actor)
+
     def lagging_findings(self, *, policy: Any = None, today: date | None = None,
                          actor: str = "dudao:rules") -> tuple[list[dict[str, Any]], list[Any]]:
         """What :meth:`record_lagging` would record, not saved: its rows and the findings
         holding their pending events (the sweep's dry run)."""
         from adapters.service_layer import action_plans as plans
 
-        return plans.lagging_findings(self, policy=policy or plans.LAG_POLICY, today=today,
+        return plans.lagging_findings(self, policy=policy or self.lag_policy, today=today,
                                       actor=actor)
 
 

@@ -161,27 +161,29 @@ def test_refusals_record_nothing(app: Dudao, clock: Clock) -> None:
 
 
 def test_lagging_tasks_become_findings_once(app: Dudao, clock: Clock) -> None:
-    clock.at("2024-01-02")
+    clock.at("2023-12-01")  # imported a month before the first deadlines (2023-12-31)
     imp(app, HANZHONG, "HZ")
-    # before the first deadlines pass (2023-12-31 for task 1's indicator and task 7)
     assert plans.lagging(app, as_of=date(2023, 12, 31)) == []
-    # task 1: 市教育局 (lead) reported 100% on time; the others did not
-    app.report_progress("HZ-1", indicator=1, value="100", on=date(2023, 12, 30), unit="SJYJ",
+    # task 1: 市教育局 (lead) reported 92% on time (unmet); 市委组织部 100% too late
+    app.report_progress("HZ-1", indicator=1, value="92", on=date(2023, 12, 1), unit="SJYJ",
                         actor="u")
+    clock.at("2024-01-02")
     # a value reported after the deadline does not count for the deadline that passed
     app.report_progress("HZ-1", indicator=1, value="100", on=date(2024, 1, 2), unit="SWZZB",
                         actor="u")
     # task 7 (no indicators, due 2023-12-31) signed off on time
-    clock.at("2023-12-29")
     app.close_task("HZ-7", on=date(2023, 12, 29), actor="张督学")
     clock.at("2024-01-10")
     lags = {(t.code, lag.unit): lag for t, lag in plans.lagging(app)}
-    assert set(lags) == {("HZ-1", "SWZZB"), ("HZ-1", "SWBB"), ("HZ-1", "SRSJ"),
-                         ("HZ-1", "GXQDWZF")}
+    # the party organs (市委组织部, 市委编办) are outside the 督导室's jurisdiction
+    assert set(lags) == {("HZ-1", "SJYJ"), ("HZ-1", "SRSJ"), ("HZ-1", "GXQDWZF")}
+    outside = plans.lagging_outside(app)
+    assert [(u["unit"], u["kind"], [t["task"] for t in u["tasks"]]) for u in outside] == [
+        ("SWBB", "party_organ", ["HZ-1"]), ("SWZZB", "party_organ", ["HZ-1"])]
     assert lags[("HZ-1", "SRSJ")].threshold == date(2024, 1, 1)
     assert lags[("HZ-1", "SRSJ")].unmet == (1,)
     recorded = app.record_lagging()
-    assert len(recorded) == 4
+    assert len(recorded) == 3
     f = app.get_finding(recorded[0]["finding_id"])
     assert f.text.startswith("工作滞后：")
     assert "中小学校标准化党组织覆盖率≥100%" in f.text
@@ -193,6 +195,20 @@ def test_lagging_tasks_become_findings_once(app: Dudao, clock: Clock) -> None:
     # a late sweep decides what a punctual one would have: same findings, same dates
     clock.at("2024-03-01")
     assert app.record_lagging() == []
+
+
+def test_a_plan_imported_after_its_deadlines_lags_from_its_import(app: Dudao,
+                                                                   clock: Clock) -> None:
+    clock.at("2024-01-02")  # after HZ's first deadlines (2023-12-31)
+    imp(app, HANZHONG, "HZ")
+    # the grace: 10 working days after the import (2024-01-03 .. 2024-01-16)
+    assert plans.lagging(app, as_of=date(2024, 1, 16)) == []
+    clock.at("2024-01-17")
+    recorded = app.record_lagging()
+    assert recorded and {r["threshold"] for r in recorded} == {date(2024, 1, 17)}
+    f = app.get_finding(recorded[0]["finding_id"])
+    assert (f.on, f.deadline) == (date(2024, 1, 17), date(2024, 1, 31))
+    assert "截至2023-12-31未完成" in f.text  # the deadline that passed is still named
 
 
 def test_cli_import_show_progress_close(sqlite_db: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -219,9 +235,14 @@ def test_demo_imports_the_sample_plans_first(tmp_path: Path) -> None:
     lines: list[str] = []
     run_demo(tmp_path / "out", lines.append)
     assert lines[0].startswith("实施方案：XZ-2023 任务13 单位9 指标5；HZ-2023 任务28 单位22 指标21；"
-                               "JGDQ-2023 任务16 单位11 指标25；工作滞后 4 条")
+                               "JGDQ-2023 任务16 单位11 指标25；工作滞后 0 条")
     text = "\n".join(lines)
-    assert any("市委组织部" in line and "工作滞后" in line for line in text.splitlines())
+    # nothing lags retroactively: the tasks due before the import lag after the grace,
+    # 市委组织部 (a party organ) is listed as 滞后 and receives no finding
+    lag_lines = [line for line in text.splitlines() if line.startswith("2024-01-17 工作滞后")]
+    assert lag_lines and "市人社局" in lag_lines[0] and "市委组织部" not in lag_lines[0]
+    assert any("不在督导室问责范围" in line and "市委组织部" in line
+               for line in text.splitlines())
     reports = tmp_path / "out" / "reports" / "units"
     if reports.is_dir():  # the unit reports list the unit's plan tasks
         md = (reports / "SWZZB.md").read_text(encoding="utf-8")

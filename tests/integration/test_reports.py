@@ -427,3 +427,30 @@ def test_bulletin_for_a_period_matches_the_hand_count(app: Dudao, db: str, clock
     assert [u["unit"] for u in b["accountability"]] == ["U3"]
     assert str(f["h1"]) in str(b["accountability"])
     assert "本期 2024-10-20 起" in render(b, "md")
+
+
+def test_peers_are_compared_within_their_kind(app: Dudao, db: str, clock: Clock) -> None:
+    """区政府 is compared with other 区政府, not with 市直部门; a unit with a parent with its
+    parent's units; a changed kind (unit edit --kind) moves the unit to its new peers."""
+    clock.at("2024-09-02")
+    for code, name in (("HT", "汉台区人民政府"), ("NZ", "南郑区人民政府"),
+                       ("JYJ", "市教育局"), ("CZJ", "市财政局"), ("ZX", "市第一中学")):
+        app.add_unit(code, name, actor="t")
+    app.add_unit("HTJY", "汉台区教育局", parent="HT", actor="t")
+    app.add_unit("HTCZ", "汉台区财政局", parent="HT", actor="t")
+    clock.at("2024-11-01")
+    with live(app, db) as v:
+        ht, jyj, htjy = v.unit("HT")["peers"], v.unit("JYJ")["peers"], v.unit("HTJY")["peers"]
+        zx = v.unit("ZX")["peers"]
+    assert (ht["group"], ht["units"], ht["kind"]) == ("政府类单位", 2, "government")
+    assert {r["unit"] for r in ht["table"]} == {"HT", "NZ"}
+    assert {r["unit"] for r in jyj["table"]} == {"JYJ", "CZJ"}
+    assert (htjy["group"], {r["unit"] for r in htjy["table"]}) == ("汉台区人民政府",
+                                                                  {"HTJY", "HTCZ"})
+    assert {r["unit"] for r in zx["table"]} == {"ZX"}
+    app.change_unit_kind("ZX", "department", actor="t")
+    with live(app, db) as v:
+        zx = v.unit("ZX")["peers"]
+        md = render(v.unit("ZX"), "md")
+    assert {r["unit"] for r in zx["table"]} == {"JYJ", "CZJ", "ZX"}
+    assert "与同级单位比较（部门类单位）" in md

@@ -73,3 +73,18 @@ def test_not_toml_is_refused() -> None:
 def test_unknown_policy_name_lists_the_known_ones() -> None:
     with pytest.raises(InvalidInput, match=r"没有名为 lenient 的升级策略.*default"):
         load_policy("lenient")
+
+
+def test_the_lagging_rule_states_its_jurisdiction_and_grace() -> None:
+    rule = load_policy("default").lagging.rule()
+    assert rule.accountable == ("government", "department", "school") and rule.grace == 10
+    for accountable, reason in (('["government", "supervision_office"]', "督导室不能"),
+                                ('["ministry"]', "无效")):
+        text = DEFAULT.replace('accountable = ["government", "department", "school"]',
+                               f"accountable = {accountable}")
+        with pytest.raises(InvalidInput) as caught:
+            parse_policy(text, "rules/policies/broken.toml")
+        assert "lagging" in caught.value.zh and reason in caught.value.zh, caught.value.zh
+    with pytest.raises(InvalidInput) as caught:
+        parse_policy(DEFAULT.replace("grace = 10", "grace = -1"), "rules/policies/broken.toml")
+    assert "lagging.grace" in caught.value.zh

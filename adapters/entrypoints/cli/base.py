@@ -171,7 +171,7 @@ def default_actor() -> str:
 
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "unit": ("core", "责任单位。"),
+    "unit": ("core", "责任单位：登记、类别、群组成员。"),
     "finding": ("core", "督导发现的问题。"),
     "rectify": ("core", "限期整改：通知、报告、复查、延期。"),
     "interview": ("core", "约谈。"),
@@ -179,8 +179,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "escalate": ("escalate", "按升级策略扫描到期的问题，记录升级（各级由策略规定，提请问责由督导委员会决定）；raise：督学手动升级。"),
     "accountability": ("accountability",
                        "问责案件：调查核实、告知、陈述申辩、督导委员会决定（或不予问责）、问责决定书。"),
-    "plan": ("plans", "实施方案：导入、工作台账。"),
-    "task": ("plans", "实施方案的任务：进度填报、销号。"),
+    "plan": ("plans", "实施方案：导入、工作台账、更正。"),
+    "task": ("plans", "实施方案的任务：进度填报、销号、更正。"),
     "report": ("report", "问责报告与督导通报。"),
     "projections": ("report", "读模型（投影）。"),
     "audit": ("audit", "审计：轨迹、校验、检查点与回放。"),
@@ -273,6 +273,8 @@ FIELD_OPTIONS = {
     "case": "CASE", "basis": "--basis", "unit_mode": "--unit-mode", "person": "--person",
     "person_mode": "--person-mode", "effective_on": "--effective", "status": "--status",
     "user": "NAME", "display": "--display", "rung": "--rung", "falsified": "--falsified",
+    "kind": "--kind", "members": "--members", "title": "--title", "deadline": "--deadline",
+    "lead": "--lead", "units": "--units", "end": "--end",
 }
 
 

@@ -14,6 +14,7 @@ from adapters.service_layer.application import Dudao
 from domain.calendar import PROVISIONAL_MARK
 from domain.evidence import LIMITS_TEXT, REQUEST_STATUSES
 from domain.findings import SEVERITIES, STATUSES, Finding
+from domain.units import KINDS
 
 
 def finding_summary(f: Finding) -> dict[str, object]:
@@ -99,13 +100,67 @@ def unit() -> None:
 @click.option("--name", required=True, help="单位名称")
 @click.option("--parent", metavar="CODE", help="上级单位代码")
 @click.option("--principal", metavar="NAME", help="主要负责人")
+@click.option("--kind", "kind", metavar="KIND",
+              help="单位类别：政府、部门、学校、党委机关、督导室、其他（默认按名称推断）")
 @pass_app
 def unit_add(app: Dudao, actor: str, code: str, name: str, parent: str | None,
-             principal: str | None) -> None:
+             principal: str | None, kind: str | None) -> None:
     """登记责任单位 CODE。"""
-    u = app.add_unit(code, name, parent=parent, principal=principal, actor=actor)
-    emit({"unit": u.code, "name": u.name, "parent": u.parent, "principal": u.principal},
-         f"已登记单位 {u.code}（{u.name}）")
+    u = app.add_unit(code, name, parent=parent, principal=principal, category=kind,
+                     actor=actor)
+    emit(unit_data(u), f"已登记单位 {u.code}（{u.name}，{KINDS[u.category]}）")
+
+
+def unit_data(u: Any) -> dict[str, Any]:
+    return {"unit": u.code, "name": u.name, "parent": u.parent, "principal": u.principal,
+            "kind": u.category, "kind_label": KINDS[u.category], "group": u.kind == "group",
+            "members": list(u.members),
+            "kind_history": [{"kind": h["kind"], "previous": h["previous"], "actor": h["actor"],
+                              "at": h["at"]} for h in u.kind_history]}
+
+
+@unit.command("edit")
+@click.argument("code")
+@click.option("--kind", "kind", required=True, metavar="KIND",
+              help="单位类别：政府、部门、学校、党委机关、督导室、其他"
+                   "（或 government、department、school、party_organ、supervision_office、other）")
+@pass_app
+def unit_edit(app: Dudao, actor: str, code: str, kind: str) -> None:
+    """更正单位 CODE 的类别（记为事件，历史保留原类别）。升级策略规定督导室可以问责哪些类别。"""
+    before = app.get_unit(code, field="code").category
+    u = app.change_unit_kind(code, kind, actor=actor)
+    same = before == u.category
+    emit(unit_data(u) | {"changed": not same},
+         f"单位 {u.name} 的类别{'已是' if same else '改为'}{KINDS[u.category]}"
+         + ("" if same else f"（原为{KINDS[before]}）"))
+
+
+@unit.command("group")
+@click.argument("code")
+@click.option("--members", required=True, metavar="A,B,…",
+              help="成员单位代码，用逗号分隔：每个成员对群组承担的任务各自负责")
+@pass_app
+def unit_group(app: Dudao, actor: str, code: str, members: str) -> None:
+    """登记群组单位 CODE（如“各县区党委、政府”）的成员：工作滞后问题登记给每个成员，不登记给群组。"""
+    codes = [m.strip() for m in members.replace("，", ",").split(",") if m.strip()]
+    u = app.set_group_members(code, codes, actor=actor)
+    names = "、".join(app.get_unit(m).name for m in u.members)
+    emit(unit_data(u), f"群组 {u.name} 的成员：{names}")
+
+
+@unit.command("show")
+@click.argument("code")
+@pass_app
+def unit_show(app: Dudao, actor: str, code: str) -> None:
+    """显示单位 CODE：名称、类别、上级、主要负责人、群组成员。"""
+    u = app.get_unit(code, field="code")
+    members = "、".join(app.get_unit(m).name for m in u.members)
+    emit(unit_data(u), f"{u.name}（{u.code}）  类别：{KINDS[u.category]}"
+         + (f"  上级：{u.parent}" if u.parent else "")
+         + (f"  主要负责人：{u.principal}" if u.principal else "")
+         + (f"\n群组成员：{members}" if members else "")
+         + "".join(f"\n{h['at']:%Y-%m-%d} 类别由{KINDS[h['previous']]}改为{KINDS[h['kind']]}"
+                   f"（{h['actor']}）" for h in u.kind_history))
 
 
 # ---------------------------------------------------------------- finding

@@ -98,6 +98,25 @@ def plan_show(app: Dudao, actor: str, plan_code: str, fmt: str, out: str | None)
     emit(data, lambda: plans.ledger_text(data))
 
 
+@plan.command("edit")
+@click.argument("plan_code", metavar="CODE")
+@click.option("--title", help="方案标题")
+@click.option("--end", "end", type=DATE, help="方案的期限（完成日期）")
+@pass_app
+def plan_edit(app: Dudao, actor: str, plan_code: str, title: str | None,
+              end: date | None) -> None:
+    """更正已导入的方案 CODE（记为事件，历史保留原值）。"""
+    if title is None and end is None:
+        raise InvalidInput("请至少给出 --title 或 --end", "give --title or --end", field="title")
+    p, changes = app.edit_plan(plan_code, title=title, end=end, actor=actor)
+    emit({"plan": p.code, "title": p.title, "end": p.end, "changed": sorted(changes)},
+         f"已更正方案 {p.code}：" + ("、".join(EDIT_NAMES[k] for k in changes) or "没有变化"))
+
+
+EDIT_NAMES = {"title": "标题", "end": "期限", "deadline": "期限", "deadline_source": "期限来源",
+              "lead": "牵头单位", "responsible": "责任单位"}
+
+
 @plan.command("lagging")
 @click.option("--record", is_flag=True, help="对每个滞后任务的每个责任单位登记“工作滞后”问题并限期整改")
 @click.option("--policy", "policy_name", metavar="NAME",
@@ -108,17 +127,31 @@ def plan_lagging(app: Dudao, actor: str, record: bool, policy_name: str | None) 
     rule = bootstrap.policy(settings(), policy_name).lagging.rule()
     if record:
         done = app.record_lagging(policy=rule, actor=actor)
-        emit({"recorded": done}, lambda: "\n".join(
-            f"{r['task']}  {r['unit']}  滞后自 {r['threshold']}，整改期限 {r['deadline']}"
+        emit({"recorded": done, "outside": plans.lagging_outside(app, policy=rule)},
+             lambda: "\n".join(
+            f"{r['task']}  {app.get_unit(r['unit']).name}  滞后自 {r['threshold']}，"
+            f"整改期限 {r['deadline']}"
             for r in done) or "没有新的滞后任务")
         return
-    rows = [{"task": t.code, "unit": lag.unit, "threshold": lag.threshold,
-             "deadline": lag.deadline, "unmet": list(lag.unmet)}
-            for t, lag in plans.lagging(app, policy=rule)]
-    emit({"lagging": rows}, lambda: "\n".join(
-        f"{r['task']}  {r['unit']}  期限 {r['deadline']}，滞后自 {r['threshold']}"
-        + (f"，未达标指标 {r['unmet']}" if r["unmet"] else "，未销号")
-        for r in rows) or "没有滞后的任务")
+    rows: list[dict[str, Any]] = [
+        {"task": t.code, "unit": lag.unit, "threshold": lag.threshold,
+         "deadline": lag.deadline, "unmet": list(lag.unmet)}
+        for t, lag in plans.lagging(app, policy=rule)]
+    outside = plans.lagging_outside(app, policy=rule)
+
+    def human() -> str:
+        lines = [f"{r['task']}  {app.get_unit(r['unit']).name}  期限 {r['deadline']}，"
+                 f"滞后自 {r['threshold']}"
+                 + (f"，未达标指标 {r['unmet']}" if r["unmet"] else "，未销号")
+                 for r in rows] or ["没有滞后的任务"]
+        if outside:
+            lines.append("滞后（不在督导室问责范围，提请政府关注，不登记问题、不升级）：")
+            lines += [f"  {u['name']}（{u['kind_label']}）："
+                      + "、".join(f"{t['task']} {t['title']}（期限 {t['deadline']}）"
+                                 for t in u["tasks"]) for u in outside]
+        return "\n".join(lines)
+
+    emit({"lagging": rows, "outside": outside}, human)
 
 
 # ------------------------------------------------------------------- task
@@ -179,6 +212,33 @@ def task_progress(app: Dudao, actor: str, task_code: str, indicator: int, value:
           "unit": unit_code, "on": on, "met": met},
          f"已填报：{t.code} 指标{indicator} {ind['name']} = {t.reports[-1]['value']}{ind['unit']}"
          f"（目标 {target_text(ind)}，{'已达标' if met else '未达标'}）")
+
+
+def unit_list(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [c.strip() for c in text.replace("，", ",").replace("、", ",").split(",") if c.strip()]
+
+
+@task.command("edit")
+@click.argument("task_code", metavar="TASK")
+@click.option("--title", help="任务名称")
+@click.option("--deadline", "deadline", type=DATE, help="任务期限")
+@click.option("--lead", metavar="A,B", help="牵头单位代码，逗号分隔（空串：没有牵头单位）")
+@click.option("--units", metavar="A,B", help="责任单位代码，逗号分隔（空串：没有责任单位）")
+@pass_app
+def task_edit(app: Dudao, actor: str, task_code: str, title: str | None, deadline: date | None,
+              lead: str | None, units: str | None) -> None:
+    """更正已导入的任务 TASK：名称、期限、牵头单位、责任单位（记为事件，历史保留原值）。"""
+    if title is None and deadline is None and lead is None and units is None:
+        raise InvalidInput("请至少给出 --title、--deadline、--lead 或 --units 之一",
+                           "give --title, --deadline, --lead or --units", field="title")
+    t, changes = app.edit_task(task_code, title=title, deadline=deadline,
+                               lead=unit_list(lead), responsible=unit_list(units), actor=actor)
+    row = task_data(app, t.code) | {"changed": sorted(changes)}
+    shown = [k for k in changes if k != "deadline_source"]
+    emit(row, lambda: f"已更正任务 {t.code}：" + ("、".join(EDIT_NAMES[k] for k in shown)
+                                                 or "没有变化") + "\n" + task_text(row))
 
 
 @task.command("close")

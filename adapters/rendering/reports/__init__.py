@@ -26,12 +26,13 @@ from adapters.service_layer.application import Dudao
 from domain.errors import NotFound
 from domain.rungs import LADDER, Ladder
 from domain.time import local_date
+from domain.units import KINDS
 from projections.accountability import AccountabilityProjection
 from projections.accountability import units as units_table
 from projections.cases import CasesProjection
 from projections.decode import FastDecoder
 from projections.persons import PersonsProjection
-from projections.plans import PlansProjection
+from projections.plans import PlansProjection, lagging_outside
 from projections.reports import ReadModel, Reports, load
 from projections.runner import Runner, positions
 
@@ -83,8 +84,12 @@ class View:
 
     def __init__(self, conn: Connection, now: datetime, since: date | None = None,
                  memo: Memo | None = None, state: tuple[Any, ...] = (),
-                 ladder: Ladder = LADDER) -> None:
+                 ladder: Ladder = LADDER, lag: Any = None, calendar: Any = None) -> None:
         self.conn = conn
+        # the lagging rule (whom the 督导室 holds to account) and the calendar it counts by:
+        # the bulletin lists the others' lagging tasks as 滞后
+        self.lag = lag
+        self.calendar = calendar
         self.now = now
         self.ladder = ladder  # the policy's rungs: the reports' columns
         self.since = since
@@ -131,7 +136,8 @@ class View:
         (findings still open or closed since then; escalations from then on)."""
         if since is None:
             return self
-        other = View(self.conn, self.now, since, self.memo, self.state, self.ladder)
+        other = View(self.conn, self.now, since, self.memo, self.state, self.ladder,
+                     self.lag, self.calendar)
         if "model" in self.__dict__:
             other.model = self.model
         return other
@@ -143,12 +149,23 @@ class View:
 
     def bulletin(self) -> dict[str, Any]:
         if self.memo is None:
-            return self.reports.bulletin()
+            return self._bulletin()
         key = (self.state, self.today, self.since)
         kept = self.memo.bulletins.get(key)
         if kept is None:
-            kept = self.memo.bulletins[key] = self.reports.bulletin()
+            kept = self.memo.bulletins[key] = self._bulletin()
         return kept | {"as_of": self.now}
+
+    def _bulletin(self) -> dict[str, Any]:
+        data = self.reports.bulletin()
+        lagging: list[dict[str, Any]] = []
+        if self.lag is not None and self.calendar is not None:
+            lagging = lagging_outside(self.conn, self.units, self.today, self.lag,
+                                      self.calendar)
+            for u in lagging:
+                u["kind_label"] = KINDS.get(u["kind"], "其他")
+        data["lagging_outside"] = lagging
+        return data
 
     def all_units(self) -> dict[str, dict[str, Any]]:
         return self.reports.all_units(self.conn)
@@ -170,13 +187,14 @@ def live(app: Dudao, db: str, *, catch_up: bool = True,
             runner.catch_up()
         with runner.engine.connect() as conn:
             if own:
-                yield View(conn, app.now(), ladder=app.ladder)
+                yield View(conn, app.now(), ladder=app.ladder, lag=app.lag_policy,
+                           calendar=app.calendar)
             else:
                 memo = MEMOS.get(runner)
                 if memo is None:
                     memo = MEMOS.setdefault(runner, Memo())
                 yield View(conn, app.now(), memo=memo, state=memo.at(read_state(conn)),
-                           ladder=app.ladder)
+                           ladder=app.ladder, lag=app.lag_policy, calendar=app.calendar)
     finally:
         if own:
             runner.engine.dispose()
@@ -199,7 +217,8 @@ def as_of(app: Dudao, moment: datetime) -> Iterator[View]:
     try:
         runner.catch_up(batch=5000)
         with runner.engine.connect() as conn:
-            yield View(conn, moment, ladder=app.ladder)
+            yield View(conn, moment, ladder=app.ladder, lag=app.lag_policy,
+                       calendar=app.calendar)
     finally:
         runner.engine.dispose()
 
