@@ -358,11 +358,12 @@ def test_the_publishers_holder_killed_mid_publish_another_takes_over(
 def test_two_servers_read_every_write_while_the_projector_is_killed_and_restarted(
         schema_url: str, procs: list[Proc]) -> None:
     env = env_for(schema_url)
-    subprocess.run([DUDAO, "unit", "add", "HTQ", "--name", "汉台区人民政府"], env=env,
-                   check=True, capture_output=True)
+    added = subprocess.run([DUDAO, "unit", "add", "HTQ", "--name", "汉台区人民政府"], env=env,
+                           capture_output=True, text=True)
+    assert added.returncode == 0, added.stderr
     made = subprocess.run([DUDAO, "--json", "token", "create", "--role", "inspector",
-                           "--name", "张督学"], env=env, check=True, capture_output=True,
-                          text=True)
+                           "--name", "张督学"], env=env, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
     token = json.loads(made.stdout)["token"]
     projector = Proc(["worker", "project"], env)
     procs.append(projector)
