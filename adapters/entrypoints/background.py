@@ -21,7 +21,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from adapters.infrastructure.event_store import is_postgres
-from adapters.infrastructure.leases import HEARTBEAT, RETRY, ROLE_NAMES, PgLease, lease_for
+from adapters.infrastructure.leases import (
+    HEARTBEAT,
+    RETRY,
+    ROLE_NAMES,
+    PgLease,
+    WakeListener,
+    lease_for,
+)
 from adapters.infrastructure.notice_outbox import PublisherTask, _stderr
 from domain.errors import DudaoError
 from domain.time import local_date, start_of_day
@@ -115,10 +122,13 @@ class ProjectorTask:
     role); servers then read them without replaying the log each (see
     :class:`adapters.infrastructure.read_models.FollowingRunner`)."""
 
-    def __init__(self, make_runner: Callable[[], Any], poll: float = 0.05,
-                 log: Callable[[str], None] = _stderr) -> None:
+    def __init__(self, make_runner: Callable[[], Any], poll: float = 0.1,
+                 log: Callable[[str], None] = _stderr, db: str | None = None) -> None:
         self.make_runner = make_runner
         self.poll = poll
+        """Seconds between two looks at the log; a server waiting to read wakes it sooner
+        (PostgreSQL ``NOTIFY``, :class:`adapters.infrastructure.leases.WakeListener`)."""
+        self.listener = WakeListener(db) if db is not None else None
         self.log = log
         self.applied = 0
         self._stop = asyncio.Event()
@@ -145,11 +155,16 @@ class ProjectorTask:
                     failing = False
                     pause = self.poll
                 self.applied += done
-                if not done:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stop.wait(), pause)
+                if not done and not self._stop.is_set():
+                    if self.listener is not None and not failing:
+                        await asyncio.to_thread(self.listener.wait, pause)
+                    else:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._stop.wait(), pause)
         finally:
             runner.engine.dispose()
+            if self.listener is not None:
+                self.listener.close()
 
     async def stop(self, timeout: float = 30.0) -> None:
         task, self.task = self.task, None
@@ -297,7 +312,8 @@ def hooks(options: ServeOptions, lifecycle: Any, *, server: str | None = None,
             "sweep": lambda: SweepTask(lambda: sweeper(c.app, c.db, None, c.settings),
                                        options.sweep_interval, after=wake, log=log,
                                        clock=c.app.now),
-            "project": lambda: ProjectorTask(lambda: read_models(c.app, c.db), log=log),
+            "project": lambda: ProjectorTask(lambda: read_models(c.app, c.db), log=log,
+                                             db=c.db),
         }
         for role in ROLE_ORDER:
             if role not in chosen:

@@ -245,3 +245,52 @@ def holders(db: str, engine: Engine) -> list[Holder]:
 def role_held(db: str, engine: Engine, role: str) -> bool:
     """Whether some process (this one or another) holds ``role``'s lease now."""
     return any(h.role == role for h in holders(db, engine))
+
+
+def wake_channel(db: str) -> str:
+    """The PostgreSQL ``NOTIFY`` channel a server wakes the projector on (one per schema)."""
+    return f"dudao_project_{namespace(db)}"
+
+
+def wake_projector(db: str, conn: Any) -> None:
+    """Ask the projector to look at the log now (``conn``: a SQLAlchemy connection)."""
+    from sqlalchemy import text
+
+    conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": wake_channel(db)})
+
+
+class WakeListener:
+    """The projector's side: waits until a server asks (``NOTIFY``) or ``timeout`` passes.
+    On SQLite, or when the connection fails, it only waits."""
+
+    def __init__(self, db: str) -> None:
+        self.db = db
+        self.conn: Any = None
+
+    def listen(self) -> None:
+        import psycopg
+
+        if is_postgres(self.db) and (self.conn is None or self.conn.closed):
+            self.conn = psycopg.connect(pg_conninfo(self.db), autocommit=True, connect_timeout=5)
+            self.conn.execute(f"LISTEN {wake_channel(self.db)}")
+
+    def wait(self, timeout: float) -> bool:
+        """Whether a server asked (else the time passed)."""
+        import psycopg
+
+        if not is_postgres(self.db):
+            threading.Event().wait(timeout)
+            return False
+        try:
+            self.listen()
+            return any(True for _ in self.conn.notifies(timeout=timeout, stop_after=1))
+        except psycopg.Error:
+            self.close()
+            threading.Event().wait(timeout)
+            return False
+
+    def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()

@@ -3,6 +3,7 @@ database as the events (the composition root and the services that rebuild repor
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -56,9 +57,12 @@ class FollowingRunner(Runner):
     seconds, the server catches up itself, as every server did before (two runners on
     the same read models take turns: :class:`projections.runner.ConcurrentRunner`)."""
 
-    def __init__(self, *args: Any, projector_active: Callable[[], bool], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, projector_active: Callable[[], bool],
+                 wake: Callable[[], None] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.projector_active = projector_active
+        self.wake = wake
+        """Asks the projector to look at the log now (a waiting read need not wait its poll)."""
         self.waited = 0
         """Reads that waited for the projector (and did not catch up themselves)."""
         self.caught_up = 0
@@ -80,10 +84,15 @@ class FollowingRunner(Runner):
         """Whether every read model reached ``target`` within ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         pause = 0.002
+        woken = False
         while True:
             if min(self.positions().values(), default=0) >= target:
                 self.waited += 1
                 return True
+            if not woken and self.wake is not None:
+                woken = True
+                with contextlib.suppress(Exception):  # the projector polls anyway
+                    self.wake()
             if time.monotonic() >= deadline:
                 return False
             time.sleep(pause)
@@ -118,7 +127,15 @@ def projector_watch(db: str, engine: Any) -> Callable[[], bool]:
 def served_read_models(app: Dudao, db: str) -> FollowingRunner:
     """The read models of ``dudao serve``: followed, on PostgreSQL, from the projector."""
     engine = engine_for(db)
+    wake = None
+    if is_postgres(db):
+        from adapters.infrastructure.leases import wake_projector
+
+        def wake() -> None:
+            with engine.begin() as conn:
+                wake_projector(db, conn)
+
     with startup_lock(db):
         return FollowingRunner(app, engine, default_projections(),
                                decoder=FastDecoder(app.decode), reader=fast_reader(app),
-                               projector_active=projector_watch(db, engine))
+                               projector_active=projector_watch(db, engine), wake=wake)

@@ -189,3 +189,26 @@ def test_pending_notices_are_counted_from_the_position_reading_each_event_once(
         assert len(read) == before
     finally:
         publisher.engine.dispose()
+
+
+def test_a_waiting_read_wakes_the_projector(pg_db: str) -> None:
+    """The projector looks at the log every ``poll`` seconds, or as soon as a server asks."""
+    from adapters.infrastructure.leases import WakeListener, wake_projector
+
+    listener = WakeListener(pg_db)
+    engine = engine_for(pg_db)
+    try:
+        listener.listen()
+        assert not listener.wait(0.05)  # nobody asked: the time passed
+        with engine.begin() as conn:
+            wake_projector(pg_db, conn)
+        assert listener.wait(30)  # asked: woken (long before the 30 s)
+        other = WakeListener(pg_db.replace("schema=", "schema=x"))  # another schema's channel
+        other.listen()
+        with engine.begin() as conn:
+            wake_projector(pg_db, conn)
+        assert not other.wait(0.2)
+        other.close()
+    finally:
+        listener.close()
+        engine.dispose()
