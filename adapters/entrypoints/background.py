@@ -1,4 +1,7 @@
-"""What ``dudao serve`` runs beside the API: the periodic escalation sweep and the notices publisher.
+"""What ``dudao serve`` runs beside the API, and ``dudao worker`` without it: the background
+roles — the periodic escalation sweep, the notices publisher and (on PostgreSQL) the read
+models' projector — each under its lease (:class:`LeasedRole`,
+:mod:`adapters.infrastructure.leases`): however many processes run a role, one at a time does.
 
 Both are asyncio tasks on the server's event loop, started once the API is
 up and stopped cleanly on SIGTERM/SIGINT (uvicorn's shutdown runs the hooks):

@@ -2,8 +2,9 @@
 
 :func:`build_components` wires the service, the read models, the token and
 idempotency stores on one database. :class:`Lifecycle` holds startup and
-shutdown hooks: the escalation sweep and the NATS publisher add theirs
-(:func:`adapters.entrypoints.background.hooks`), and they are started after the API is ready and stopped, in reverse order,
+shutdown hooks: the background roles (escalation sweep, NATS publisher, projector, each
+under its lease) add theirs (:func:`adapters.entrypoints.background.hooks`; none with
+``--no-background``), and they are started after the API is ready and stopped, in reverse order,
 when the server shuts down (SIGTERM or SIGINT, handled by uvicorn).
 """
 
