@@ -1,4 +1,7 @@
-"""What ``dudao serve`` runs beside the API: the periodic escalation sweep and the notices publisher.
+"""What ``dudao serve`` runs beside the API, and ``dudao worker`` without it: the background
+roles — the periodic escalation sweep, the notices publisher and (on PostgreSQL) the read
+models' projector — each under its lease (:class:`LeasedRole`,
+:mod:`adapters.infrastructure.leases`): however many processes run a role, one at a time does.
 
 Both are asyncio tasks on the server's event loop, started once the API is
 up and stopped cleanly on SIGTERM/SIGINT (uvicorn's shutdown runs the hooks):
@@ -15,10 +18,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from adapters.infrastructure.event_store import is_postgres
+from adapters.infrastructure.leases import (
+    HEARTBEAT,
+    RETRY,
+    ROLE_NAMES,
+    PgLease,
+    WakeListener,
+    lease_for,
+)
 from adapters.infrastructure.notice_outbox import PublisherTask, _stderr
 from domain.errors import DudaoError
 from domain.time import local_date, start_of_day
@@ -107,33 +120,220 @@ class SweepTask:
                 await task
 
 
+class ProjectorTask:
+    """The projector: keeps the read models up to date as the log grows (the ``project``
+    role); servers then read them without replaying the log each (see
+    :class:`adapters.infrastructure.read_models.FollowingRunner`)."""
+
+    def __init__(self, make_runner: Callable[[], Any], poll: float = 0.1,
+                 log: Callable[[str], None] = _stderr, db: str | None = None) -> None:
+        self.make_runner = make_runner
+        self.poll = poll
+        """Seconds between two looks at the log; a server waiting to read wakes it sooner
+        (PostgreSQL ``NOTIFY``, :class:`adapters.infrastructure.leases.WakeListener`)."""
+        self.listener = WakeListener(db) if db is not None else None
+        self.log = log
+        self.applied = 0
+        self._stop = asyncio.Event()
+        self._halt = threading.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self.run(), name="dudao-project")
+
+    async def run(self) -> None:
+        runner = await asyncio.to_thread(self.make_runner)
+        failing = False
+        try:
+            while not self._stop.is_set():
+                try:
+                    done = await asyncio.to_thread(runner.catch_up, should_stop=self._halt.is_set)
+                except Exception as e:  # the store unreachable, say: try again shortly
+                    if not failing:
+                        self.log(f"警告：读模型更新失败：{type(e).__name__}，稍后重试")
+                        failing = True
+                    done = 0
+                    pause = 1.0
+                else:
+                    failing = False
+                    pause = self.poll
+                self.applied += done
+                if not done and not self._stop.is_set():
+                    if self.listener is not None and not failing:
+                        await asyncio.to_thread(self.listener.wait, pause)
+                    else:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._stop.wait(), pause)
+        finally:
+            runner.engine.dispose()
+            if self.listener is not None:
+                self.listener.close()
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        task, self.task = self.task, None
+        if task is None:
+            return
+        self._stop.set()
+        self._halt.set()
+        done, _ = await asyncio.wait([task], timeout=timeout)
+        if not done:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+class LeasedRole:
+    """A background role run only while this process holds its lease
+    (:mod:`adapters.infrastructure.leases`).
+
+    Until it holds the lease it tries every ``retry`` seconds; holding it, it starts the
+    role's task and checks the lease every ``heartbeat`` seconds; a lost lease stops the
+    task at once (the next holder does the rest). On stop the task ends first, then the
+    lease is released for another process to take."""
+
+    def __init__(self, role: str, lease: Any, make_task: Callable[[], Any], *,
+                 retry: float = RETRY, heartbeat: float = HEARTBEAT,
+                 log: Callable[[str], None] = _stderr,
+                 on_start: Callable[[Any], None] | None = None) -> None:
+        self.role = role
+        self.lease = lease
+        self.make_task = make_task
+        self.retry = retry
+        self.heartbeat = heartbeat
+        self.log = log
+        self.on_start = on_start
+        self.inner: Any = None
+        """The role's task while the lease is held (a SweepTask, PublisherTask, ProjectorTask)."""
+        self.acquired = 0
+        self._stop = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def skipped(self) -> int:
+        return int(getattr(self.inner, "skipped", 0))
+
+    async def start(self) -> None:
+        # On SQLite the lease is this process's at once: start the role before returning.
+        if not isinstance(self.lease, PgLease) and self.lease.try_acquire():
+            await self._begin()
+        self.task = asyncio.create_task(self.run(), name=f"dudao-lease-{self.role}")
+
+    async def _begin(self) -> None:
+        self.acquired += 1
+        holder = self.lease.holder
+        if isinstance(self.lease, PgLease):
+            self.log(f"取得租约：{ROLE_NAMES[self.role]}（{holder}）")
+        self.inner = self.make_task()
+        if self.on_start is not None:
+            self.on_start(self.inner)
+        await self.inner.start()
+
+    async def _end(self) -> None:
+        inner, self.inner = self.inner, None
+        if inner is not None:
+            await inner.stop()
+
+    async def _wait(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+    async def run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                if self.inner is None:
+                    if await asyncio.to_thread(self.lease.try_acquire):
+                        if self._stop.is_set():
+                            break
+                        await self._begin()
+                    else:
+                        await self._wait(self.retry)
+                    continue
+                await self._wait(self.heartbeat)
+                if self._stop.is_set():
+                    break
+                if not await asyncio.to_thread(self.lease.alive):
+                    self.log(f"警告：失去租约：{ROLE_NAMES[self.role]}，已停止，将重新争取")
+                    await self._end()
+        finally:
+            await self._end()
+            await asyncio.to_thread(self.lease.release)
+
+    async def stop(self, timeout: float = 40.0) -> None:
+        task, self.task = self.task, None
+        self._stop.set()
+        if task is None:
+            await self._end()
+            self.lease.release()
+            return
+        done, _ = await asyncio.wait([task], timeout=timeout)
+        if not done:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+ROLE_ORDER = ("publish", "sweep", "project")
+"""The order the roles start in (the sweep wakes a publisher of its own process)."""
+
+
+def default_roles(db: str, sweep: bool = True) -> tuple[str, ...]:
+    """What a ``dudao serve`` runs beside the API: on SQLite the sweep and the publisher
+    (reads catch the read models up themselves, as before); on PostgreSQL the projector
+    too, every role under its lease."""
+    roles = ["publish"] + (["sweep"] if sweep else [])
+    if is_postgres(db):
+        roles.append("project")
+    return tuple(roles)
+
+
 def hooks(options: ServeOptions, lifecycle: Any, *, server: str | None = None,
-          sweep: bool = True, log: Callable[[str], None] = _stderr) -> None:
-    """Add the sweep's and the publisher's startup and shutdown hooks to ``lifecycle``."""
-    running: dict[str, Any] = {}
+          sweep: bool = True, log: Callable[[str], None] = _stderr,
+          roles: Sequence[str] | None = None) -> None:
+    """Add the background roles' startup and shutdown hooks to ``lifecycle``: the sweep,
+    the publisher and (on PostgreSQL) the projector, each under its lease; ``roles``
+    chooses them (default :func:`default_roles`)."""
+    running: dict[str, LeasedRole] = {}
 
     async def start(c: Any) -> None:
-        from adapters.bootstrap import notice_publisher, sweeper
+        from adapters.bootstrap import notice_publisher, read_models, sweeper, system_clock
 
-        publisher = notice_publisher(c.app, c.db, server, c.settings, log=log)
-        running["publisher"] = PublisherTask(publisher)
-        await running["publisher"].start()
-        if sweep:
-            running["sweep"] = SweepTask(lambda: sweeper(c.app, c.db, None, c.settings), options.sweep_interval,
-                                         after=lambda _n: publisher.wake(), log=log,
-                                         clock=c.app.now)
-            background = getattr(c, "background", None)  # where /health finds it
+        chosen = tuple(roles) if roles is not None else default_roles(c.db, sweep)
+        background = getattr(c, "background", None)  # where /health finds them
+        publishers: list[Any] = []
+
+        def wake(_n: int) -> None:
+            for publisher in publishers:
+                publisher.wake()
+
+        def make_publisher() -> PublisherTask:
+            publisher = notice_publisher(c.app, c.db, server, c.settings, log=log)
+            publishers[:] = [publisher]
+            return PublisherTask(publisher)
+
+        makers: dict[str, Callable[[], Any]] = {
+            "publish": make_publisher,
+            "sweep": lambda: SweepTask(lambda: sweeper(c.app, c.db, None, c.settings),
+                                       options.sweep_interval, after=wake, log=log,
+                                       clock=c.app.now),
+            "project": lambda: ProjectorTask(lambda: read_models(c.app, c.db), log=log,
+                                             db=c.db),
+        }
+        for role in ROLE_ORDER:
+            if role not in chosen:
+                continue
+            leased = LeasedRole(role, lease_for(c.db, role, wall=system_clock), makers[role],
+                                log=log)
+            running[role] = leased
             if background is not None:
-                background["sweep"] = running["sweep"]
-            await running["sweep"].start()
+                background[role] = leased
+            await leased.start()
 
     async def stop(_c: Any) -> None:
-        for name in ("sweep", "publisher"):
-            task = running.pop(name, None)
-            getattr(_c, "background", {}).pop(name, None)
-            if task is not None:
-                await task.stop()
+        for role in reversed(ROLE_ORDER):
+            leased = running.pop(role, None)
+            getattr(_c, "background", {}).pop(role, None)
+            if leased is not None:
+                await leased.stop()
 
     lifecycle.startup.append(start)
     lifecycle.shutdown.append(stop)
-

@@ -2,8 +2,9 @@
 
 :func:`build_components` wires the service, the read models, the token and
 idempotency stores on one database. :class:`Lifecycle` holds startup and
-shutdown hooks: the escalation sweep and the NATS publisher add theirs
-(:func:`adapters.entrypoints.background.hooks`), and they are started after the API is ready and stopped, in reverse order,
+shutdown hooks: the background roles (escalation sweep, NATS publisher, projector, each
+under its lease) add theirs (:func:`adapters.entrypoints.background.hooks`; none with
+``--no-background``), and they are started after the API is ready and stopped, in reverse order,
 when the server shuts down (SIGTERM or SIGINT, handled by uvicorn).
 """
 
@@ -22,7 +23,7 @@ from typing import Any
 
 import uvicorn
 
-from adapters.bootstrap import clock_for, load_calendar, prepared, read_models
+from adapters.bootstrap import clock_for, load_calendar, prepared
 from adapters.entrypoints.api.app import Components, Lifecycle, create_api
 from adapters.entrypoints.http_limits import (
     KEEP_ALIVE,
@@ -32,6 +33,7 @@ from adapters.entrypoints.http_limits import (
 )
 from adapters.infrastructure.event_store import engine_for, is_postgres, startup_lock, store_env
 from adapters.infrastructure.group_commit import GroupCommitter
+from adapters.infrastructure.read_models import served_read_models
 from adapters.infrastructure.tokens import IdempotencyStore, TokenStore
 from adapters.infrastructure.users import UserStore
 from adapters.service_layer.application import Dudao
@@ -47,6 +49,9 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 8000
     sweep_interval: float = 60.0
+    background: bool = True
+    """Run the background roles (sweep, publisher, projector: each under its lease)
+    beside the API; ``--no-background`` leaves them to ``dudao worker``."""
 
 
 def wall_seconds() -> float:
@@ -99,7 +104,7 @@ def build_components(app: Dudao, db: str, settings: Settings | None = None) -> C
     engine = engine_for(db)
     with startup_lock(db):  # tables of the read models, tokens and idempotency keys
         return Components(
-            app=app, db=db, engine=engine, runner=read_models(app, db),
+            app=app, db=db, engine=engine, runner=served_read_models(app, db),
             tokens=TokenStore(engine, clock=app.now), users=UserStore(engine, app.now),
             idempotency=IdempotencyStore(engine),
             wall=wall_seconds, settings=settings or Settings(db=db),
@@ -166,7 +171,8 @@ def serve(settings: Settings, options: ServeOptions,
     lifecycle = Lifecycle()
     from adapters.entrypoints.background import hooks
 
-    hooks(options, lifecycle)  # the escalation sweep and the notices publisher
+    if options.background:  # the escalation sweep, the notices publisher, the projector
+        hooks(options, lifecycle)
     sock = bind(options.host, options.port)
     host, port = sock.getsockname()[:2]
     lifecycle.startup.append(lambda _: announce(f"dudao 服务已启动：http://{host}:{port}/api/v1"

@@ -15,9 +15,11 @@ named with its position in a warning, kept in ``skipped_events`` (counted in
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import json
 import sys
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -146,6 +148,43 @@ class PublishResult:
         return self.published + self.duplicates
 
 
+class Backlog:
+    """The positions of the escalations after a publisher's position: an index kept in
+    memory as the log grows, so counting them reads each event of the log at most once.
+
+    ``count(position)`` forgets the escalations at or before ``position`` (acknowledged
+    meanwhile) and reads only the events recorded since the last count; a position that
+    moved back (a publisher's row deleted, say) starts the index again from there."""
+
+    def __init__(self, read_log: Callable[[int, int], Any], page: int = 5000) -> None:
+        self.read_log = read_log
+        self.page = page
+        self.base: int | None = None
+        """The publisher's position the index counts from."""
+        self.upto = 0
+        """The last position of the log read into the index."""
+        self.items: list[int] = []
+        """The escalations' positions in (base, upto], ascending."""
+        self._lock = threading.Lock()
+
+    def count(self, position: int) -> int:
+        with self._lock:
+            if self.base is None or position < self.base or position > self.upto:
+                self.base, self.upto, self.items = position, position, []
+            else:
+                del self.items[:bisect.bisect_right(self.items, position)]
+                self.base = position
+            start = self.upto + 1
+            while True:
+                page = self.read_log(start, self.page)
+                if not page:
+                    break
+                self.items.extend(n.id for n in page if _kind(n) == ESCALATION)
+                self.upto = page[-1].id
+                start = self.upto + 1
+            return len(self.items)
+
+
 class NoticePublisher:
     """Publishes the notices of every escalation in the log after its own position."""
 
@@ -186,6 +225,7 @@ class NoticePublisher:
         self._units: dict[str, UnitInfo] = {}
         self._principals: dict[tuple[str, date], str | None] = {}
         self._findings: OrderedDict[str, FindingInfo] = OrderedDict()
+        self.backlog = Backlog(app.read_log)
         with engine.begin() as conn:
             notice_positions.create(conn, checkfirst=True)
             skipped_events.create(conn, checkfirst=True)
@@ -200,15 +240,11 @@ class NoticePublisher:
         return int(row[0]) if row else 0
 
     def pending(self) -> int:
-        """How many escalations in the log are after the position (not yet acknowledged)."""
-        start = self.position() + 1
-        count = 0
-        while True:
-            page = self.app.read_log(start, 5000)
-            if not page:
-                return count
-            count += sum(1 for n in page if _kind(n) == ESCALATION)
-            start = page[-1].id + 1
+        """How many escalations in the log are after the position (not yet acknowledged).
+
+        Counted from the publisher's position by :class:`Backlog`: while NATS is down the
+        position stands still and each count reads only the events recorded since the last."""
+        return self.backlog.count(self.position())
 
     def _save(self, new: int) -> int:
         """Move the position forward to ``new`` (never back); returns the stored position."""

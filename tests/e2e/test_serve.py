@@ -161,6 +161,7 @@ def test_an_unreachable_store_is_503_and_the_service_recovers(pg_db: str, clock:
             assert r.status_code == 503, r.text
             assert r.json()["code"] == "unavailable" and r.headers["retry-after"]
             assert client.get("/findings").status_code == 503
+            assert client.get("/ready").status_code == 503  # not ready: no store
             proxy.restore()
             deadline = time.monotonic() + 30
             while client.get("/health").status_code != 200:
@@ -168,6 +169,8 @@ def test_an_unreachable_store_is_503_and_the_service_recovers(pg_db: str, clock:
                 time.sleep(0.2)
             assert client.post("/findings", json=body).status_code == 201
             assert client.get("/findings").json()["count"] == 2
+            ready = client.get("/ready")
+            assert ready.status_code == 200 and ready.json()["status"] == "ready"
     finally:
         server.stop()
         proxy.close()

@@ -92,13 +92,13 @@ async def lifespan(api: FastAPI) -> AsyncIterator[None]:
 
 def openapi_schema(api: FastAPI) -> dict[str, Any]:
     """The OpenAPI document: :data:`ROUTERS` as declared, every operation but the health
-    check behind the bearer token, the rung fields naming the loaded policy's rungs."""
+    and readiness checks behind the bearer token, the rung fields naming the loaded policy's rungs."""
     if api.openapi_schema is None:
         schema = get_openapi(title=api.title, version=api.version, description=api.description,
                              routes=[route for router in ROUTERS for route in router.routes])
         schema.setdefault("components", {})["securitySchemes"] = {"HTTPBearer": BEARER_SCHEME}
         for path, operations in schema["paths"].items():
-            if path != f"{PREFIX}/health":
+            if path not in (f"{PREFIX}/health", f"{PREFIX}/ready"):
                 for operation in operations.values():
                     operation["security"] = [{"HTTPBearer": []}]
         # the rungs of the app's policy (components without an app: the built-in ones)

@@ -248,10 +248,29 @@ class SkippedCounts(BaseModel):
     publisher: int = Field(..., description="通知发布跳过的事件数（无法解码或生成通知）")
 
 
+class LeaseOut(BaseModel):
+    role: str = Field(..., description="后台角色：sweep 升级巡检 / publish 通知发布 / project 读模型更新")
+    role_name: str = Field(..., description="后台角色的名称")
+    holder: str = Field(..., description="持有租约的进程（主机名:进程号）")
+    since: datetime = Field(..., description="取得租约的时间")
+
+
 class HealthOut(BaseModel):
     status: Literal["ok"] = Field(..., description="服务状态：ok 表示事件库可访问")
     events: int = Field(..., description="事件库中的事件数")
     skipped: SkippedCounts = Field(..., description="被跳过、未能处理的问题和事件（不影响其他）")
+    leases: list[LeaseOut] = Field(default_factory=list,
+                                   description="后台角色的租约持有者（无人持有的角色不列出）")
+    projector_lag: int = Field(0, description="读模型落后于事件日志的事件数")
+    publisher_backlog: int = Field(0, description="待发布到 NATS 的升级通知数")
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready"] = Field(..., description="就绪：事件库可访问，可以接收请求")
+    events: int = Field(..., description="事件库中的事件数")
+    leases: list[LeaseOut] = Field(..., description="后台角色的租约持有者（无人持有的角色不列出）")
+    projector_lag: int = Field(..., description="读模型落后于事件日志的事件数")
+    publisher_backlog: int = Field(..., description="待发布到 NATS 的升级通知数")
 
 
 class UnitOut(BaseModel):

@@ -53,12 +53,32 @@ def token_create(app: Dudao, actor: str, role: str, unit_code: str | None,
 @click.option("--sweep-interval", default=60.0, show_default=True,
               type=click.FloatRange(min=1.0), metavar="SECONDS",
               help="升级巡检的间隔秒数（交给 dudao serve 的后台巡检任务）")
+@click.option("--no-background", is_flag=True,
+              help="只提供 API 和网页，不运行后台任务（升级巡检、通知发布、读模型更新）："
+                   "多进程部署时交给 dudao worker，服务进程的响应时间不受后台任务影响")
 @click.pass_obj
-def serve_command(ctx: Context, host: str, port: int, sweep_interval: float) -> None:
+def serve_command(ctx: Context, host: str, port: int, sweep_interval: float,
+                  no_background: bool) -> None:
     from adapters.entrypoints.server import ServeOptions, serve
 
-    serve(ctx.settings, ServeOptions(host=host, port=port, sweep_interval=sweep_interval),
+    serve(ctx.settings, ServeOptions(host=host, port=port, sweep_interval=sweep_interval,
+                                     background=not no_background),
           announce=click.echo)
+
+
+@cli.command("worker")
+@click.argument("roles", nargs=-1, type=click.Choice(["sweep", "publish", "project"]))
+@click.option("--sweep-interval", default=60.0, show_default=True,
+              type=click.FloatRange(min=1.0), metavar="SECONDS", help="升级巡检的间隔秒数")
+@click.pass_obj
+def worker_command(ctx: Context, roles: tuple[str, ...], sweep_interval: float) -> None:
+    """后台进程（不提供 HTTP）：sweep 升级巡检、publish 通知发布、project 读模型更新，
+    不写则三者都运行。PostgreSQL 上每个角色凭租约（咨询锁）同一时刻只由一个进程运行，
+    持有者退出或被杀死后，其他进程在约 1 秒内接手。SIGTERM 或 Ctrl-C 时干净地停止。"""
+    from adapters.entrypoints.worker import WorkerOptions, parse_roles, work
+
+    work(ctx.settings, WorkerOptions(roles=parse_roles(roles), sweep_interval=sweep_interval),
+         announce=click.echo)
 
 
 @token.command("list")

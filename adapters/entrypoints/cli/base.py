@@ -189,6 +189,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "token": ("api", "HTTP API 的令牌。"),
     "user": ("users", "网页登录的用户账号：开设、改密码、停用、列出。"),
     "serve": ("api", "运行 HTTP API（/api/v1），SIGTERM 或 Ctrl-C 时干净地停止。"),
+    "worker": ("api", "运行后台任务（升级巡检、通知发布、读模型更新），不提供 HTTP。"),
     "demo": ("demo", "运行演示：在全新的 SQLite 事件库上记录2024年的一批督导问题。"),
 }
 """Every top-level command: the module of ``adapters.entrypoints.cli`` that defines it, and its one-line
