@@ -129,10 +129,25 @@ def hot_route_first(api: FastAPI) -> None:
 
 
 def count_sweeps(c: Components, metrics: metrics_route.Metrics) -> None:
-    """The sweep of this process (started by an earlier startup hook) reports each sweep."""
+    """The sweep of this process (started by an earlier startup hook) reports each sweep:
+    the sweep task itself, or, for a role run under a lease, every sweep task it starts
+    (``on_start``) and the one running now (``inner``)."""
     sweep = getattr(c, "background", {}).get("sweep")
-    if sweep is not None:
+    if sweep is None:
+        return
+    if hasattr(sweep, "on_sweep"):
         sweep.on_sweep = metrics.sweep_done
+    if hasattr(sweep, "on_start"):
+        previous = sweep.on_start
+
+        def started(task: Any) -> None:
+            if previous is not None:
+                previous(task)
+            task.on_sweep = metrics.sweep_done
+
+        sweep.on_start = started
+        if getattr(sweep, "inner", None) is not None:
+            sweep.inner.on_sweep = metrics.sweep_done
 
 
 def create_api(c: Components, lifecycle: Lifecycle | None = None) -> FastAPI:
