@@ -131,9 +131,13 @@ async def ensure_stream(js: Any, stream: str = STREAM, replicas: int = 1) -> Any
     except NotFoundError:
         try:
             return await js.add_stream(stream_config(stream, replicas))
-        except Exception:
-            # Another process may have created it at the same moment.
-            info = await js.stream_info(stream)
+        except Exception as refused:
+            # Another process may have created it at the same moment; if not, the reason
+            # is the refusal (three copies asked of a single server, say), not "not found".
+            try:
+                info = await js.stream_info(stream)
+            except NotFoundError:
+                raise refused from None
     return await ensure_replicas(js, info, replicas)
 
 

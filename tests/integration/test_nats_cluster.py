@@ -178,3 +178,20 @@ def test_checkpoints_are_kept_in_three_copies(cluster: NatsCluster) -> None:
                              url=cluster.url, replicas=REPLICAS)
     assert "JetStream" in how and "未能保存" not in how
     assert asyncio.run(stream_info(cluster.url, AUDIT_STREAM)).config.num_replicas == REPLICAS
+
+
+@pytest.mark.nats
+def test_three_copies_asked_of_a_single_server_say_why(app: Dudao, db: str,
+                                                       nats_server: Any) -> None:
+    from adapters.infrastructure.notice_outbox import NatsUnavailable, publish_all
+
+    seed(app, 1, ["reminder"])
+    settings = Settings(db=db, nats=nats_server.url, nats_replicas=REPLICAS)
+    publisher = notice_publisher(app, db, None, settings)
+    try:
+        with pytest.raises(NatsUnavailable) as caught:
+            publish_all(publisher)
+        assert "replicas" in caught.value.zh.lower() and "1 条通知待发布" in caught.value.zh
+        assert publisher.position() == 0
+    finally:
+        publisher.engine.dispose()
