@@ -66,12 +66,21 @@ async def until_jetstream_ready(url: str, within: float = 30.0) -> None:
             await asyncio.sleep(0.2)
 
 
-async def stream_info(url: str, stream: str = STREAM) -> Any:
-    nc = await connect(url)
-    try:
-        return await nc.jetstream(timeout=5).stream_info(stream)
-    finally:
-        await nc.close()
+async def stream_info(url: str, stream: str = STREAM, within: float = 30.0) -> Any:
+    """The stream's info, asked again while the cluster answers "temporarily unavailable"
+    (a node just killed or back, a leader being elected)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            nc = await connect(url)
+            try:
+                return await nc.jetstream(timeout=5).stream_info(stream)
+            finally:
+                await nc.close()
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
 
 
 def test_the_settings_take_several_servers_and_a_replica_count() -> None:
@@ -130,6 +139,16 @@ def test_a_node_killed_mid_publish_loses_and_repeats_nothing(
         asyncio.run(run())
         assert killed and publisher.published + publisher.duplicates >= 600
         assert any("无法连接消息服务 NATS" in line for line in logged), "it met the dead node"
+        # the node that was killed is back and holds its copy again
+        deadline = time.monotonic() + 30
+        while True:
+            info = asyncio.run(stream_info(cluster.node(killed[0]).url))
+            peers = {info.cluster.leader} | {r.name for r in info.cluster.replicas or []
+                                             if r.current}
+            if killed[0] in peers or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert killed[0] in peers and len(peers) == REPLICAS
         # the stream: three copies, each escalation once, each finding's notices in log order
         info = asyncio.run(stream_info(cluster.url))
         assert info.config.num_replicas == REPLICAS
@@ -141,16 +160,6 @@ def test_a_node_killed_mid_publish_loses_and_repeats_nothing(
         asyncio.run(follow(cluster.url, got.append, once=True, replicas=REPLICAS))
         assert_exactly_once_in_log_order_per_finding(
             app, [{**m, "msg_id": m["id"]} for m in got])
-        # the node that was killed is back and holds its copy again
-        deadline = time.monotonic() + 30
-        while True:
-            info = asyncio.run(stream_info(cluster.nodes[cluster.names.index(killed[0])].url))
-            peers = {info.cluster.leader} | {r.name for r in info.cluster.replicas or []
-                                             if r.current}
-            if killed[0] in peers or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        assert killed[0] in peers and len(peers) == REPLICAS
     finally:
         publisher.engine.dispose()
         app.close()
