@@ -114,6 +114,7 @@ def notice_publisher(app: Dudao, db: str, server: str | None = None,
     from adapters.infrastructure.notice_outbox import NoticePublisher
 
     settings = settings or Settings(db=db)
+    options.setdefault("replicas", settings.nats_replicas)
     options.setdefault("renderer", NoticeRenderer(
         partial(policy_notice_texts, folders=settings.policy_folders)))
     with startup_lock(db):  # its position table is made once

@@ -32,10 +32,13 @@ def free_port() -> int:
 class NatsServer:
     """nats-server -js on 127.0.0.1:<port>, its store in a directory that outlives restarts."""
 
-    def __init__(self, binary: str, store: Path, port: int | None = None) -> None:
+    def __init__(self, binary: str, store: Path, port: int | None = None,
+                 extra: list[str] | None = None) -> None:
         self.binary = binary
         self.store = store
         self.port = port or free_port()
+        self.extra = extra or []
+        """More options (a cluster node's name, cluster port and routes)."""
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -48,7 +51,7 @@ class NatsServer:
         self.store.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [self.binary, "-js", "-a", "127.0.0.1", "-p", str(self.port),
-             "-sd", str(self.store), "-l", str(self.store / "server.log")],
+             "-sd", str(self.store), "-l", str(self.store / "server.log"), *self.extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
@@ -62,6 +65,14 @@ class NatsServer:
                 time.sleep(0.02)
         raise RuntimeError("nats-server did not start within 10 s")
 
+    def kill(self) -> None:
+        """``kill -9``: the node dies without a word to its peers."""
+        if self.process is None:
+            return
+        self.process.kill()
+        self.process.wait()
+        self.process = None
+
     def stop(self) -> None:
         if self.process is None:
             return
@@ -72,3 +83,36 @@ class NatsServer:
             self.process.kill()
             self.process.wait()
         self.process = None
+
+
+class NatsCluster:
+    """Three (or ``size``) JetStream nodes on loopback, routed to each other: each with its
+    own client port, cluster port and store directory (kept across a node's restart)."""
+
+    def __init__(self, binary: str, root: Path, size: int = 3, name: str = "dudao") -> None:
+        cluster_ports = [free_port() for _ in range(size)]
+        self.names = [f"{name}-n{i}" for i in range(size)]
+        routes = ",".join(f"nats://127.0.0.1:{p}" for p in cluster_ports)
+        self.nodes = [
+            NatsServer(binary, root / f"n{i}", extra=[
+                "-n", self.names[i], "--cluster_name", name,
+                "--cluster", f"nats://127.0.0.1:{cluster_ports[i]}", "--routes", routes])
+            for i in range(size)
+        ]
+
+    @property
+    def url(self) -> str:
+        """Every node's URL, comma-separated (as ``DUDAO_NATS`` takes them)."""
+        return ",".join(n.url for n in self.nodes)
+
+    def node(self, name: str) -> NatsServer:
+        """The node of a server name (as JetStream names a stream's leader)."""
+        return self.nodes[self.names.index(name)]
+
+    def start(self) -> None:
+        for node in self.nodes:
+            node.start()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()

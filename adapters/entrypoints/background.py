@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,8 @@ class SweepTask:
         self.sweeps = 0
         self.skipped = 0  # findings the last sweep could not decide (retried next time)
         self.sweeper: Any = None
+        self.on_sweep: Callable[[float, int], None] | None = None
+        """Told each sweep's seconds and escalations recorded (the /metrics figures)."""
         self._stop = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
@@ -71,6 +74,7 @@ class SweepTask:
         if self._stop.is_set():
             sweeper.stop()
         while not self._stop.is_set():
+            started = time.perf_counter()
             try:
                 decided = await asyncio.to_thread(sweeper.run)
             except DudaoError as e:  # the store unreachable, say: try again next time
@@ -81,6 +85,8 @@ class SweepTask:
                 if self.skipped:
                     self.log(f"警告：升级巡检跳过 {self.skipped} 个无法判定的问题，下次巡检重试")
             self.sweeps += 1
+            if self.on_sweep is not None:
+                self.on_sweep(time.perf_counter() - started, len(decided))
             if getattr(sweeper, "interrupted", False):
                 self.log(f"升级巡检已中断：本轮记录 {len(decided)} 项升级"
                          f"（判定 {sweeper.pending} 项），其余下次巡检继续")

@@ -46,7 +46,7 @@ from adapters.infrastructure.notice_messages import (
     unit_subject,
 )
 from adapters.service_layer.application import Dudao, StoreUnavailable
-from adapters.settings import DEFAULT_NATS
+from adapters.settings import DEFAULT_NATS, nats_servers
 from domain.errors import DudaoError
 from projections.events import FINDING_RECORDED, event_class
 from projections.runner import NOT_THE_EVENT, metadata, skip_event, skipped_events
@@ -94,14 +94,17 @@ async def _quiet(*_args: Any) -> None:
 
 
 async def connect(server: str, *, timeout: float = 2.0) -> Any:
-    """A NATS connection, or :class:`NatsUnavailable` after two quick attempts.
+    """A NATS connection, or :class:`NatsUnavailable` after two quick attempts per server.
 
-    The connection does not reconnect by itself: when NATS goes away the
-    publisher's next call fails at once, and its loop reconnects with a pause.
+    ``server`` is one URL or several comma-separated (the nodes of a cluster: the
+    first that answers is used). The connection does not reconnect by itself: when
+    its node goes away the publisher's next call fails at once, and its loop
+    reconnects, to any node that answers, with a pause.
     """
+    servers = list(nats_servers(server, "--nats"))
     try:
         return await nats.connect(
-            servers=[server], connect_timeout=timeout, allow_reconnect=False,
+            servers=servers, connect_timeout=timeout, allow_reconnect=False,
             max_reconnect_attempts=1, reconnect_time_wait=0.1,
             error_cb=_quiet, disconnected_cb=_quiet, reconnected_cb=_quiet, closed_cb=_quiet,
             name="dudao-notices",
@@ -110,7 +113,7 @@ async def connect(server: str, *, timeout: float = 2.0) -> Any:
         raise unavailable(server, e) from e
 
 
-def stream_config(stream: str = STREAM) -> api.StreamConfig:
+def stream_config(stream: str = STREAM, replicas: int = 1) -> api.StreamConfig:
     return api.StreamConfig(
         name=stream,
         description="督导升级通知（dudao escalation notices）",
@@ -118,20 +121,35 @@ def stream_config(stream: str = STREAM) -> api.StreamConfig:
         retention=api.RetentionPolicy.LIMITS,
         storage=api.StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW,
+        num_replicas=replicas,
     )
 
 
-async def ensure_stream(js: Any, stream: str = STREAM) -> Any:
-    """The notices stream, created when missing."""
+async def ensure_stream(js: Any, stream: str = STREAM, replicas: int = 1) -> Any:
+    """The notices stream, created when missing with ``replicas`` copies
+    (``DUDAO_NATS_REPLICAS``); an existing one with another count is changed to it."""
     try:
-        return await js.stream_info(stream)
+        info = await js.stream_info(stream)
     except NotFoundError:
-        pass
-    try:
-        return await js.add_stream(stream_config(stream))
-    except Exception:
-        # Another process may have created it at the same moment.
-        return await js.stream_info(stream)
+        try:
+            return await js.add_stream(stream_config(stream, replicas))
+        except Exception as refused:
+            # Another process may have created it at the same moment; if not, the reason
+            # is the refusal (three copies asked of a single server, say), not "not found".
+            try:
+                info = await js.stream_info(stream)
+            except NotFoundError:
+                raise refused from None
+    return await ensure_replicas(js, info, replicas)
+
+
+async def ensure_replicas(js: Any, info: Any, replicas: int) -> Any:
+    """The stream of ``info`` with ``replicas`` copies (a single server keeps one)."""
+    if (info.config.num_replicas or 1) == replicas:
+        return info
+    config = info.config
+    config.num_replicas = replicas
+    return await js.update_stream(config)
 
 
 @dataclass
@@ -196,6 +214,7 @@ class NoticePublisher:
         *,
         name: str = "notices",
         stream: str = STREAM,
+        replicas: int = 1,
         batch: int = 500,
         ack_timeout: float = 5.0,
         poll: float = 0.2,
@@ -207,6 +226,7 @@ class NoticePublisher:
         self.server = server
         self.name = name
         self.stream = stream
+        self.replicas = replicas
         self.batch = batch
         self.ack_timeout = ack_timeout
         self.poll = poll
@@ -332,7 +352,7 @@ class NoticePublisher:
         self.nc = await connect(self.server)
         self.js = self.nc.jetstream()
         try:
-            await ensure_stream(self.js, self.stream)
+            await ensure_stream(self.js, self.stream, self.replicas)
         except Exception as e:
             await self.close()
             raise unavailable(self.server, e) from e
@@ -381,11 +401,19 @@ class NoticePublisher:
                     await ahead
 
     async def _publish(self, notices: list[Notice], result: PublishResult) -> None:
-        """Publish a batch pipelined, in log order; every ack is awaited.
+        """Publish a batch in log order, pipelined in waves that hold at most one notice
+        per finding: a wave's acks are all awaited before the next wave is sent.
 
         On a failure the position moves to just before the first notice not
-        acknowledged, and the error is raised.
+        acknowledged, and the error is raised. On a cluster a stream's leader may
+        change mid-wave: notices of the wave sent after a lost one may be stored
+        before it is republished, but they are other findings' (so each finding's
+        notices stay in log order), and republished they are dropped as duplicates.
         """
+        for wave in waves(notices):
+            await self._publish_wave(wave, result)
+
+    async def _publish_wave(self, notices: list[Notice], result: PublishResult) -> None:
         if not notices:
             return
         futures: list[tuple[Notice, asyncio.Future[Any]]] = []
@@ -488,6 +516,20 @@ class NoticePublisher:
         self._wake.clear()
 
 
+def waves(notices: list[Notice]) -> list[list[Notice]]:
+    """``notices`` cut, in order, into runs in which no finding appears twice."""
+    out: list[list[Notice]] = [[]]
+    seen: set[Any] = set()
+    for notice in notices:
+        finding = notice.payload.get("finding")
+        if finding in seen:
+            out.append([])
+            seen.clear()
+        seen.add(finding)
+        out[-1].append(notice)
+    return out
+
+
 def _reraise_cancel() -> None:
     """nats-py turns a cancellation inside a publish into an ordinary error
     (TooManyStalledMsgsError); a task being cancelled must stop, not retry."""
@@ -518,6 +560,7 @@ async def follow(
     count: int | None = None,
     once: bool = False,
     stream: str = STREAM,
+    replicas: int = 1,
     log: Callable[[str], None] | None = None,
 ) -> int:
     """Receive notices through a durable consumer (one per unit, or one for all).
@@ -539,7 +582,7 @@ async def follow(
         try:
             nc = await connect(server)
             js = nc.jetstream()
-            await ensure_stream(js, stream)
+            await ensure_stream(js, stream, replicas)
             config = api.ConsumerConfig(
                 durable_name=name,
                 description=f"dudao notices follow {unit or '(all units)'}",

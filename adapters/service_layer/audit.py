@@ -15,7 +15,7 @@ from eventsourcing.persistence import Notification
 from adapters.infrastructure.event_store import store_env
 from adapters.infrastructure.hash_chain import GENESIS, Checkpoint, EventRow, seal, verify_rows
 from adapters.service_layer.application import Dudao
-from adapters.settings import DEFAULT_NATS
+from adapters.settings import DEFAULT_NATS, nats_servers
 from domain.errors import DudaoError
 from domain.rungs import recorded_rung, rung_name
 from projections.events import CASE_EVENTS, ESCALATION_RAISED
@@ -150,19 +150,21 @@ class NotPublished(DudaoError):
 
 
 def publish_checkpoint(checkpoint: Checkpoint, taken_at: datetime, url: str | None = None,
-                       timeout: float = 3.0) -> str:
+                       timeout: float = 3.0, replicas: int = 1) -> str:
     """Publish to ``dudao.audit.checkpoint``; returns how it was kept.
 
     On JetStream (stream DUDAO_AUDIT, created if missing, message id
     ``position:hash`` so a repeat is dropped) the checkpoint is stored by the
-    server; without JetStream it reaches only the subscribers listening now.
-    Raises NotPublished when NATS cannot be reached.
+    server (``replicas`` copies on a cluster, ``DUDAO_NATS_REPLICAS``); without JetStream
+    it reaches only the subscribers listening now. ``url`` may name several
+    comma-separated servers (a cluster). Raises NotPublished when NATS cannot be reached.
     """
     url = url or DEFAULT_NATS
     payload = json.dumps({**checkpoint.as_dict(), "taken_at": taken_at.isoformat()},
                          ensure_ascii=False).encode()
     try:
-        return asyncio.run(asyncio.wait_for(_publish(url, payload, str(checkpoint), timeout),
+        return asyncio.run(asyncio.wait_for(_publish(url, payload, str(checkpoint), timeout,
+                                                     replicas),
                                             4 * timeout))
     except DudaoError:
         raise
@@ -175,7 +177,8 @@ def publish_checkpoint(checkpoint: Checkpoint, taken_at: datetime, url: str | No
         ) from e
 
 
-async def _publish(url: str, payload: bytes, msg_id: str, timeout: float) -> str:
+async def _publish(url: str, payload: bytes, msg_id: str, timeout: float,
+                   replicas: int = 1) -> str:
     import nats
     from nats.js.errors import NotFoundError
 
@@ -184,7 +187,7 @@ async def _publish(url: str, payload: bytes, msg_id: str, timeout: float) -> str
 
     # nats-py keeps retrying an unreachable server inside connect(): bound it.
     nc = await asyncio.wait_for(
-        nats.connect(url, connect_timeout=timeout, allow_reconnect=False,
+        nats.connect(list(nats_servers(url, "DUDAO_NATS")), connect_timeout=timeout, allow_reconnect=False,
                      max_reconnect_attempts=1, reconnect_time_wait=0.1, error_cb=quiet),
         timeout)
     try:
@@ -193,7 +196,7 @@ async def _publish(url: str, payload: bytes, msg_id: str, timeout: float) -> str
             try:
                 await js.stream_info(STREAM)
             except NotFoundError:
-                await js.add_stream(name=STREAM, subjects=[SUBJECT])
+                await js.add_stream(name=STREAM, subjects=[SUBJECT], num_replicas=replicas)
             ack = await js.publish(SUBJECT, payload, headers={"Nats-Msg-Id": msg_id})
             return f"已发布到 NATS {SUBJECT}（JetStream 流 {ack.stream}，序号 {ack.seq}）"
         except Exception as e:  # JetStream cannot keep it (none here): publish plainly

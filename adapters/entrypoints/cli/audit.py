@@ -207,7 +207,8 @@ def audit_checkpoint(app: Dudao, actor: str, no_publish: bool) -> None:
     if no_publish:
         return
     try:
-        how = publish_checkpoint(head, app.now(), url=settings().nats)
+        how = publish_checkpoint(head, app.now(), url=settings().nats,
+                                 replicas=settings().nats_replicas)
     except NotPublished as e:
         click.echo(f"警告：检查点未发布（{e.zh}）。上面的检查点只打印在这里，请另行保存。"
                    f" (the checkpoint was NOT published)", err=True)

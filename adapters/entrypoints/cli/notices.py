@@ -116,6 +116,6 @@ def follow_notices(ctx: Context, unit: str | None, durable: str | None, count: i
             echo_err(f"正在接收 {unit or '全部单位'} 的升级通知（{url}，消费者 "
                      f"{durable or consumer_name(unit)}；Ctrl-C 停止）")
         return await follow(url, show, unit=unit, durable=durable, stop=stop, count=count,
-                            once=once, log=echo_err)
+                            once=once, replicas=settings().nats_replicas, log=echo_err)
 
     until_signal(work)
