@@ -69,6 +69,8 @@ class ParsedPlan:
     groups_lines: dict[str, int] = field(default_factory=dict)
     warnings: list[Warning] = field(default_factory=list)
 
+    issuer: str | None = None
+    """The body that issued the plan (its 印发 line), if the text names one."""
     goal_dates: list[date] = field(default_factory=list)
     over_limit: bool = False
     """More tasks than ``parse_plan`` was told to read: it stopped there (never imported)."""

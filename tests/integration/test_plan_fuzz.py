@@ -40,7 +40,10 @@ def check_nothing_invented(text: str) -> None:
     flat = unicodedata.normalize("NFKC", text)
     bare = "".join(flat.split()).replace("、", "")
     for name in plan.units:
-        assert name.replace("、", "") in bare, name
+        # a name is written in the text, or is one that lost its 区/市/县 in copying
+        # (委编办 read as 区委编办, with a warning)
+        assert name.replace("、", "") in bare or (
+            name[1:] in bare and any(name[1:] in w.message for w in plan.warnings)), name
     for t in plan.tasks:
         for n in (*t.lead, *t.responsible):
             assert n in plan.units

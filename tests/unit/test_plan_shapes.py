@@ -108,7 +108,9 @@ def test_a_broken_office_file_is_refused_naming_it() -> None:
 
 
 def test_fragments_are_not_units() -> None:
-    # 委编办, 政府办: the jurisdiction dropped in copying; not registered as units of their own
+    # 委编办, 政府办: the jurisdiction dropped in copying; not registered as units of their
+    # own, but as the 区's (every other unit is the 区's), with a warning; with no such
+    # jurisdiction they are not registered at all
     text = "\n".join([
         "某某区教育优质均衡实施方案",
         "一、主要任务",
@@ -116,6 +118,8 @@ def test_fragments_are_not_units() -> None:
         "2.建立通报机制。每年通报一次。[责任单位:政府办、区教育局]",
     ])
     plan = parse_plan(text)
-    assert set(plan.units) == {"区人社局", "区教育局"}
-    assert any("委编办" in w.message for w in plan.warnings)
-    assert any("政府办" in w.message for w in plan.warnings)
+    assert set(plan.units) == {"区委编办", "区人社局", "区教育局", "区政府办"}
+    assert any("“委编办”" in w.message and "区委编办" in w.message for w in plan.warnings)
+    assert any("“政府办”" in w.message for w in plan.warnings)
+    mixed = parse_plan(text.replace("区人社局区教育局", "市人社局、县教育局"))
+    assert "委编办" not in mixed.units and "区委编办" not in mixed.units
