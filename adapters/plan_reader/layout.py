@@ -144,22 +144,15 @@ def unflatten(lines: list[str]) -> list[str]:
         previous: list[str] = [""] * width
         expected = 1
         row: list[str] | None = None
-
-        def flush(row: list[str] | None) -> None:
-            nonlocal previous
-            if row is None:
-                return
-            full = row + previous[len(row):] if len(row) < width else row
-            previous = full
-            out.append("\t".join(full + extra))
-
+        rows: list[list[str]] = []
         while i < len(lines):
             s = lines[i].strip()
             if not s:
                 i += 1
                 continue
             if _NUMBER.match(s) and int(s) == expected and (row is None or len(row) >= 2):
-                flush(row)
+                if row is not None:
+                    rows.append(row)
                 row = [s]
                 expected += 1
                 i += 1
@@ -170,7 +163,12 @@ def unflatten(lines: list[str]) -> list[str]:
                 break  # a paragraph after the table, not a cell of its last row
             row.append(s)
             i += 1
-        flush(row)
+        if row is not None:
+            rows.append(row)
+        for r in rows:  # a cell left out is the previous row's (a merged cell, flattened)
+            full = r + previous[len(r):]
+            previous = full
+            out.append("\t".join(full + extra))
         out.append("")
     return out
 

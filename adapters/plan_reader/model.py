@@ -18,11 +18,15 @@ class ParsedIndicator:
     deadline: date | None
     line: int
     text: str  # the clause it was read from
+    period: str | None = None  # 每年, 每学期: one of a periodic target's indicators
 
     def as_dict(self, n: int) -> dict[str, object]:
-        return {"n": n, "name": self.name, "comparator": self.comparator,
-                "value": self.value, "unit": self.unit, "deadline": self.deadline,
-                "line": self.line, "text": self.text}
+        out: dict[str, object] = {
+            "n": n, "name": self.name, "comparator": self.comparator, "value": self.value,
+            "unit": self.unit, "deadline": self.deadline, "line": self.line, "text": self.text}
+        if self.period:
+            out["period"] = self.period
+        return out
 
 
 @dataclass

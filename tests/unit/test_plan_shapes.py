@@ -10,8 +10,8 @@ from datetime import date
 
 import pytest
 
-from adapters.infrastructure.plan_files import plan_text
 from adapters.plan_reader import ParsedPlan, decode_plan, parse_plan
+from adapters.service_layer.plan_files import plan_text
 from domain.errors import InvalidInput
 from tests import plan_shapes as S
 
@@ -57,7 +57,7 @@ def test_flattened_yearly_work_table() -> None:
 def test_table_whose_columns_are_runs_of_spaces() -> None:
     plan = parse_plan(S.SPACED_TABLE)
     assert figures(plan) == (3, 5, 1)
-    t1, t2, t3 = plan.tasks
+    t1, t2, _ = plan.tasks
     assert (t1.title, t1.lead, t1.responsible) == (
         "实现教师持证上岗率达到100%", ["县教育局"], ["县人社局"])
     assert t2.responsible == ["县教育局", "县人社局"]
