@@ -38,7 +38,8 @@ ONE_LINE_TASKS = [
 # One line of 8,000+ characters: the page's text, sections and items separated by spaces
 # only. Tasks: the eight numbered items under 三、主要任务 (each ends in (责任单位:…));
 # units: the six names in ONE_LINE_UNITS; indicators: 普惠性幼儿园覆盖率达到85%以上 and
-# 学前三年毛入园率达到95%以上 (二个目标) and 每年新增公办学位不少于600个 (task 1) = 3.
+# 学前三年毛入园率达到95%以上 (two goals) and 每年新增公办学位不少于600个 (task 1: one
+# indicator a year, 2024, 2025, 2026) = 5.
 ONE_LINE = "  ".join([
     "首页 > 政务公开 > 通知公告",
     "某某县人民政府办公室关于印发《某某县学前教育普及普惠发展实施方案(2024—2026年)》的通知",

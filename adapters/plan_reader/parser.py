@@ -139,7 +139,8 @@ def parse_plan(text: str, *, max_tasks: int | None = None) -> ParsedPlan:
                 return plan
             continue
         if kind == "goals":
-            inds, unread = read_indicators(b.text, b.line, _first_deadline(b.text) or plan_end)
+            inds, unread = read_indicators(b.text, b.line, _first_deadline(b.text) or plan_end,
+                                           plan.first_year, plan_end.year if plan_end else None)
             plan.goals.extend(inds)
             for u in unread:
                 plan.warn(b.line, f"工作目标中未能识别为指标的数值：“{u}”")
@@ -224,13 +225,18 @@ def _task(plan: ParsedPlan, b: Block, ann: Annotation | None, ordinal: int,
     title_end = body.find("。")
     title = body[:title_end] if 0 < title_end <= 40 else _head(body, 20)
     task_deadlines = [d for _, d in find_deadlines(mask(body))]
+    governing = plan.governing()
+    stages: list[str] = []
     if task_deadlines:
         deadline, source = max(task_deadlines), "task"
+    elif governing is not None:
+        (deadline, stages), source = governing, "stage"
     elif plan_end is not None:
         deadline, source = plan_end, "plan"
     else:
         deadline, source = None, "none"
-    inds, unread = read_indicators(body, b.line, deadline)
+    inds, unread = read_indicators(body, b.line, deadline, plan.first_year,
+                                   plan_end.year if plan_end else None)
     for u in unread:
         plan.warn(b.line, f"任务{number or ordinal}（{_head(title, 12)}）中未能识别为指标的数值：“{u}”")
     if ann is not None and not lead and not resp:
@@ -240,7 +246,7 @@ def _task(plan: ParsedPlan, b: Block, ann: Annotation | None, ordinal: int,
     return ParsedTask(
         ordinal=ordinal, number=number, title=title, text=body, category=category,
         lead=lead, responsible=resp, indicators=inds, deadline=deadline,
-        deadline_source=source, line=b.line, style=style,
+        deadline_source=source, line=b.line, style=style, stages=stages,
     )
 
 
@@ -260,7 +266,8 @@ def _table_task(plan: ParsedPlan, b: Block, cells: list[str], cols: dict[str, in
     title = body[:title_end] if 0 < title_end <= 40 else _head(body, 20)
     ds = [d for _, d in find_deadlines(mask(cell("deadline") or body))]
     deadline, source = (max(ds), "task") if ds else ((plan_end, "plan") if plan_end else (None, "none"))
-    inds, unread = read_indicators(body, b.line, deadline)
+    inds, unread = read_indicators(body, b.line, deadline, plan.first_year,
+                                   plan_end.year if plan_end else None)
     number = cell("number") or str(ordinal)
     for u in unread:
         plan.warn(b.line, f"任务{number}（{_head(title, 12)}）中未能识别为指标的数值：“{u}”")

@@ -230,6 +230,22 @@ def assign_default_unit(app: Dudao, parsed: ParsedPlan, default_unit: str | None
     return fixed
 
 
+def drop_past_periods(parsed: ParsedPlan, today: date) -> None:
+    """A periodic target's periods that ended before the import (每年: 2023 for a plan
+    imported in 2024) are not recorded: nobody can still meet them, and no unit lags for
+    them. One warning per task says which."""
+    for t in parsed.tasks:
+        past = [i for i in t.indicators if i.period and i.deadline is not None
+                and i.deadline < today]
+        if not past:
+            continue
+        t.indicators = [i for i in t.indicators if i not in past]
+        parsed.warn(t.line, f"任务{t.number}（{t.title[:12]}）的周期性指标中，"
+                            + "、".join(i.name for i in past)
+                            + f"在导入（{today:%Y年%m月%d日}）前已结束，未登记")
+    parsed.warnings.sort(key=lambda w: w.line)
+
+
 def prepare(app: Dudao, raw: bytes, *, source: str, default_unit: str | None = None
             ) -> tuple[str, ParsedPlan, str | None, dict[str, str]]:
     """What an import would record, read and checked: digest, parsed plan, code hint, fixed
@@ -237,6 +253,7 @@ def prepare(app: Dudao, raw: bytes, *, source: str, default_unit: str | None = N
     digest, parsed, hint, text = _read(app, raw, source)
     if parsed is None:
         parsed = _parse(text, source)
+        drop_past_periods(parsed, local_date(app.now()))
     fixed = assign_default_unit(app, parsed, default_unit)
     refuse_if_empty(parsed, source)
     return digest, parsed, hint, fixed
@@ -284,6 +301,7 @@ def import_plan(app: Dudao, raw: bytes, *, source: str, code: str | None = None,
         )
     if parsed is None:
         parsed = _parse(text, source)
+        drop_past_periods(parsed, local_date(app.now()))
     fixed = assign_default_unit(app, parsed, default_unit)
     refuse_if_empty(parsed, source)
     now = app.now()
@@ -318,7 +336,7 @@ def import_plan(app: Dudao, raw: bytes, *, source: str, code: str | None = None,
             title=t.title, text=t.text, category=t.category,
             lead=[codes[n] for n in t.lead], responsible=[codes[n] for n in t.responsible],
             indicators=indicators, deadline=t.deadline, deadline_source=t.deadline_source,
-            line=t.line, actor=actor, recorded_at=now,
+            line=t.line, actor=actor, recorded_at=now, stages=t.stages or None,
         ))
     plan = ActionPlan(
         id=plan_id(code), code=code, title=parsed.title, source=PurePath(source).name,

@@ -159,7 +159,7 @@ def xlsx_text(raw: bytes) -> str:
 
 LEDGER_SHEET = "导入预览"
 META_SHEET = "方案"
-LEDGER_COLUMNS = ("类型", "编号", "类别", "任务名称", "牵头单位", "责任单位", "完成期限",
+LEDGER_COLUMNS = ("类型", "编号", "类别", "任务名称", "牵头单位", "责任单位", "完成期限", "所属阶段",
                   "指标名称", "比较", "目标值", "计量单位", "周期", "开始日期", "原文行号", "原文", "提示")
 """The preview ledger's columns, one row per task, indicator, plan goal and stage."""
 ROW_KINDS = ("任务", "指标", "总体目标", "阶段")
@@ -206,7 +206,7 @@ def ledger_xlsx(rows: list[dict[str, Any]], meta: dict[str, Any]) -> bytes:
             if isinstance(cell.value, date):
                 cell.number_format = "yyyy-mm-dd"
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-    widths = {"任务名称": 30, "牵头单位": 16, "责任单位": 24, "指标名称": 24, "原文": 50, "提示": 40,
+    widths = {"所属阶段": 20, "任务名称": 30, "牵头单位": 16, "责任单位": 24, "指标名称": 24, "原文": 50, "提示": 40,
               "完成期限": 12, "开始日期": 12}
     from openpyxl.utils import get_column_letter
 
@@ -322,6 +322,7 @@ def plan_rows(plan: ParsedPlan) -> list[dict[str, Any]]:
         rows.append({"类型": "任务", "编号": t.number, "类别": t.category, "任务名称": t.title,
                      "牵头单位": "、".join(t.lead), "责任单位": "、".join(t.responsible),
                      "完成期限": t.deadline if t.deadline_source != "none" else None,
+                     "所属阶段": "、".join(t.stages) or None,
                      "原文行号": t.line, "原文": t.text,
                      "提示": "；".join(by_line.get(t.line, [])) or None})
         rows += [indicator_row("指标", i) for i in t.indicators]
@@ -374,7 +375,7 @@ def plan_from_rows(rows: list[tuple[int, dict[str, Any]]], meta: dict[str, Any])
                 title=title, text=_text(r.get("原文")) or title, category=_text(r.get("类别")) or None,
                 lead=lead, responsible=[u for u in resp if u not in lead], indicators=[],
                 deadline=deadline, deadline_source="task" if deadline else "none", line=line,
-                style="sheet")
+                style="sheet", stages=[p for p in _text(r.get("所属阶段")).split("、") if p])
             plan.tasks.append(current)
             for name in (*lead, *resp):
                 plan.units.setdefault(name, "group" if is_group(name) else "unit")
