@@ -48,9 +48,13 @@ def blocks_of(lines: list[str]) -> list[Block]:
     """Paragraphs: a blank line or a numbered/heading line starts a new one."""
     out: list[Block] = []
     current: Block | None = None
+    pipes = tabs = 0
+    parts: list[str] = []
     for i, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line:
+            if current is not None:
+                current.text = "".join(parts)
             current = None
             continue
         starts_new = bool(
@@ -59,13 +63,22 @@ def blocks_of(lines: list[str]) -> list[Block]:
         )
         attaches = bool(re.match(LABEL_RE + r"\s*[:：]", line)) or bool(
             re.match(r"^[<\[(【]\s*" + LABEL_RE, line))
-        if current is not None and (attaches or not starts_new) and not is_table_row(
-                current.text.splitlines()[-1]):
-            current.text += line
+        # is the block so far a table row (``is_table_row`` of its text, counted as it grows:
+        # a long paragraph costs no more than its length)
+        if current is not None and (attaches or not starts_new) and not (
+                pipes >= 2 or tabs >= 1):
+            parts.append(line)
             current.lines += 1
+            pipes, tabs = pipes + line.count("|"), tabs + line.count("\t")
         else:
+            if current is not None:
+                current.text = "".join(parts)
             current = Block(i, line)
             out.append(current)
+            parts = [line]
+            pipes, tabs = line.count("|"), line.count("\t")
+    if current is not None:
+        current.text = "".join(parts)
     return out
 
 
@@ -125,7 +138,7 @@ def plan_issuer(lines: list[str]) -> str | None:
     """The body that issued the plan: the one in its 关于印发…的通知 line or the line that
     says it 印发 the plan, in the first 40 lines."""
     for line in lines[:40]:
-        m = ISSUER_RE.search(line.strip())
+        m = ISSUER_RE.search(line.strip()[:300])
         if m:
             name = normalise_name(re.split(r"[、,\s]", m.group(1))[-1])
             if looks_like_unit(name) and not name.startswith(("现将", "特")):

@@ -146,6 +146,10 @@ def read_indicators(
             dist: str | None = None) -> None:
         items = list(ITEM_RE.finditer(m.group("list")))
         last_suffix = items[-1].group(3)
+        if len(items) > MAX_LIST:  # a list of values is a few (小学、初中…), never thousands
+            unread.append(f"{text[m.start():m.start() + 30]}…（一次列出 {len(items)} 个数值，"
+                          f"只读前 {MAX_LIST} 个）")
+            items = items[:MAX_LIST]
         clause, cstart = _clause_before(masked, m.start())
         before = [b for _, b in used if cstart <= b <= m.start()]
         if before:
@@ -226,14 +230,20 @@ def read_indicators(
         used.append((list_start, m.end()))
 
     for m in INDICATOR_RE.finditer(masked):
+        if len(found) >= MAX_INDICATORS:
+            break
         add(m.group("comp"), "", m, m.start("list"), m.group("dist"))
     for m in GAP_RE.finditer(masked):
+        if len(found) >= MAX_INDICATORS:
+            break
         if any(a <= m.start("list") < b for a, b in used):
             continue
         if _levels_before_values(m, masked, text, line, deadline_at, found, used):
             continue
         add(m.group("comp"), m.group("gap"), m, m.start("list"))
     for m in BARE_RE.finditer(masked):
+        if len(found) >= MAX_INDICATORS:
+            break
         if any(a <= m.start() < b for a, b in used):
             continue
         items = list(ITEM_RE.finditer(m.group("list")))
@@ -243,6 +253,8 @@ def read_indicators(
         # requires the suffix to end the clause.
         add(None, "", m, m.start())
     for m in LOOSE_NUMBER_RE.finditer(masked):
+        if len(unread) >= MAX_UNREAD:
+            break
         if any(a <= m.start() < b for a, b in used):
             continue
         unread.append(_context(text, m.start(), m.end()))
@@ -250,6 +262,12 @@ def read_indicators(
     return _per_period(found, starts, start_year, end_year), unread
 
 
+MAX_INDICATORS = 200
+"""At most this many indicators are read from one task's text (each costs a pass over it)."""
+MAX_LIST = 20
+"""At most this many values of one list (小学、初中分别达到…) are read."""
+MAX_UNREAD = 50
+"""At most this many numbers not read as targets are reported for one text."""
 PERIOD_WORDS = ("每学年", "每学期", "每年")
 LEVELS = ("小学", "初中", "高中", "普通高中", "中职", "幼儿园", "学前", "义务教育", "特殊教育学校",
           "城市", "农村", "城区", "乡村", "县城", "镇区")
@@ -264,7 +282,7 @@ def _levels_before_values(m: re.Match[str], masked: str, text: str, line: int,
     """``不低于小学生均2000元、初中生均2500元标准配备``: each level before its own value."""
     items = [(m.group("gap"), m.group("list"), m.start("list"))]
     pos = m.end()
-    while True:
+    while len(items) < 20:  # 小学、初中、高中…: a few levels, never a run of thousands
         c = CONT_RE.match(masked, pos)
         if not c:
             break

@@ -313,7 +313,7 @@ def _resolve_units(plan: ParsedPlan) -> None:
             out: list[str] = []
             for name in names:
                 parts = [name]
-                split = split_on_known(name, known - {name})
+                split = split_on_known(name, known) if len(name) <= 80 else None
                 if split and not looks_like_unit(split[0]):
                     plan.warn(t.line, f"责任单位“{name}”疑为两个名称连写，按“{split[1]}”登记；"
                                       f"“{split[0]}”不是完整的单位名称，未登记")

@@ -199,8 +199,13 @@ def ledger_xlsx(rows: list[dict[str, Any]], meta: dict[str, Any]) -> bytes:
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.fill = fill
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def clean(value: Any) -> Any:  # a control character a text file may hold: not in a sheet
+        return ILLEGAL_CHARACTERS_RE.sub(" ", value) if isinstance(value, str) else value
+
     for r in rows:
-        ws.append([r.get(c) for c in LEDGER_COLUMNS])
+        ws.append([clean(r.get(c)) for c in LEDGER_COLUMNS])
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             if isinstance(cell.value, date):
@@ -215,7 +220,7 @@ def ledger_xlsx(rows: list[dict[str, Any]], meta: dict[str, Any]) -> bytes:
     ws.freeze_panes = "A2"
     ms = wb.create_sheet(META_SHEET)
     for key in META_KEYS:
-        ms.append([key, meta.get(key)])
+        ms.append([key, clean(meta.get(key))])
     ms.column_dimensions["A"].width = 12
     ms.column_dimensions["B"].width = 60
     out = io.BytesIO()
