@@ -10,7 +10,8 @@ from domain.errors import InvalidInput
 
 
 def decode_plan(raw: bytes, source: str = "FILE") -> str:
-    """The text of a plan file: UTF-8 (with or without BOM) or GB18030, or lines of both.
+    """The text of a plan file: UTF-8 (with or without BOM) or GB18030, or lines of both, or
+    UTF-16 with a BOM.
 
     Raises ``InvalidInput`` for an empty file, a binary file, or bytes that are
     not text in either encoding -- before anything is recorded.
@@ -19,6 +20,13 @@ def decode_plan(raw: bytes, source: str = "FILE") -> str:
     if not raw.strip():
         raise InvalidInput(f"文件 {source} 是空的，没有可导入的内容",
                            f"{source} is empty: nothing to import", field="FILE")
+    # Windows 记事本's "Unicode": UTF-16 with a BOM (its line ends and digits hold NUL bytes)
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") and b"\x00" in raw[:4096]:
+        try:
+            raw = raw.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput(f"文件 {source} 的 UTF-16 编码有误，无法读取",
+                               f"{source} is broken UTF-16", field="FILE") from None
     sample = raw[:65536]
     controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
     if b"\x00" in sample or controls > max(8, len(sample) // 100):

@@ -83,6 +83,13 @@ def test_mixed_encoding_file_reads_line_by_line() -> None:
     assert list(plan.units) == ["镇教育办", "镇财政所"]
 
 
+def test_utf16_text_with_a_bom() -> None:
+    for codec in ("utf-16", "utf-16-be"):
+        raw = S.SPACED_TABLE.encode(codec)
+        raw = raw if codec == "utf-16" else b"\xfe\xff" + raw
+        assert figures(parse_plan(decode_plan(raw, "u16.txt"))) == (3, 5, 1)
+
+
 def test_docx_with_a_task_table() -> None:
     text = plan_text(S.docx_plan(), "plan.docx")
     plan = parse_plan(text)
