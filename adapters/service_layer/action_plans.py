@@ -269,7 +269,9 @@ def preview_plan(app: Dudao, raw: bytes, *, source: str, code: str | None = None
     rows = plan_rows(parsed)
     meta = {"方案代码": code, "方案名称": parsed.title,
             "起止年份": f"{parsed.period[0]}-{parsed.period[1]}" if parsed.period else None,
-            "发文单位": parsed.issuer, "原文件": PurePath(source).name}
+            "发文单位": parsed.issuer, "原文件": PurePath(source).name,
+            "提示": [str(w) for w in parsed.warnings
+                     if w.line not in {t.line for t in parsed.tasks}]}
     figures = {"plan": code, "title": parsed.title, "tasks": len(parsed.tasks),
                "units": len(parsed.units),
                "indicators": len(parsed.goals) + sum(len(t.indicators) for t in parsed.tasks),

@@ -221,8 +221,10 @@ def ledger_xlsx(rows: list[dict[str, Any]], meta: dict[str, Any]) -> bytes:
     ms = wb.create_sheet(META_SHEET)
     for key in META_KEYS:
         ms.append([key, clean(meta.get(key))])
+    for note in meta.get("提示", []):  # the warnings no task row carries
+        ms.append(["提示", clean(note)])
     ms.column_dimensions["A"].width = 12
-    ms.column_dimensions["B"].width = 60
+    ms.column_dimensions["B"].width = 80
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

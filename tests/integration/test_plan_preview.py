@@ -98,6 +98,14 @@ def test_preview_records_nothing_and_lists_every_task_and_indicator(app: Dudao) 
     assert t3["原文行号"] == 47 and "标准化提升工程" in str(t3["原文"])
     assert t3["完成期限"] == datetime(2025, 12, 31)
     assert any(r["提示"] and "发改区住建局" in str(r["提示"]) for r in rows)
+    # the warnings of no task (a skipped paragraph, a stage's lost characters) are on the
+    # plan's sheet
+    plan_sheet = {k: v for k, v in load_workbook(io.BytesIO(blob))["方案"].iter_rows(values_only=True)
+                  if k != "提示"}
+    assert plan_sheet["原文件"] == JIAGEDAQI.name
+    notes = [v for k, v in load_workbook(io.BytesIO(blob))["方案"].iter_rows(values_only=True)
+             if k == "提示"]
+    assert any("第85行" in str(n) and "缺少" in str(n) for n in notes)
 
 
 def test_preview_edit_in_a_sheet_then_import_records_what_the_sheet_says(
