@@ -49,6 +49,7 @@ def blocks_of(lines: list[str]) -> list[Block]:
     out: list[Block] = []
     current: Block | None = None
     pipes = tabs = 0
+    heading = False
     parts: list[str] = []
     for i, raw in enumerate(lines, start=1):
         line = raw.strip()
@@ -66,7 +67,7 @@ def blocks_of(lines: list[str]) -> list[Block]:
         # is the block so far a table row (``is_table_row`` of its text, counted as it grows:
         # a long paragraph costs no more than its length)
         if current is not None and (attaches or not starts_new) and not (
-                pipes >= 2 or tabs >= 1):
+                pipes >= 2 or tabs >= 1) and not heading:
             parts.append(line)
             current.lines += 1
             pipes, tabs = pipes + line.count("|"), tabs + line.count("\t")
@@ -77,6 +78,11 @@ def blocks_of(lines: list[str]) -> list[Block]:
             out.append(current)
             parts = [line]
             pipes, tabs = line.count("|"), line.count("\t")
+            # a section heading on a line of its own (一、工作目标) does not take in the
+            # paragraph under it when no blank line separates them
+            m = L1_RE.match(line) or L2_RE.match(line)
+            heading = bool(m and len(m.group(2)) <= 16 and not re.search(r"[。,;:]", m.group(2))
+                           and section_kind(m.group(2)) is not None)
     if current is not None:
         current.text = "".join(parts)
     return out

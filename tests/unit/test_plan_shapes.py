@@ -204,3 +204,11 @@ def test_stage_dates_attach_to_the_tasks_they_govern() -> None:
     assert t1.stages == ["第二阶段：整改实施阶段", "第三阶段：复评验收阶段"]
     # a task that writes its own date keeps it
     assert (t2.deadline, t2.deadline_source) == (date(2025, 6, 30), "task")
+
+
+def test_a_heading_with_its_paragraph_on_the_next_line() -> None:
+    # no blank line between 一、工作目标 and its paragraph: still the goals section
+    plan = parse_plan("某某县教育提质方案\n一、工作目标\n到2025年,课后服务覆盖率达到90%以上。\n"
+                      "二、主要任务\n1.做事。推进课后服务。[责任单位:县教育局]")
+    assert [(g.name, g.value) for g in plan.goals] == [("课后服务覆盖率", "90")]
+    assert len(plan.tasks) == 1
