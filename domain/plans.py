@@ -415,10 +415,13 @@ class Task(TaskRules, Aggregate):
         line: int,
         actor: str,
         recorded_at: datetime,
+        stages: list[str] | None = None,
     ) -> None:
         self.code = code
         self.plan = plan
         self.ordinal = ordinal
+        # the plan's stages that govern it: the 整改 stage it is due in, the 复评 one after
+        self.stages = list(stages or [])
         self.number = number
         self.title = title
         self.text = text

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from adapters.plan_reader.annotations import LABEL_RE
+from adapters.plan_reader.unit_names import looks_like_unit, normalise_name
 
 L1_RE = re.compile(r"^\s*([一二三四五六七八九十]{1,3})\s*[、.]\s*(\S.*)$")
 L2_RE = re.compile(r"^\s*[(（]\s*([一二三四五六七八九十]{1,3})\s*[)）]\s*(\S.*)$")
@@ -22,8 +23,13 @@ OTHER_SECTION = ("组织", "保障", "要求", "实施", "指导思想", "原则
                  "过程", "内容")
 
 
+NOT_TASK_SECTION = ("保障措施", "保障机制", "组织实施", "组织领导", "组织保障", "工作要求", "工作保障")
+
+
 def section_kind(title: str) -> str | None:
     head = title.split("。")[0][:20]
+    if any(w in head for w in NOT_TASK_SECTION):
+        return "other"
     for words, kind in ((STAGE_SECTION, "stages"), (GOAL_SECTION, "goals"),
                         (TASK_SECTION, "tasks"), (OTHER_SECTION, "other")):
         if any(w in head for w in words):
@@ -42,9 +48,14 @@ def blocks_of(lines: list[str]) -> list[Block]:
     """Paragraphs: a blank line or a numbered/heading line starts a new one."""
     out: list[Block] = []
     current: Block | None = None
+    pipes = tabs = 0
+    heading = False
+    parts: list[str] = []
     for i, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line:
+            if current is not None:
+                current.text = "".join(parts)
             current = None
             continue
         starts_new = bool(
@@ -53,13 +64,27 @@ def blocks_of(lines: list[str]) -> list[Block]:
         )
         attaches = bool(re.match(LABEL_RE + r"\s*[:：]", line)) or bool(
             re.match(r"^[<\[(【]\s*" + LABEL_RE, line))
-        if current is not None and (attaches or not starts_new) and not is_table_row(
-                current.text.splitlines()[-1]):
-            current.text += line
+        # is the block so far a table row (``is_table_row`` of its text, counted as it grows:
+        # a long paragraph costs no more than its length)
+        if current is not None and (attaches or not starts_new) and not (
+                pipes >= 2 or tabs >= 1) and not heading:
+            parts.append(line)
             current.lines += 1
+            pipes, tabs = pipes + line.count("|"), tabs + line.count("\t")
         else:
+            if current is not None:
+                current.text = "".join(parts)
             current = Block(i, line)
             out.append(current)
+            parts = [line]
+            pipes, tabs = line.count("|"), line.count("\t")
+            # a section heading on a line of its own (一、工作目标) does not take in the
+            # paragraph under it when no blank line separates them
+            m = L1_RE.match(line) or L2_RE.match(line)
+            heading = bool(m and len(m.group(2)) <= 16 and not re.search(r"[。,;:]", m.group(2))
+                           and section_kind(m.group(2)) is not None)
+    if current is not None:
+        current.text = "".join(parts)
     return out
 
 
@@ -107,6 +132,21 @@ def plan_title(lines: list[str]) -> str | None:
                 return m.group(1).strip()
     for line in lines[:60]:
         s = line.strip()
-        if 4 <= len(s) <= 80 and re.search(r"(实施方案|行动计划|工作方案)", s):
+        if 4 <= len(s) <= 80 and re.search(r"(实施方案|行动计划|行动方案|工作方案|工作计划|实施意见)", s):
             return s
+    return None
+
+
+ISSUER_RE = re.compile(r"([\u4e00-\u9fff()]{2,40}?)(?:关于)?印发")
+
+
+def plan_issuer(lines: list[str]) -> str | None:
+    """The body that issued the plan: the one in its 关于印发…的通知 line or the line that
+    says it 印发 the plan, in the first 40 lines."""
+    for line in lines[:40]:
+        m = ISSUER_RE.search(line.strip()[:300])
+        if m:
+            name = normalise_name(re.split(r"[、,\s]", m.group(1))[-1])
+            if looks_like_unit(name) and not name.startswith(("现将", "特")):
+                return name
     return None

@@ -10,7 +10,8 @@ from domain.errors import InvalidInput
 
 
 def decode_plan(raw: bytes, source: str = "FILE") -> str:
-    """The text of a plan file: UTF-8 (with or without BOM) or GB18030.
+    """The text of a plan file: UTF-8 (with or without BOM) or GB18030, or lines of both, or
+    UTF-16 with a BOM.
 
     Raises ``InvalidInput`` for an empty file, a binary file, or bytes that are
     not text in either encoding -- before anything is recorded.
@@ -19,6 +20,13 @@ def decode_plan(raw: bytes, source: str = "FILE") -> str:
     if not raw.strip():
         raise InvalidInput(f"文件 {source} 是空的，没有可导入的内容",
                            f"{source} is empty: nothing to import", field="FILE")
+    # Windows 记事本's "Unicode": UTF-16 with a BOM (its line ends and digits hold NUL bytes)
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") and b"\x00" in raw[:4096]:
+        try:
+            raw = raw.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput(f"文件 {source} 的 UTF-16 编码有误，无法读取",
+                               f"{source} is broken UTF-16", field="FILE") from None
     sample = raw[:65536]
     controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
     if b"\x00" in sample or controls > max(8, len(sample) // 100):
@@ -27,13 +35,7 @@ def decode_plan(raw: bytes, source: str = "FILE") -> str:
             f"{source} is a binary file, not the text of a plan (save it as UTF-8 text first)",
             field="FILE",
         )
-    text = None
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
+    text = _decode_lines(raw)
     if text is None:
         raise InvalidInput(
             f"文件 {source} 既不是 UTF-8 也不是 GB18030 编码的文本，无法读取",
@@ -52,6 +54,30 @@ def decode_plan(raw: bytes, source: str = "FILE") -> str:
             field="FILE",
         )
     return text
+
+
+def _decode_lines(raw: bytes) -> str | None:
+    """UTF-8 (a BOM dropped) or GB18030 as a whole; else line by line, each line in the
+    first of the two it decodes in (a plan stitched from files saved in both); None when
+    a line is in neither."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    out: list[str] = []
+    for line in raw.split(b"\n"):
+        for encoding in ("utf-8", "gb18030"):
+            try:
+                out.append(line.decode(encoding).removeprefix("\ufeff"))
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            return None
+    return "\n".join(out)
 
 
 def normalise_text(text: str) -> str:

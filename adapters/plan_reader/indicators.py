@@ -6,7 +6,9 @@ says which numbers it saw but could not read as targets.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -49,7 +51,7 @@ LOOSE_NUMBER_RE = re.compile(r"(?<![\d.A-Za-z年])(\d+(?:\.\d+)?)\s*" + MEASURE 
 _CLAUSE_STOP = re.compile(r"[,;。:!?]")
 _LEADING_NOISE = re.compile(
     r"^(?:(?:到|至|在|于)?\s*20\d\d\s*年(?:\s*\d{1,2}\s*月)?(?:底|末|前|内)?|确保|实现|并|且|其中|"
-    r"力争|全面|逐步|每年|全市|全区|使|要|达到|、)+"
+    r"力争|全面|逐步|每年|全市|全区|使|要|达到|根据[^,;。]{0,10}?情况|、)+"
 )
 
 
@@ -114,14 +116,20 @@ def mask(text: str) -> str:
 
 
 def read_indicators(
-    text: str, line: int, default_deadline: date | None,
+    text: str, line: int, default_deadline: date | None, start_year: int | None = None,
+    end_year: int | None = None,
 ) -> tuple[list[ParsedIndicator], list[str]]:
-    """Indicators in ``text`` and the numbers it saw but could not read as targets."""
+    """Indicators in ``text`` and the numbers it saw but could not read as targets.
+
+    A target written for each year or term (每年, 每学期) is one indicator per period from
+    ``start_year`` (or the year the text says it starts, ``2025年起``) to its deadline's year
+    or ``end_year`` (the plan's), whichever is later."""
     masked = mask(text)
     deadlines = find_deadlines(masked)
     found: list[ParsedIndicator] = []
     used: list[tuple[int, int]] = []
     unread: list[str] = []
+    starts: dict[int, int] = {}
 
     def deadline_at(pos: int) -> date | None:
         best = None
@@ -134,37 +142,67 @@ def read_indicators(
             return best
         return default_deadline
 
-    def add(word: str | None, gap: str, m: re.Match[str], list_start: int) -> None:
+    def add(word: str | None, gap: str, m: re.Match[str], list_start: int,
+            dist: str | None = None) -> None:
         items = list(ITEM_RE.finditer(m.group("list")))
         last_suffix = items[-1].group(3)
+        if len(items) > MAX_LIST:  # a list of values is a few (小学、初中…), never thousands
+            unread.append(f"{text[m.start():m.start() + 30]}…（一次列出 {len(items)} 个数值，"
+                          f"只读前 {MAX_LIST} 个）")
+            items = items[:MAX_LIST]
         clause, cstart = _clause_before(masked, m.start())
         before = [b for _, b in used if cstart <= b <= m.start()]
         if before:
             clause = masked[max(before):m.start()]
+        sentence = masked[max(masked.rfind("。", 0, m.start()), masked.rfind(";", 0, m.start())) + 1:
+                          m.start()]
+        period = next((w for w in PERIOD_WORDS if w in clause or w in gap), None)
+        written = re.search(r"(均|都)$", _name_of(clause))
+        dist = dist or (written.group(1) if written else None)
         name = re.sub(r"(分别|均|都)$", "", _name_of(clause))
-        if len(name) > 24 and "、" in name:
+        for w in PERIOD_WORDS:
+            name = name.replace(w, "")
+        level_pair = re.search(r"(?:" + "|".join(LEVELS) + r")(?:、(?:" + "|".join(LEVELS) + r"))+$",
+                               name)
+        if len(name) > 24 and "、" in re.sub(r"\([^()]*\)", "", name) and not level_pair:
             name = _name_of(name.rsplit("、", 1)[1])
         if word in CHANGE_WORDS:
             name += word
-        if gap:
-            name = f"{name}{word}{gap}"
         after = masked[m.end():]
         stop = _CLAUSE_STOP.search(after)
         after = after[: stop.start() if stop else len(after)]
         after = re.split(r"[、(]", after)[0].strip()
-        if after.startswith("的") or (len(name) < 5 and after):
+        share = SHARE_RE.match(after)
+        if share and (gap or re.search(r"按照?", name)):
+            base = (gap or re.sub(r"^.*?按照?", "", name)).removesuffix("的")
+            name = f"{share.group(1)}占{base}比例"
+        elif gap and after:
+            name = f"{name}{gap}{after}"
+        elif gap.endswith("的") and len(gap) > 2:  # 不低于符合条件教师总数的10%: a share
+            name = f"{re.sub(r'的?比例$', '', name)}占{gap[:-1]}比例"
+        elif gap:
+            name = f"{name}{word}{gap}"
+        elif after.startswith("的") or (len(name) < 5 and after):
             name = f"{name}…{after.lstrip('的')}" if name else after.lstrip("的")
+        if name in LEVELS and found and found[-1].line == line and found[-1].text in text:
+            base = re.sub(r"\([^()]*\)$", "", found[-1].name)
+            name = f"{base}({name})"
+        name = SCOPE_RE.sub("", name)
         labels: list[str] | None = None
-        if len(items) > 1:
-            tail = re.search(r"([\u4e00-\u9fff]+)((?:、[\u4e00-\u9fff]+)+)$", name)
-            if tail:
-                rest = tail.group(2).split("、")[1:]
-                width = len(rest[-1])
-                first = tail.group(1)[-width:]
-                candidates = [first, *rest]
-                if len(candidates) == len(items) and all(len(c) == width for c in rest):
-                    labels = candidates
-                    name = name[: tail.start() + len(tail.group(1)) - width]
+        tail = re.search(r"([\u4e00-\u9fff]+)((?:、[\u4e00-\u9fff]+)+)$", name)
+        if tail and (len(items) > 1 or dist in ("均", "都")):
+            rest = tail.group(2).split("、")[1:]
+            width = len(rest[-1])
+            first = tail.group(1)[-width:]
+            candidates = [first, *rest]
+            if all(len(c) == width for c in rest) and (
+                    len(candidates) == len(items) or (len(items) == 1 and all(
+                        c in LEVELS for c in candidates))):
+                labels = candidates
+                name = name[: tail.start() + len(tail.group(1)) - width]
+                if len(items) == 1:
+                    items = items * len(candidates)
+        start = re.findall(r"(20\d\d)\s*年起", sentence)
         for i, item in enumerate(items):
             value = _value(item.group(1))
             measure = item.group(2) or ""
@@ -181,21 +219,31 @@ def read_indicators(
             if not measure and (not item.group(1)[0].isdigit() or word in CHANGE_WORDS):
                 # 九年一贯制, 提高一个档次: a Chinese numeral or a change needs a measure
                 continue
-            label = f"{name}{labels[i]}" if labels else name
+            label = f"{name}({labels[i]})" if labels else name
             found.append(ParsedIndicator(
                 name=label or clause.strip() or snippet, comparator=comp, value=value,
                 unit=measure, deadline=deadline_at(m.start()), line=line,
-                text=_sentence(text, m.start(), m.end()),
+                text=_sentence(text, m.start(), m.end()), period=period,
             ))
+            if period and start:
+                starts[id(found[-1])] = int(start[-1])
         used.append((list_start, m.end()))
 
     for m in INDICATOR_RE.finditer(masked):
-        add(m.group("comp"), "", m, m.start("list"))
+        if len(found) >= MAX_INDICATORS:
+            break
+        add(m.group("comp"), "", m, m.start("list"), m.group("dist"))
     for m in GAP_RE.finditer(masked):
+        if len(found) >= MAX_INDICATORS:
+            break
         if any(a <= m.start("list") < b for a, b in used):
+            continue
+        if _levels_before_values(m, masked, text, line, deadline_at, found, used):
             continue
         add(m.group("comp"), m.group("gap"), m, m.start("list"))
     for m in BARE_RE.finditer(masked):
+        if len(found) >= MAX_INDICATORS:
+            break
         if any(a <= m.start() < b for a, b in used):
             continue
         items = list(ITEM_RE.finditer(m.group("list")))
@@ -205,11 +253,91 @@ def read_indicators(
         # requires the suffix to end the clause.
         add(None, "", m, m.start())
     for m in LOOSE_NUMBER_RE.finditer(masked):
+        if len(unread) >= MAX_UNREAD:
+            break
         if any(a <= m.start() < b for a, b in used):
             continue
         unread.append(_context(text, m.start(), m.end()))
     found.sort(key=lambda i: text.find(i.text))
-    return found, unread
+    return _per_period(found, starts, start_year, end_year), unread
+
+
+MAX_INDICATORS = 200
+"""At most this many indicators are read from one task's text (each costs a pass over it)."""
+MAX_LIST = 20
+"""At most this many values of one list (小学、初中分别达到…) are read."""
+MAX_UNREAD = 50
+"""At most this many numbers not read as targets are reported for one text."""
+PERIOD_WORDS = ("每学年", "每学期", "每年")
+LEVELS = ("小学", "初中", "高中", "普通高中", "中职", "幼儿园", "学前", "义务教育", "特殊教育学校",
+          "城市", "农村", "城区", "乡村", "县城", "镇区")
+SCOPE_RE = re.compile(r"^(?:城乡)?(?:中小学)?(?=生均)")
+SHARE_RE = re.compile(r"^(?:的)?(?:比例)?(?:列支|安排|用于|选配|提取)([\u4e00-\u9fff]{2,20})")
+CONT_RE = re.compile(r"\s*、\s*([\u4e00-\u9fff]{1,8}?)" + NUM + r"\s*" + MEASURE)
+
+
+def _levels_before_values(m: re.Match[str], masked: str, text: str, line: int,
+                          deadline_at: Callable[[int], date | None],
+                          found: list[ParsedIndicator], used: list[tuple[int, int]]) -> bool:
+    """``不低于小学生均2000元、初中生均2500元标准配备``: each level before its own value."""
+    items = [(m.group("gap"), m.group("list"), m.start("list"))]
+    pos = m.end()
+    while len(items) < 20:  # 小学、初中、高中…: a few levels, never a run of thousands
+        c = CONT_RE.match(masked, pos)
+        if not c:
+            break
+        items.append((c.group(1), masked[c.start(2):c.end()], c.start(2)))
+        pos = c.end()
+    if len(items) < 2:
+        return False
+    labels = [g for g, _, _ in items]
+    common = labels[0]
+    while common and not all(lb.endswith(common) for lb in labels):
+        common = common[1:]
+    levels = [lb[: len(lb) - len(common)] for lb in labels]
+    if not common or not all(levels):
+        return False
+    after = masked[pos:]
+    stop = re.search(r"[,;。:!?(]", after)
+    after = after[: stop.start() if stop else len(after)].strip()
+    comp = _comparator(m.group("comp"), None)
+    if comp is None:
+        return False
+    for level, (_, item_text, at) in zip(levels, items, strict=True):
+        it = ITEM_RE.match(item_text)
+        value = _value(it.group(1)) if it else None
+        if it is None or value is None:
+            return False
+        found.append(ParsedIndicator(
+            name=f"{common}{after}({level})", comparator=comp, value=value,
+            unit=it.group(2) or "", deadline=deadline_at(at), line=line,
+            text=_sentence(text, m.start(), pos)))
+    used.append((m.start("list"), pos))
+    return True
+
+
+def _per_period(found: list[ParsedIndicator], starts: dict[int, int],
+                start_year: int | None, end_year: int | None) -> list[ParsedIndicator]:
+    """Each periodic target as one indicator per year (每年, 每学年) or term (每学期)."""
+    out: list[ParsedIndicator] = []
+    for ind in found:
+        first = starts.get(id(ind), start_year)
+        if not ind.period or ind.deadline is None or first is None or \
+                not 0 <= ind.deadline.year - first <= 10:
+            out.append(ind)
+            continue
+        last = max(ind.deadline.year, end_year or 0)
+        if last - first > 10:
+            last = ind.deadline.year
+        for year in range(first, last + 1):
+            if ind.period == "每学期":
+                terms = [(f"{year}年春季学期", date(year, 7, 31)),
+                         (f"{year}年秋季学期", date(year + 1, 1, 31))]
+            else:
+                terms = [(f"{year}年", date(year, 12, 31))]
+            for label, due in terms:
+                out.append(dataclasses.replace(ind, name=f"{ind.name}({label})", deadline=due))
+    return out
 
 
 def _sentence(text: str, start: int, end: int) -> str:

@@ -15,6 +15,7 @@ from adapters.plan_reader.blocks import (
     Block,
     blocks_of,
     is_table_row,
+    plan_issuer,
     plan_title,
     section_kind,
     table_cells,
@@ -29,6 +30,7 @@ from adapters.plan_reader.dates import (
 )
 from adapters.plan_reader.decoding import normalise_text
 from adapters.plan_reader.indicators import mask, read_indicators
+from adapters.plan_reader.layout import reflow
 from adapters.plan_reader.model import ParsedPlan, ParsedStage, ParsedTask
 from adapters.plan_reader.unit_names import is_group, looks_like_unit, split_names, split_on_known
 
@@ -39,7 +41,7 @@ def parse_plan(text: str, *, max_tasks: int | None = None) -> ParsedPlan:
     With ``max_tasks``, reading stops at the first task past it and the result is
     marked ``over_limit`` (see :func:`check_plan_tasks`): a huge plan costs no more
     than one of the limit's size."""
-    lines = normalise_text(text).split("\n")
+    lines = reflow(normalise_text(text).split("\n"))
     title = plan_title(lines)
     period = None
     if title:
@@ -51,7 +53,7 @@ def parse_plan(text: str, *, max_tasks: int | None = None) -> ParsedPlan:
             if len(years) == 1:  # 《2024年…工作方案》: the plan is for that year
                 year = int(years.pop())
                 period = (year, year)
-    plan = ParsedPlan(title=title, period=period)
+    plan = ParsedPlan(title=title, period=period, issuer=plan_issuer(lines))
     blocks = blocks_of(lines)
 
     # First pass: stages (they give the plan's end when its title has no period).
@@ -106,11 +108,12 @@ def parse_plan(text: str, *, max_tasks: int | None = None) -> ParsedPlan:
             continue
         if is_table_row(b.text):
             cells = table_cells(b.text)
+            cols = table_header(cells)
+            if cols and (table is None or not _table_row_fits(cells, table_cols)):
+                table, table_cols = cells, cols
+                continue
             if table is None:
-                cols = table_header(cells)
-                if cols:
-                    table, table_cols = cells, cols
-                    continue
+                pass
             elif re.fullmatch(r"[\s|:\-—=]+", b.text):
                 continue
             else:
@@ -136,7 +139,8 @@ def parse_plan(text: str, *, max_tasks: int | None = None) -> ParsedPlan:
                 return plan
             continue
         if kind == "goals":
-            inds, unread = read_indicators(b.text, b.line, _first_deadline(b.text) or plan_end)
+            inds, unread = read_indicators(b.text, b.line, _first_deadline(b.text) or plan_end,
+                                           plan.first_year, plan_end.year if plan_end else None)
             plan.goals.extend(inds)
             for u in unread:
                 plan.warn(b.line, f"工作目标中未能识别为指标的数值：“{u}”")
@@ -151,6 +155,13 @@ def parse_plan(text: str, *, max_tasks: int | None = None) -> ParsedPlan:
     _resolve_units(plan)
     plan.warnings.sort(key=lambda w: w.line)
     return plan
+
+
+def _table_row_fits(cells: list[str], cols: dict[str, int]) -> bool:
+    """A row under a header is a task row unless it is another header (its number cell
+    says 序号)."""
+    i = cols.get("number")
+    return not (i is not None and i < len(cells) and re.search(r"序号|编号", cells[i]))
 
 
 def _head(text: str, n: int = 24) -> str:
@@ -214,13 +225,18 @@ def _task(plan: ParsedPlan, b: Block, ann: Annotation | None, ordinal: int,
     title_end = body.find("。")
     title = body[:title_end] if 0 < title_end <= 40 else _head(body, 20)
     task_deadlines = [d for _, d in find_deadlines(mask(body))]
+    governing = plan.governing()
+    stages: list[str] = []
     if task_deadlines:
         deadline, source = max(task_deadlines), "task"
+    elif governing is not None:
+        (deadline, stages), source = governing, "stage"
     elif plan_end is not None:
         deadline, source = plan_end, "plan"
     else:
         deadline, source = None, "none"
-    inds, unread = read_indicators(body, b.line, deadline)
+    inds, unread = read_indicators(body, b.line, deadline, plan.first_year,
+                                   plan_end.year if plan_end else None)
     for u in unread:
         plan.warn(b.line, f"任务{number or ordinal}（{_head(title, 12)}）中未能识别为指标的数值：“{u}”")
     if ann is not None and not lead and not resp:
@@ -230,7 +246,7 @@ def _task(plan: ParsedPlan, b: Block, ann: Annotation | None, ordinal: int,
     return ParsedTask(
         ordinal=ordinal, number=number, title=title, text=body, category=category,
         lead=lead, responsible=resp, indicators=inds, deadline=deadline,
-        deadline_source=source, line=b.line, style=style,
+        deadline_source=source, line=b.line, style=style, stages=stages,
     )
 
 
@@ -250,7 +266,8 @@ def _table_task(plan: ParsedPlan, b: Block, cells: list[str], cols: dict[str, in
     title = body[:title_end] if 0 < title_end <= 40 else _head(body, 20)
     ds = [d for _, d in find_deadlines(mask(cell("deadline") or body))]
     deadline, source = (max(ds), "task") if ds else ((plan_end, "plan") if plan_end else (None, "none"))
-    inds, unread = read_indicators(body, b.line, deadline)
+    inds, unread = read_indicators(body, b.line, deadline, plan.first_year,
+                                   plan_end.year if plan_end else None)
     number = cell("number") or str(ordinal)
     for u in unread:
         plan.warn(b.line, f"任务{number}（{_head(title, 12)}）中未能识别为指标的数值：“{u}”")
@@ -272,16 +289,31 @@ def _number_tasks(plan: ParsedPlan) -> None:
         seen.add(t.number)
 
 
+FRAGMENT_STARTS = ("委", "政府", "府", "人民政府")
+"""A name starting so lost its jurisdiction in copying (区委编办 → 委编办, 区政府办 → 政府办)."""
+
+
+def _jurisdiction(names: set[str]) -> str | None:
+    """The level (区, 市, 县…) at least two thirds of the plan's full unit names start with."""
+    full = [n for n in names if not n.startswith(FRAGMENT_STARTS) and not is_group(n)]
+    if len(full) < 2:
+        return None
+    firsts = [n[0] for n in full if n[0] in "区市县镇乡"]
+    best = max(set(firsts), key=firsts.count) if firsts else None
+    return best if best and firsts.count(best) * 3 >= len(full) * 2 else None
+
+
 def _resolve_units(plan: ParsedPlan) -> None:
     """Check every name; split run-together ones on names seen elsewhere; drop fragments."""
     known = {n for t in plan.tasks for n in (*t.lead, *t.responsible)}
+    prefix = _jurisdiction(known)
     for t in plan.tasks:
         for role in ("lead", "responsible"):
             names: list[str] = getattr(t, role)
             out: list[str] = []
             for name in names:
                 parts = [name]
-                split = split_on_known(name, known - {name})
+                split = split_on_known(name, known) if len(name) <= 80 else None
                 if split and not looks_like_unit(split[0]):
                     plan.warn(t.line, f"责任单位“{name}”疑为两个名称连写，按“{split[1]}”登记；"
                                       f"“{split[0]}”不是完整的单位名称，未登记")
@@ -289,7 +321,15 @@ def _resolve_units(plan: ParsedPlan) -> None:
                 elif split:
                     parts = list(split)
                 for p in parts:
-                    if len(p) > 40:
+                    if p.startswith(FRAGMENT_STARTS):
+                        if prefix and (prefix + p) not in out:
+                            plan.warn(t.line, f"“{p}”没有写明所属地区，按本方案其他单位的"
+                                              f"“{prefix}”登记为“{prefix}{p}”；如有误请在预览表中改正")
+                            out.append(prefix + p)
+                        elif not prefix:
+                            plan.warn(t.line, f"“{p}”没有写明所属地区（如“区{p}”“市{p}”），"
+                                              "不是完整的单位名称，未登记；请在预览表中改正")
+                    elif len(p) > 40:
                         plan.warn(t.line, f"“{p[:20]}…”过长（{len(p)}字），不像单位名称，未登记")
                     elif is_group(p) or looks_like_unit(p):
                         if p not in out:

@@ -8,6 +8,7 @@ transaction: a refused import records nothing.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -22,11 +23,19 @@ from adapters.plan_reader import (
     ParsedPlan,
     base_code,
     check_plan_tasks,
-    decode_plan,
+    is_group,
     normalise_name,
     normalise_text,
     parse_plan,
     qualified_code,
+)
+from adapters.service_layer.plan_files import (
+    is_ledger,
+    ledger_xlsx,
+    plan_from_rows,
+    plan_rows,
+    plan_text,
+    sheet_rows,
 )
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.ids import keyed_id, unit_id
@@ -178,17 +187,118 @@ def summary(plan: ActionPlan, *, new: bool, new_units: list[str] | None = None) 
     }
 
 
-def import_plan(app: Dudao, raw: bytes, *, source: str, code: str | None = None,
-                actor: str) -> dict[str, Any]:
-    """Import a plan's text; importing the same text under the same code again records nothing."""
-    text = decode_plan(raw, source=PurePath(source).name)
+def _read(app: Dudao, raw: bytes, source: str) -> tuple[str, ParsedPlan | None, str | None, Any]:
+    """A plan file's digest, its parsed plan when it is a preview ledger (else None: parse
+    later, only if the digest is new), the ledger's plan code, and the text (or None)."""
+    name = PurePath(source).name
+    if is_ledger(raw):
+        rows, meta = sheet_rows(raw, name)
+        parsed = plan_from_rows(rows, meta)
+        canon = json.dumps([[n, {k: str(v) for k, v in r.items() if v is not None}]
+                            for n, r in rows], ensure_ascii=False, sort_keys=True)
+        digest = hashlib.sha256(("ledger\n" + canon).encode("utf-8")).hexdigest()
+        hint = str(meta.get("方案代码") or "").strip() or None
+        return digest, parsed, hint, None
+    text = plan_text(raw, name)
     digest = hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
+    return digest, None, None, text
+
+
+def _parse(text: str, source: str) -> ParsedPlan:
+    parsed = parse_plan(text, max_tasks=MAX_PLAN_TASKS)
+    check_plan_tasks(parsed, PurePath(source).name)
+    return parsed
+
+
+def assign_default_unit(app: Dudao, parsed: ParsedPlan, default_unit: str | None
+                        ) -> dict[str, str]:
+    """Tasks that name no unit: with ``default_unit`` (a registered unit's code) each of them
+    is that unit's; else, when no task names one, the issuing body's (the plan's 印发 line).
+    One warning says so. Returns the names whose code is fixed (name -> code)."""
+    bare = [t for t in parsed.tasks if not t.lead and not t.responsible]
+    if not bare:
+        return {}
+    fixed: dict[str, str] = {}
+    if default_unit is not None:
+        unit = app.get_unit(default_unit, field="default_unit")
+        name, how = unit.name, f"按 --default-unit 指定的“{unit.name}”（{unit.code}）"
+        fixed[name] = unit.code
+    elif len(bare) == len(parsed.tasks) and parsed.issuer:
+        name, how = parsed.issuer, f"按发文单位“{parsed.issuer}”"
+    else:
+        return {}
+    lines = {t.line for t in bare}
+    parsed.warnings = [w for w in parsed.warnings  # one warning for them all, below
+                       if not (w.line in lines and w.message.endswith("没有标注责任单位"))]
+    for t in bare:
+        t.responsible = [name]
+    parsed.units.setdefault(name, "group" if is_group(name) else "unit")
+    whole = "方案中的任务都" if len(bare) == len(parsed.tasks) else f"有 {len(bare)} 项任务"
+    parsed.warn(0, f"{whole}没有标注责任单位，{how}登记为这些任务的责任单位；"
+                   "如有误，请用 --preview 导出预览表改正后再导入")
+    return fixed
+
+
+def drop_past_periods(parsed: ParsedPlan, today: date) -> None:
+    """A periodic target's periods that ended before the import (每年: 2023 for a plan
+    imported in 2024) are not recorded: nobody can still meet them, and no unit lags for
+    them. One warning per task says which."""
+    for t in parsed.tasks:
+        past = [i for i in t.indicators if i.period and i.deadline is not None
+                and i.deadline < today]
+        if not past:
+            continue
+        t.indicators = [i for i in t.indicators if i not in past]
+        parsed.warn(t.line, f"任务{t.number}（{t.title[:12]}）的周期性指标中，"
+                            + "、".join(i.name for i in past)
+                            + f"在导入（{today:%Y年%m月%d日}）前已结束，未登记")
+    parsed.warnings.sort(key=lambda w: w.line)
+
+
+def prepare(app: Dudao, raw: bytes, *, source: str, default_unit: str | None = None
+            ) -> tuple[str, ParsedPlan, str | None, dict[str, str]]:
+    """What an import would record, read and checked: digest, parsed plan, code hint, fixed
+    unit codes. Refuses (``InvalidInput``) a plan with no task, or none with a unit."""
+    digest, parsed, hint, text = _read(app, raw, source)
+    if parsed is None:
+        parsed = _parse(text, source)
+        drop_past_periods(parsed, local_date(app.now()))
+    fixed = assign_default_unit(app, parsed, default_unit)
+    refuse_if_empty(parsed, source)
+    return digest, parsed, hint, fixed
+
+
+def preview_plan(app: Dudao, raw: bytes, *, source: str, code: str | None = None,
+                 default_unit: str | None = None) -> tuple[bytes, dict[str, Any]]:
+    """The preview ledger of a plan file (xlsx) and its figures; records nothing."""
     if code:
         check_code(code, "code")
+    digest, parsed, hint, _ = prepare(app, raw, source=source, default_unit=default_unit)
+    code = code or hint or default_plan_code(source, digest)
+    rows = plan_rows(parsed)
+    meta = {"方案代码": code, "方案名称": parsed.title,
+            "起止年份": f"{parsed.period[0]}-{parsed.period[1]}" if parsed.period else None,
+            "发文单位": parsed.issuer, "原文件": PurePath(source).name,
+            "提示": [str(w) for w in parsed.warnings
+                     if w.line not in {t.line for t in parsed.tasks}]}
+    figures = {"plan": code, "title": parsed.title, "tasks": len(parsed.tasks),
+               "units": len(parsed.units),
+               "indicators": len(parsed.goals) + sum(len(t.indicators) for t in parsed.tasks),
+               "warnings": [str(w) for w in parsed.warnings], "rows": len(rows)}
+    return ledger_xlsx(rows, meta), figures
+
+
+def import_plan(app: Dudao, raw: bytes, *, source: str, code: str | None = None,
+                actor: str, default_unit: str | None = None) -> dict[str, Any]:
+    """Import a plan file (text, .docx, .xlsx, or a preview ledger as the office corrected
+    it); importing the same content under the same code again records nothing."""
+    if code:
+        check_code(code, "code")
+    digest, parsed, hint, text = _read(app, raw, source)
     same = plan_with_digest(app, digest)
     if same is not None:  # the same text, whatever its file name: nothing new
         return summary(same, new=False)
-    code = code or default_plan_code(source, digest)
+    code = code or hint or default_plan_code(source, digest)
     existing = find_plan(app, code)
     if existing is not None:
         if existing.digest == digest:
@@ -200,12 +310,15 @@ def import_plan(app: Dudao, raw: bytes, *, source: str, code: str | None = None,
             "nothing imported; give another --code",
             field="code",
         )
-    parsed = parse_plan(text, max_tasks=MAX_PLAN_TASKS)
-    check_plan_tasks(parsed, PurePath(source).name)
+    if parsed is None:
+        parsed = _parse(text, source)
+        drop_past_periods(parsed, local_date(app.now()))
+    fixed = assign_default_unit(app, parsed, default_unit)
     refuse_if_empty(parsed, source)
     now = app.now()
 
     known = units_by_name(app)
+    known.update(fixed)
     units: list[dict[str, Any]] = []
     new_units: list[Unit] = []
     codes: dict[str, str] = {}
@@ -235,7 +348,7 @@ def import_plan(app: Dudao, raw: bytes, *, source: str, code: str | None = None,
             title=t.title, text=t.text, category=t.category,
             lead=[codes[n] for n in t.lead], responsible=[codes[n] for n in t.responsible],
             indicators=indicators, deadline=t.deadline, deadline_source=t.deadline_source,
-            line=t.line, actor=actor, recorded_at=now,
+            line=t.line, actor=actor, recorded_at=now, stages=t.stages or None,
         ))
     plan = ActionPlan(
         id=plan_id(code), code=code, title=parsed.title, source=PurePath(source).name,
@@ -263,7 +376,8 @@ def refuse_if_empty(parsed: ParsedPlan, source: str) -> None:
         )
     if not any(t.lead or t.responsible for t in parsed.tasks):
         raise InvalidInput(
-            f"{name} 中找到 {len(parsed.tasks)} 项任务，但没有一项标注了责任单位，未导入。"
+            f"{name} 中找到 {len(parsed.tasks)} 项任务，但没有一项标注了责任单位，也没有找到发文单位，"
+            "未导入；可用 --default-unit CODE 指定责任单位。"
             "支持的标注：<责任单位:…>、[责任单位:…]、(牵头单位:…;责任单位:…)、"
             "段末“责任单位:…”、(某某牵头,某某配合)、表格中的“责任单位/责任部门”列",
             f"{len(parsed.tasks)} tasks found in {name} but none names a responsible unit; "

@@ -647,11 +647,21 @@ class Dudao(Application[UUID]):
     # ---------------------------------------------------- action plans (实施方案)
 
     def import_plan(self, raw: bytes, *, source: str, code: str | None = None,
-                    actor: str) -> dict[str, Any]:
+                    actor: str, default_unit: str | None = None) -> dict[str, Any]:
         """Import a plan's text: its units, the plan and its tasks, in one transaction."""
         from adapters.service_layer import action_plans as plans
 
-        return plans.import_plan(self, raw, source=source, code=code, actor=actor)
+        return plans.import_plan(self, raw, source=source, code=code, actor=actor,
+                                 default_unit=default_unit)
+
+    def preview_plan(self, raw: bytes, *, source: str, code: str | None = None,
+                     default_unit: str | None = None) -> tuple[bytes, dict[str, Any]]:
+        """The preview ledger (xlsx) of a plan file, as an import would read it; records
+        nothing."""
+        from adapters.service_layer import action_plans as plans
+
+        return plans.preview_plan(self, raw, source=source, code=code,
+                                  default_unit=default_unit)
 
     def get_plan(self, code: str) -> Any:
         from adapters.service_layer import action_plans as plans

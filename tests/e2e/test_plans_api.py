@@ -52,3 +52,22 @@ def test_plans_over_http(api: ApiServer, clock: Clock) -> None:
     with api.client(api.token("auditor")) as auditor:
         edu = next(u for u in auditor.get("/plans/XZ").json()["units"] if u["unit"] == "SJYJ")
         assert {t["task"]: t["status"] for t in edu["tasks"]}["XZ-4"] == "closed"
+
+
+def test_a_plan_with_no_annotations_over_http_names_a_default_unit(api: ApiServer,
+                                                                   clock: Clock) -> None:
+    from tests.plan_shapes import NO_ANNOTATIONS
+
+    clock.at("2024-06-01")
+    text = NO_ANNOTATIONS.replace("某某县教育局关于印发", "关于印发")  # no issuing body either
+    with api.client(api.token("policy", name="督导室")) as office:
+        r = office.post("/plans", json={"text": text, "code": "KFW"})
+        assert r.status_code == 422 and "--default-unit" in r.json()["message"]
+        r = office.post("/plans", json={"text": text, "code": "KFW", "default_unit": "NOPE"})
+        assert r.status_code in (404, 422) and r.json()["field"] == "default_unit"
+        assert office.post("/plans", json={"text": PLAN.read_text(encoding="utf-8"),
+                                           "code": "XZ"}).status_code == 201  # 市教育局 SJYJ
+        r = office.post("/plans", json={"text": text, "code": "KFW", "default_unit": "SJYJ"})
+        assert r.status_code == 201, r.text
+        assert (r.json()["tasks"], r.json()["units"], r.json()["new_units"]) == (3, 1, [])
+        assert sum("没有标注责任单位" in w for w in r.json()["warnings"]) == 1

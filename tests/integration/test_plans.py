@@ -30,8 +30,12 @@ def test_three_plans_import_with_their_figures(app: Dudao, clock: Clock) -> None
     # figures counted by hand in tests/unit/test_plan_parser.py
     got = {p.name: imp(app, p) for p in (COUNTY, HANZHONG, JIAGEDAQI)}
     figures = {k: (v["tasks"], v["units"], v["indicators"]) for k, v in got.items()}
-    assert figures == {COUNTY.name: (13, 9, 5), HANZHONG.name: (28, 22, 21),
-                       JIAGEDAQI.name: (16, 11, 25)}
+    # indicators: a periodic target is one per year or term (issue 15): 21 → 38, 25 → 34
+    # as read; the periods that ended in 2023, before this import, are not recorded (汉中
+    # 7, 加格达奇 3): 31 and 31
+    assert figures == {COUNTY.name: (13, 9, 5), HANZHONG.name: (28, 22, 31),
+                       JIAGEDAQI.name: (16, 11, 31)}
+    assert any("前已结束，未登记" in w for w in got[HANZHONG.name]["warnings"])
     county = got[COUNTY.name]
     assert county["plan"] == "county-high-schools-2023-2025"
     assert county["groups"] == ["各县(市)人民政府"]
@@ -55,7 +59,7 @@ def test_importing_the_same_file_twice_records_nothing(app: Dudao, clock: Clock)
     again = imp(app, JIAGEDAQI, "JGDQ")
     assert app.event_count() == count
     assert again["new"] is False and first["new"] is True
-    assert (again["tasks"], again["units"], again["indicators"]) == (16, 11, 25)
+    assert (again["tasks"], again["units"], again["indicators"]) == (16, 11, 31)
     assert again["warnings"] == first["warnings"]
     # the same text under another file name or code is the same plan
     renamed = app.import_plan(JIAGEDAQI.read_bytes(), source="加格达奇.txt", code="OTHER",
@@ -129,7 +133,10 @@ def test_ledger_statuses_progress_and_sign_off(app: Dudao, clock: Clock) -> None
     assert edu["HZ-1"]["status"] == "overdue" and edu["HZ-1"]["role"] == "lead"
     assert edu["HZ-7"]["status"] == "overdue"
     assert edu["HZ-2"]["status"] == "on_track" and edu["HZ-2"]["role"] == "responsible"
-    assert hz["counts"] == {"on_track": 26, "overdue": 2, "closed": 0}
+    # periodic targets are one indicator a year or term (issue 15): task 17's 2023 autumn
+    # term (每学期至少兼任一门, due 2024-01-31, after the import) passed unmet
+    assert edu["HZ-17"]["status"] == "overdue"
+    assert hz["counts"] == {"on_track": 25, "overdue": 3, "closed": 0}
     # the unit report's part: every plan's tasks naming the unit
     mine = app.unit_tasks("SJYJ")
     assert {r["task"] for r in mine} >= {"XZ-1", "XZ-4", "HZ-1", "HZ-28"}
@@ -174,15 +181,23 @@ def test_lagging_tasks_become_findings_once(app: Dudao, clock: Clock) -> None:
     # task 7 (no indicators, due 2023-12-31) signed off on time
     app.close_task("HZ-7", on=date(2023, 12, 29), actor="张督学")
     clock.at("2024-01-10")
-    lags = {(t.code, lag.unit): lag for t, lag in plans.lagging(app)}
+    found = plans.lagging(app)
+    lags = {(t.code, lag.unit): lag for t, lag in found if t.code == "HZ-1"}
     # the party organs (市委组织部, 市委编办) are outside the 督导室's jurisdiction
     assert set(lags) == {("HZ-1", "SJYJ"), ("HZ-1", "SRSJ"), ("HZ-1", "GXQDWZF")}
+    # the other tasks lagging then: only for their 2023 yearly targets (每年…, one indicator
+    # a year, the first due 2023-12-31; issue 15), nothing reported
+    periodic = [(t, lag) for t, lag in found if t.code != "HZ-1"]
+    assert periodic and all(lag.threshold == date(2024, 1, 1) and lag.unmet for _, lag in periodic)
+    assert all(t.indicator(n).get("period") and t.indicator(n)["deadline"] == date(2023, 12, 31)
+               for t, lag in periodic for n in lag.unmet)
     outside = plans.lagging_outside(app)
-    assert [(u["unit"], u["kind"], [t["task"] for t in u["tasks"]]) for u in outside] == [
-        ("SWBB", "party_organ", ["HZ-1"]), ("SWZZB", "party_organ", ["HZ-1"])]
+    assert [(u["unit"], u["kind"]) for u in outside
+            if any(t["task"] == "HZ-1" for t in u["tasks"])] == [
+        ("SWBB", "party_organ"), ("SWZZB", "party_organ")]
     assert lags[("HZ-1", "SRSJ")].threshold == date(2024, 1, 1)
     assert lags[("HZ-1", "SRSJ")].unmet == (1,)
-    recorded = app.record_lagging()
+    recorded = [r for r in app.record_lagging() if r["task"] == "HZ-1"]
     assert len(recorded) == 3
     f = app.get_finding(recorded[0]["finding_id"])
     assert f.text.startswith("工作滞后：")
@@ -194,7 +209,11 @@ def test_lagging_tasks_become_findings_once(app: Dudao, clock: Clock) -> None:
     assert app.event_count() == count
     # a late sweep decides what a punctual one would have: same findings, same dates
     clock.at("2024-03-01")
-    assert app.record_lagging() == []
+    late = app.record_lagging()
+    # only what fell due since: task 17's 2023 autumn term (每学期…, due 2024-01-31; issue
+    # 15), for its two units; task 1's findings are not recorded again
+    assert {(r["task"], r["unit"], r["threshold"]) for r in late} == {
+        ("HZ-17", "SJYJ", date(2024, 2, 1)), ("HZ-17", "GXQDWZF", date(2024, 2, 1))}
 
 
 def test_a_plan_imported_after_its_deadlines_lags_from_its_import(app: Dudao,
@@ -234,8 +253,10 @@ def test_demo_imports_the_sample_plans_first(tmp_path: Path) -> None:
 
     lines: list[str] = []
     run_demo(tmp_path / "out", lines.append)
-    assert lines[0].startswith("实施方案：XZ-2023 任务13 单位9 指标5；HZ-2023 任务28 单位22 指标21；"
-                               "JGDQ-2023 任务16 单位11 指标25；工作滞后 0 条")
+    # indicators: periodic targets one a year or term, those ended before the import not
+    # recorded (issue 15)
+    assert lines[0].startswith("实施方案：XZ-2023 任务13 单位9 指标5；HZ-2023 任务28 单位22 指标31；"
+                               "JGDQ-2023 任务16 单位11 指标31；工作滞后 0 条")
     text = "\n".join(lines)
     # nothing lags retroactively: the tasks due before the import lag after the grace,
     # 市委组织部 (a party organ) is listed as 滞后 and receives no finding

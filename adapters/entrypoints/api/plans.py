@@ -35,6 +35,9 @@ class PlanIn(BaseModel):
                         description="文件名（记在方案上；未给代码时由它生成方案代码）")
     code: str | None = Field(default=None, min_length=1, max_length=64,
                              description="方案代码（可选，字母、数字、-、_）")
+    default_unit: str | None = Field(
+        default=None, min_length=1, max_length=64,
+        description="没有标注责任单位的任务由该单位（已登记的单位代码）负责（可选）")
 
 
 class ProgressIn(BaseModel):
@@ -72,7 +75,8 @@ def visible_task(c: Components, who: Principal, code: str) -> Any:
 def import_plan(body: PlanIn, write: Write) -> JSONResponse:
     def run(_: str | None) -> Any:
         return write.app.import_plan(body.text.encode("utf-8"), source=body.source,
-                                     code=body.code, actor=write.actor)
+                                     code=body.code, actor=write.actor,
+                                     default_unit=body.default_unit)
 
     return write("plan.import", body, run)
 

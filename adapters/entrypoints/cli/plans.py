@@ -11,7 +11,7 @@ import click
 from adapters import bootstrap
 from adapters.entrypoints.cli.base import DATE, ChoiceType, cli, emit, pass_app, settings
 from adapters.entrypoints.cli.report import write_bytes
-from adapters.plan_reader import MAX_PLAN_BYTES
+from adapters.plan_reader import MAX_PLAN_BYTES, check_plan_size
 from adapters.rendering.exports import to_xlsx
 from adapters.service_layer import action_plans as plans
 from adapters.service_layer.application import Dudao
@@ -46,9 +46,20 @@ def import_text(data: dict[str, Any]) -> str:
 @plan.command("import")
 @click.argument("file", metavar="FILE")
 @click.option("--code", metavar="CODE", help="方案代码（默认取文件名）")
+@click.option("--default-unit", "default_unit", metavar="CODE",
+              help="没有标注责任单位的任务由该单位（已登记的单位代码）负责")
+@click.option("--preview", is_flag=True,
+              help="只预览：把读出的台账写入 -o 指定的 xlsx（每个任务、指标一行），不登记任何内容")
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="预览表的输出文件（.xlsx，须与 --preview 同用）")
 @pass_app
-def plan_import(app: Dudao, actor: str, file: str, code: str | None) -> None:
-    """导入实施方案 FILE（UTF-8 或 GB18030 文本），登记方案、任务和责任单位。"""
+def plan_import(app: Dudao, actor: str, file: str, code: str | None, default_unit: str | None,
+                preview: bool, out: str | None) -> None:
+    """导入实施方案 FILE：文本（UTF-8/GB18030）、.docx、.xlsx，或改正过的预览表（.xlsx），
+    登记方案、任务和责任单位。--preview -o 预览表.xlsx 只导出预览表，不登记。"""
+    if preview != (out is not None):
+        raise InvalidInput("--preview 须用 -o FILE.xlsx 指定预览表文件（-o 只用于 --preview）",
+                           "--preview needs -o FILE.xlsx (and -o needs --preview)", field="out")
     try:
         # At most one byte past the limit is read (never the whole of /dev/zero, say),
         # and no stat is trusted: the size check then names the limit.
@@ -57,7 +68,22 @@ def plan_import(app: Dudao, actor: str, file: str, code: str | None) -> None:
     except OSError as e:
         raise InvalidInput(f"无法读取文件 {file}：{e.strerror}",
                            f"cannot read {file}: {e.strerror}", field="FILE") from None
-    data = app.import_plan(raw, source=file, code=code, actor=actor)
+    check_plan_size(len(raw), Path(file).name)
+    if preview:
+        assert out is not None
+        blob, figures = app.preview_plan(raw, source=file, code=code, default_unit=default_unit)
+        path = Path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(blob)
+        figures["written"] = str(path)
+        emit(figures, lambda: "\n".join([
+            f"已写入预览表：{path}（未登记任何内容）",
+            f"《{figures['title'] or figures['plan']}》（代码 {figures['plan']}）：任务 {figures['tasks']} 项，"
+            f"责任单位 {figures['units']} 个，指标 {figures['indicators']} 项，提示 {len(figures['warnings'])} 条",
+            *[f"  {w}" for w in figures["warnings"]],
+            f"在 WPS/Excel 中改正后，用 dudao plan import {path} 导入该表"]))
+        return
+    data = app.import_plan(raw, source=file, code=code, actor=actor, default_unit=default_unit)
     emit(data, lambda: import_text(data))
 
 
