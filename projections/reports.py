@@ -100,11 +100,12 @@ class ReadModel:
 
 
 def load(conn: Connection, unit: str | None = None, *, with_timelines: bool = False) -> ReadModel:
-    """The read model (of one ``unit``: its findings, escalations and interviews, every
-    unit's row, no cases or principals: :class:`Reports` holds those); the findings'
+    """The read model (of one ``unit``: its row, findings, escalations and interviews, no
+    cases or principals: :class:`Reports` holds those); the findings'
     ``timeline`` column (the heaviest) only ``with_timelines`` (else :meth:`Reports.unit`
     reads those it shows, see :func:`timeline_rows`)."""
-    unit_rows = {r.code: dict(r._mapping) for r in conn.execute(select(units))}
+    uq = select(units) if unit is None else select(units).where(units.c.code == unit)
+    unit_rows = {r.code: dict(r._mapping) for r in conn.execute(uq)}
     by_unit: dict[str, list[dict[str, Any]]] = defaultdict(list)
     columns = [c for c in findings.c if with_timelines or c.name != "timeline"]
     q = select(*columns).order_by(findings.c.on, findings.c.recorded_at, findings.c.finding_id)
@@ -596,6 +597,9 @@ class Reports:
         self.summary: dict[str, dict[str, Any]] = {}
         self._groups: dict[str | None, dict[str, Any]] = {}
         self._full: ReadModel | None = None
+        # SQL-counted: each unit's report once asked (the reports are of one state of the
+        # read models; a copy at another moment shares it and stamps its own as_of)
+        self._unit_reports: dict[str, dict[str, Any]] = {}
         if model is None:
             if conn is None:
                 raise TypeError("Reports needs a read model or a connection")
@@ -680,6 +684,16 @@ class Reports:
     def unit(self, code: str, lines: dict[str, list[dict[str, Any]]] | None = None,
              conn: Connection | None = None) -> dict[str, Any]:
         """The accountability report of one unit (INTERFACE.md fields and more)."""
+        kept = self._unit_reports.get(code) if lines is None and self._full is None else None
+        if kept is not None:
+            return kept | {"as_of": self.now}
+        report = self._unit(code, lines, conn)
+        if lines is None and self._full is None:
+            self._unit_reports[code] = report
+        return report
+
+    def _unit(self, code: str, lines: dict[str, list[dict[str, Any]]] | None,
+              conn: Connection | None) -> dict[str, Any]:
         u = self.units[code]
         model = self._rows(code, conn)
         rows = model.findings.get(code, [])
