@@ -15,7 +15,7 @@ Chinese renders only with a CJK font: ``chromium_path()`` installs one when none
 
 Unit (汉台区人民政府): 登录 → 待办 → 问题页（整改报告与申请延期的表单）→ 提交整改报告（附
 两份佐证材料）→ 申请延期（待审批）；inspector (张督学): 工作台 → 待复查 → 复查（问题页，
-附佐证材料）→ 延期申请 → 批准 → 督导通报 → 单位问责报告；and the unit's desk at 360 px.
+附佐证材料）→ 延期审批（批准）→ 督导通报 → 单位问责报告；and the unit's desk at 360 px.
 """
 
 from __future__ import annotations
@@ -123,9 +123,7 @@ def test_the_readme_journey(tmp_path: Path) -> None:
                 assert [a.inner_text() for a in inspector.query_selector_all("#files a")] == [
                     "课后服务现场照片.png", "课后服务实施方案.pdf"]
                 shot(inspector, "08-review-finding")
-                # → 延期审批
-                inspector.goto(base + "/desk?queue=extension_requests")
-                shot(inspector, "09-extension-queue")
+                # → 延期审批 (found by searching the finding's words)
                 inspector.goto(base + "/desk?queue=all&q=%E7%95%99%E6%A0%B7")  # q=留样
                 inspector.click("#queue a:has-text('校园食堂未落实食品留样制度')")
                 inspector.fill("#decide-note-1", "同意，请按期完成采购")
@@ -133,15 +131,15 @@ def test_the_readme_journey(tmp_path: Path) -> None:
                 decided = inspector.locator("#extension-requests li").first
                 assert decided.get_attribute("data-status") == "granted"
                 assert "2025-01-24" in inspector.inner_text("#deadline")
-                shot(inspector, "10-extension-granted")
+                shot(inspector, "09-extension-granted")
                 # → 通报: the overview is the bulletin
                 inspector.goto(base + "/")
                 assert "督 导 通 报" in inspector.inner_text("h1")
                 assert "实际举行约谈" in inspector.inner_text("#interview-figures")
-                shot(inspector, "11-bulletin")
+                shot(inspector, "10-bulletin")
                 inspector.goto(base + "/units/HTQ")
                 assert inspector.inner_text("#figures [data-field=findings]").isdigit()
-                shot(inspector, "12-unit-report")
+                shot(inspector, "11-unit-report")
                 # --- a phone: the unit's desk at 360 px
                 phone = browser.new_page(viewport={"width": 360, "height": 740},
                                          locale="zh-CN", device_scale_factor=1)
@@ -149,7 +147,7 @@ def test_the_readme_journey(tmp_path: Path) -> None:
                 assert phone.url == base + "/desk"
                 # nothing wider than the screen: no sideways scrolling
                 assert phone.evaluate("document.documentElement.scrollWidth") <= 360
-                shot(phone, "13-phone-desk")
+                shot(phone, "12-phone-desk")
             finally:
                 browser.close()
     finally:
