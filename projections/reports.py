@@ -185,16 +185,18 @@ def counted_figures(conn: Connection, unit_rows: dict[str, dict[str, Any]], toda
                "by_status": dict.fromkeys(STATUSES, 0), "esc": {r.code: 0 for r in ladder},
                "by_mode": dict.fromkeys(MODES, 0), "reached": 0, "pending": 0}
         for code in unit_rows}
-    q = (select(f.unit, f.severity, f.status, func.count(), _count(f.closed_on_time.is_(True)),
+    severities = list(SEVERITIES)
+    q = (select(f.unit, f.status, func.count(), _count(f.closed_on_time.is_(True)),
                 func.coalesce(func.sum(f.interviews), 0), _count(_overdue_sql(today)),
-                _count(_awaiting_sql(today)))
-         .where(*_in_period(since)).group_by(f.unit, f.severity, f.status))
-    for unit, severity, status, n, on_time, interviews, overdue, awaiting in conn.execute(q):
+                _count(_awaiting_sql(today)), *(_count(f.severity == s) for s in severities))
+         .where(*_in_period(since)).group_by(f.unit, f.status))
+    for unit, status, n, on_time, interviews, overdue, awaiting, *by_severity in conn.execute(q):
         t = tallies.get(unit)
         if t is None:
             continue
         t["findings"] += n
-        t["by_severity"][severity] += n
+        for severity, count in zip(severities, by_severity, strict=True):
+            t["by_severity"][severity] += count
         t["by_status"][status] += n
         t["interviews"] += interviews
         if status == "closed":
@@ -603,8 +605,10 @@ class Reports:
         if model is None:
             if conn is None:
                 raise TypeError("Reports needs a read model or a connection")
+            result = conn.execute(select(units))
+            names = list(result.keys())  # dicts by zip: row._mapping costs 40 ms per 1,000
             self.units: dict[str, dict[str, Any]] = {
-                r.code: dict(r._mapping) for r in conn.execute(select(units))}
+                d["code"]: d for d in (dict(zip(names, r, strict=True)) for r in result)}
             cases = cases_by_unit(conn)
             self.cases = cases if since is None else period_cases(cases, since)
             self.principals = principals(conn)

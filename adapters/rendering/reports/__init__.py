@@ -146,7 +146,11 @@ class View:
         if "model" in self.__dict__ or (self.memo is not None
                                         and self.state in self.memo.models):
             return self.model.units
-        return {r.code: dict(r._mapping) for r in self.conn.execute(select(units_table))}
+        if self.memo is not None and (self.state, self.today, self.since) in self.memo.counted:
+            return self.counted.units
+        result = self.conn.execute(select(units_table))
+        names = list(result.keys())  # dicts by zip: row._mapping costs 40 ms per 1,000
+        return {d["code"]: d for d in (dict(zip(names, r, strict=True)) for r in result)}
 
     def period(self, since: date | None) -> View:
         """The same moment, counting only what was on the table from ``since`` on
@@ -159,7 +163,7 @@ class View:
         return other
 
     def unit(self, code: str) -> dict[str, Any]:
-        if code not in self.units:
+        if code not in self.counted.units:
             raise NotFound(f"单位 {code} 不存在", f"unknown unit {code!r}", field="code")
         return self.counted.unit(code, conn=self.conn)
 
