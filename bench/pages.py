@@ -86,13 +86,13 @@ def main() -> None:
     c.runner.rebuild()
     print(f"{args.units:,} units, {args.findings:,} findings, {events:,} events, read models "
           f"built in {time.perf_counter() - t:.0f} s ({db.split('?')[0]})")
-    inspector, _ = c.tokens.create(role="inspector", unit=None, name="基准督学", now=now,
-                                   created_by="bench")
-    unit_token, _ = c.tokens.create(role="unit", unit="U0003", name="基准单位", now=now,
-                                    created_by="bench")
+    inspector, inspector_who = c.tokens.create(role="inspector", unit=None, name="基准督学",
+                                               now=now, created_by="bench")
+    _, unit_who = c.tokens.create(role="unit", unit="U0003", name="基准单位", now=now,
+                                  created_by="bench")
     client = TestClient(create_api(c), base_url="http://127.0.0.1")
-    sessions = {who: c.users.open_token_session(c.tokens.lookup(tok).token_id) for who, tok in
-                (("inspector", inspector), ("unit", unit_token))}
+    sessions = {who: c.users.open_token_session(p.token_id) for who, p in
+                (("inspector", inspector_who), ("unit", unit_who))}
     with c.engine.connect() as conn:
         fid = conn.execute(select(acc.c.finding_id).where(acc.c.unit == "U0003",
                                                           acc.c.status != "closed")

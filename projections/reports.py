@@ -28,7 +28,9 @@ counts them by hand):
   counted once per deadline): every rung of the policy's ladder, then any other code
   the events hold (recorded under another policy), with the name it was recorded with;
   **public_notices**: escalations to a rung whose mode is 督导通报 (public_notice),
-  **interviews**: interviews held (约谈).
+  **interviews**: interviews held (举行约谈, InterviewHeld); **interview_rung**: findings
+  escalated to a rung whose mode is 约谈 (a rung reached is not an interview held);
+  **interviews_pending**: of those, the open ones with no interview held yet.
 - **accountability**: accountability cases opened (问责建议: a committee rung fired;
   in a period, opened on or after its first day); **accountability_decided** /
   **accountability_dismissed**: cases decided (决定问责) / dismissed (不予问责), in a
@@ -51,7 +53,7 @@ from statistics import mean
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import and_, case, distinct, func, not_, or_, select
 from sqlalchemy.engine import Connection
 
 from domain.accountability import CASE_STATUSES
@@ -101,30 +103,220 @@ class ReadModel:
 
 
 def load(conn: Connection, unit: str | None = None, *, with_timelines: bool = False) -> ReadModel:
-    """The read model; the findings' ``timeline`` column (the heaviest) only
-    ``with_timelines`` (else :meth:`Reports.unit` reads those it shows, see
-    :func:`timeline_rows`)."""
-    unit_rows = {r.code: dict(r._mapping) for r in conn.execute(select(units))}
+    """The read model (of one ``unit``: its row, findings, escalations and interviews, no
+    cases or principals: :class:`Reports` holds those); the findings'
+    ``timeline`` column (the heaviest) only ``with_timelines`` (else :meth:`Reports.unit`
+    reads those it shows, see :func:`timeline_rows`)."""
+    uq = select(units) if unit is None else select(units).where(units.c.code == unit)
+    unit_rows = {r.code: dict(r._mapping) for r in conn.execute(uq)}
     by_unit: dict[str, list[dict[str, Any]]] = defaultdict(list)
     columns = [c for c in findings.c if with_timelines or c.name != "timeline"]
     q = select(*columns).order_by(findings.c.on, findings.c.recorded_at, findings.c.finding_id)
+    if unit is not None:
+        q = q.where(findings.c.unit == unit)
     result = conn.execute(q)
     names = list(result.keys())  # one dict per row by zip: far cheaper than row._mapping
     for r in result:
         row = dict(zip(names, r, strict=True))
         by_unit[row["unit"]].append(row)
     esc: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    result = conn.execute(select(escalations).order_by(escalations.c.position))
+    eq = select(escalations).order_by(escalations.c.position)
+    if unit is not None:
+        eq = eq.where(escalations.c.unit == unit)
+    result = conn.execute(eq)
     names = list(result.keys())
     for r in result:
         row = dict(zip(names, r, strict=True))
         esc[row["unit"]].append(row)
     held: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if has_person_tables(conn):
-        for i in interviews_of(conn):
+        ids = None if unit is None else [f["finding_id"] for f in by_unit.get(unit, [])]
+        for i in interviews_of(conn, finding_ids=ids):
             held[i["finding_id"]].append(i)
+    if unit is not None:
+        return ReadModel(unit_rows, dict(by_unit), dict(esc), {}, {}, dict(held))
     return ReadModel(unit_rows, dict(by_unit), dict(esc), cases_by_unit(conn), principals(conn),
                      dict(held))
+
+
+# ------------------------------------------------ the same figures, counted in SQL
+#
+# The pages at 1,000 units and 20,000 findings cannot load every finding into Python
+# after each write (bench/pages.py): the per-unit figures, the bulletin's monthly rates
+# and the rows it names are GROUP BY queries over the read model instead, the same
+# definitions as ``figures``/``monthly`` above (tests/integration/test_reports.py
+# checks the two agree on every figure).
+
+
+def _awaiting_sql(today: date) -> Any:
+    f = findings.c
+    return and_(f.status == "under_review", f.deadline.is_not(None), f.deadline < today,
+                f.last_report_on.is_not(None), f.last_report_on <= f.deadline)
+
+
+def _overdue_sql(today: date) -> Any:
+    f = findings.c
+    return and_(f.status != "closed", f.deadline.is_not(None), f.deadline < today,
+                not_(_awaiting_sql(today)))
+
+
+def _in_period(since: date | None) -> list[Any]:
+    """The findings on the table from ``since`` on (see :func:`for_period`)."""
+    f = findings.c
+    return [] if since is None else [or_(f.status != "closed", f.closed_on >= since)]
+
+
+def _esc_in_period(since: date | None) -> list[Any]:
+    return [] if since is None else [escalations.c.threshold >= since]
+
+
+def _count(cond: Any) -> Any:
+    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+
+def counted_figures(conn: Connection, unit_rows: dict[str, dict[str, Any]], today: date,
+                    case_rows: dict[str, list[dict[str, Any]]], since: date | None = None,
+                    ladder: Ladder = LADDER
+                    ) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[int, str]],
+                               dict[str, set[str]]]:
+    """Every unit's ``figures`` (with its code and name), counted by GROUP BY; the order
+    and name each escalation code was last recorded with; each unit's escalation modes."""
+    f, e = findings.c, escalations.c
+    tallies: dict[str, dict[str, Any]] = {
+        code: {"findings": 0, "closed": 0, "on_time": 0, "interviews": 0, "overdue": 0,
+               "awaiting": 0, "by_severity": dict.fromkeys(SEVERITIES, 0),
+               "by_status": dict.fromkeys(STATUSES, 0), "esc": {r.code: 0 for r in ladder},
+               "by_mode": dict.fromkeys(MODES, 0), "reached": 0, "pending": 0}
+        for code in unit_rows}
+    severities = list(SEVERITIES)
+    q = (select(f.unit, f.status, func.count(), _count(f.closed_on_time.is_(True)),
+                func.coalesce(func.sum(f.interviews), 0), _count(_overdue_sql(today)),
+                _count(_awaiting_sql(today)), *(_count(f.severity == s) for s in severities))
+         .where(*_in_period(since)).group_by(f.unit, f.status))
+    for unit, status, n, on_time, interviews, overdue, awaiting, *by_severity in conn.execute(q):
+        t = tallies.get(unit)
+        if t is None:
+            continue
+        t["findings"] += n
+        for severity, count in zip(severities, by_severity, strict=True):
+            t["by_severity"][severity] += count
+        t["by_status"][status] += n
+        t["interviews"] += interviews
+        if status == "closed":
+            t["closed"] += n
+            t["on_time"] += on_time
+        else:
+            t["overdue"] += overdue
+            t["awaiting"] += awaiting
+    modes: dict[str, set[str]] = defaultdict(set)
+    eq = (select(e.unit, e.code, e.mode, func.count()).where(*_esc_in_period(since))
+          .group_by(e.unit, e.code, e.mode))
+    for unit, code, mode, n in conn.execute(eq):
+        modes[unit].add(mode)
+        t = tallies.get(unit)
+        if t is None:
+            continue
+        t["esc"][code] = t["esc"].get(code, 0) + n
+        t["by_mode"][mode] = t["by_mode"].get(mode, 0) + n
+    interview = and_(e.mode == "interview", *_esc_in_period(since))
+    for unit, n in conn.execute(select(e.unit, func.count(distinct(e.finding_id)))
+                                .where(interview).group_by(e.unit)):
+        if unit in tallies:
+            tallies[unit]["reached"] = n
+    waiting = (select(e.unit, func.count(distinct(e.finding_id)))
+               .join(findings, f.finding_id == e.finding_id)
+               .where(interview, f.status != "closed", f.interviews == 0).group_by(e.unit))
+    for unit, n in conn.execute(waiting):
+        if unit in tallies:
+            tallies[unit]["pending"] = n
+    latest: dict[str, tuple[int, int, str]] = {}
+    rq = (select(e.code, e.rung, e.name, func.max(e.position)).where(*_esc_in_period(since))
+          .group_by(e.code, e.rung, e.name))
+    for code, rung, name, position in conn.execute(rq):
+        if code not in latest or position > latest[code][0]:
+            latest[code] = (position, rung, name)
+    recorded = {code: (rung, name) for code, (_, rung, name) in latest.items()}
+    summary = {}
+    for code, t in tallies.items():
+        late = t["overdue"]
+        summary[code] = {
+            "unit": code, "name": unit_rows[code]["name"],
+            "findings": t["findings"], "open": t["findings"] - t["closed"],
+            "overdue": t["overdue"], "late": late, "awaiting_review_on_time": t["awaiting"],
+            "closed": t["closed"], "closed_on_time": t["on_time"],
+            "on_time_rate": rate(t["on_time"], t["closed"] + late),
+            "by_severity": t["by_severity"], "by_status": t["by_status"], "escalations": t["esc"],
+            "interviews": t["interviews"], "interview_rung": t["reached"],
+            "interviews_pending": t["pending"], "public_notices": t["by_mode"]["public_notice"],
+            **case_counts(case_rows.get(code, []), since),
+        }
+    return summary, recorded, dict(modes)
+
+
+ADDED = ("findings", "open", "overdue", "late", "awaiting_review_on_time", "closed",
+         "closed_on_time", "interviews", "interview_rung", "interviews_pending", "public_notices")
+
+
+def added_up(items: list[dict[str, Any]], case_rows: list[dict[str, Any]],
+             since: date | None, ladder: Ladder = LADDER) -> dict[str, Any]:
+    """The figures of all these units together (what ``figures`` gives over their rows)."""
+    out: dict[str, Any] = dict.fromkeys(ADDED, 0)
+    by_severity = dict.fromkeys(SEVERITIES, 0)
+    by_status = dict.fromkeys(STATUSES, 0)
+    esc = {r.code: 0 for r in ladder}
+    for i in items:
+        for k in ADDED:
+            out[k] += i[k]
+        for table, mine in ((by_severity, i["by_severity"]), (by_status, i["by_status"]),
+                            (esc, i["escalations"])):
+            for k, n in mine.items():
+                table[k] = table.get(k, 0) + n
+    head = ("findings", "open", "overdue", "late", "awaiting_review_on_time", "closed",
+            "closed_on_time")
+    return {**{k: out[k] for k in head},  # the order ``figures`` gives them in
+            "on_time_rate": rate(out["closed_on_time"], out["closed"] + out["late"]),
+            "by_severity": by_severity, "by_status": by_status, "escalations": esc,
+            **{k: out[k] for k in ADDED if k not in head}, **case_counts(case_rows, since)}
+
+
+NAMED_COLUMNS = ("finding_id", "text", "severity", "status", "deadline", "deadline_provisional")
+
+
+def counted_named(conn: Connection, codes: set[str], since: date | None = None
+                  ) -> dict[str, list[dict[str, Any]]]:
+    """By unit, oldest first, the escalations to a rung that names units publicly (its
+    mode one of ``NAMED_MODES``, or its code one of ``codes``) with their findings' facts."""
+    e, f = escalations.c, findings.c
+    q = (select(e.unit, e.code, e.mode, e.rung, e.name, e.threshold,
+                *(f[c] for c in NAMED_COLUMNS))
+         .join(findings, f.finding_id == e.finding_id)
+         .where(or_(e.mode.in_(NAMED_MODES), e.code.in_(sorted(codes))), *_esc_in_period(since))
+         .order_by(e.position))
+    result = conn.execute(q)
+    names = list(result.keys())
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in result:
+        row = dict(zip(names, r, strict=True))
+        out[row["unit"]].append(row)
+    return dict(out)
+
+
+def counted_monthly(conn: Connection, today: date, since: date | None = None) -> list[dict[str, Any]]:
+    """``monthly`` over every finding, counted by GROUP BY on the day closed and the
+    deadline of the overdue ones."""
+    f = findings.c
+    months: dict[str, list[int]] = {}
+    q = (select(f.closed_on, func.count(), _count(f.closed_on_time.is_(True)))
+         .where(f.status == "closed", f.closed_on.is_not(None), *_in_period(since))
+         .group_by(f.closed_on))
+    for day, n, on_time in conn.execute(q):
+        m = months.setdefault(day.strftime("%Y-%m"), [0, 0, 0])
+        m[0] += n
+        m[1] += on_time
+    q = select(f.deadline, func.count()).where(_overdue_sql(today)).group_by(f.deadline)
+    for day, n in conn.execute(q):
+        months.setdefault(day.strftime("%Y-%m"), [0, 0, 0])[2] += n
+    return month_rows(months)
 
 
 def describe(kind: str, args: list[Any]) -> str:
@@ -269,9 +461,13 @@ def figures(rows: list[dict[str, Any]], esc_rows: list[dict[str, Any]],
             awaiting += awaiting_on_time(f, today)
     esc = {r.code: 0 for r in ladder}
     by_mode = dict.fromkeys(MODES, 0)
+    reached: set[str] = set()  # findings escalated to a 约谈 rung
     for e in esc_rows:
         esc[e["code"]] = esc.get(e["code"], 0) + 1
         by_mode[e["mode"]] = by_mode.get(e["mode"], 0) + 1
+        if e["mode"] == "interview":
+            reached.add(e["finding_id"])
+    waiting = {f["finding_id"] for f in rows if f["status"] != "closed" and not f["interviews"]}
     return {
         "findings": len(rows),
         "open": len(rows) - closed,
@@ -285,6 +481,8 @@ def figures(rows: list[dict[str, Any]], esc_rows: list[dict[str, Any]],
         "by_status": by_status,
         "escalations": esc,
         "interviews": interviews,
+        "interview_rung": len(reached),
+        "interviews_pending": len(reached & waiting),
         "public_notices": by_mode["public_notice"],
         **case_counts(case_rows or [], since),
     }
@@ -313,6 +511,11 @@ def monthly(rows: list[dict[str, Any]], today: date | None = None) -> list[dict[
             m[1] += bool(f["closed_on_time"])
         elif today is not None and finding_state(f, today)[1]:
             months.setdefault(f["deadline"].strftime("%Y-%m"), [0, 0, 0])[2] += 1
+    return month_rows(months)
+
+
+def month_rows(months: dict[str, list[int]]) -> list[dict[str, Any]]:
+    """Every month from the first to the last of ``months`` ([closed, on time, late])."""
     if not months:
         return []
     out = []
@@ -369,43 +572,92 @@ def for_period(model: ReadModel, since: date) -> ReadModel:
         {u: [f for f in rows if f["status"] != "closed" or f["closed_on"] >= since]
          for u, rows in model.findings.items()},
         {u: [e for e in rows if e["threshold"] >= since] for u, rows in model.escalations.items()},
-        {u: [c for c in rows if c["status"] in OPEN_STATUSES or c["opened_on"] >= since
-             or (c["decided_on"] is not None and c["decided_on"] >= since)]
-         for u, rows in model.cases.items()},
+        period_cases(model.cases, since),
         model.principals,
         model.interviews,
     )
 
 
-class Reports:
-    """Reports over one loaded read model at one moment."""
+def period_cases(cases: dict[str, list[dict[str, Any]]], since: date
+                 ) -> dict[str, list[dict[str, Any]]]:
+    """The cases on the table from ``since`` on: open, or opened or decided since then."""
+    return {u: [c for c in rows if c["status"] in OPEN_STATUSES or c["opened_on"] >= since
+                or (c["decided_on"] is not None and c["decided_on"] >= since)]
+            for u, rows in cases.items()}
 
-    def __init__(self, model: ReadModel, now: datetime, since: date | None = None,
-                 ladder: Ladder = LADDER) -> None:
+
+class Reports:
+    """Reports over one loaded read model at one moment; or (``model`` None, a ``conn``
+    given) counted in SQL: the per-unit figures and the bulletin by GROUP BY, a unit's
+    report from its own rows, the whole read model loaded only for :meth:`all_units`.
+
+    The SQL-counted reports keep no connection: each method that reads takes one."""
+
+    def __init__(self, model: ReadModel | None, now: datetime, since: date | None = None,
+                 ladder: Ladder = LADDER, *, conn: Connection | None = None) -> None:
         self.since = since
         self.ladder = ladder
-        self.model = model if since is None else for_period(model, since)
-        model = self.model
         self.now = now
         self.today = local_date(now)
         self.summary: dict[str, dict[str, Any]] = {}
+        self._groups: dict[tuple[str, str], dict[str, Any]] = {}
+        self._full: ReadModel | None = None
+        # SQL-counted: each unit's report once asked (the reports are of one state of the
+        # read models; a copy at another moment shares it and stamps its own as_of)
+        self._unit_reports: dict[str, dict[str, Any]] = {}
+        if model is None:
+            if conn is None:
+                raise TypeError("Reports needs a read model or a connection")
+            result = conn.execute(select(units))
+            names = list(result.keys())  # dicts by zip: row._mapping costs 40 ms per 1,000
+            self.units: dict[str, dict[str, Any]] = {
+                d["code"]: d for d in (dict(zip(names, r, strict=True)) for r in result)}
+            cases = cases_by_unit(conn)
+            self.cases = cases if since is None else period_cases(cases, since)
+            self.principals = principals(conn)
+            self.summary, self.recorded, self.modes = counted_figures(
+                conn, self.units, self.today, self.cases, since, ladder)
+            return
+        self._full = model = model if since is None else for_period(model, since)
+        self.units, self.cases, self.principals = model.units, model.cases, model.principals
         # the order and name each code was recorded with (a code not in the ladder)
-        self.recorded: dict[str, tuple[int, str]] = {
+        self.recorded = {
             e["code"]: (e["rung"], e["name"]) for rows in model.escalations.values()
             for e in rows}
-        self._groups: dict[tuple[str, str], dict[str, Any]] = {}
+        self.modes = {u: {e["mode"] for e in rows} for u, rows in model.escalations.items()}
         # every unit, a group unit (各县区党委、政府) too: it is ranked, named and counted
         for code, u in model.units.items():
             fig = figures(model.findings.get(code, []), model.escalations.get(code, []),
                           self.today, model.cases.get(code, []), since, ladder)
             self.summary[code] = {"unit": code, "name": u["name"], **fig}
 
+    @property
+    def model(self) -> ReadModel:
+        """The loaded read model (of the period); not there for SQL-counted reports until
+        :meth:`all_units` loaded it."""
+        if self._full is None:
+            raise RuntimeError("these reports were counted in SQL: no read model is loaded")
+        return self._full
+
+    def principal(self, code: str, day: date) -> str | None:
+        """The unit's principal on ``day`` (see :meth:`ReadModel.principal`)."""
+        return principal_on(self.principals.get(code, []), day, self.units[code]["principal"])
+
+    def _rows(self, code: str, conn: Connection | None) -> ReadModel:
+        """The read model the unit's report reads: the loaded one, or the unit's own rows."""
+        if self._full is not None:
+            return self._full
+        if conn is None:
+            raise TypeError("SQL-counted reports read a unit's rows through a connection")
+        part = load(conn, unit=code)
+        return part if self.since is None else for_period(part, self.since)
+
     PEER_TABLE = 10
     """A peer table lists the first ten of the group, and the unit itself."""
 
     def peer_key(self, code: str) -> tuple[str, str]:
         """Whom a unit is compared with: its parent's units, else the parentless of its kind."""
-        u = self.model.units[code]
+        u = self.units[code]
         if u["parent"]:
             return ("parent", u["parent"])
         return ("kind", u.get("category") or "other")
@@ -423,7 +675,7 @@ class Reports:
                     | {"rank": rank_of.get(m["unit"])} for m in ordered]
             by, value = key
             parent = value if by == "parent" else None
-            name = self.model.units.get(value, {}).get("name", value) if parent else None
+            name = self.units.get(value, {}).get("name", value) if parent else None
             group = self._groups[key] = {
                 "parent": parent,
                 "kind": None if parent else value,
@@ -449,10 +701,21 @@ class Reports:
     def unit(self, code: str, lines: dict[str, list[dict[str, Any]]] | None = None,
              conn: Connection | None = None) -> dict[str, Any]:
         """The accountability report of one unit (INTERFACE.md fields and more)."""
-        u = self.model.units[code]
-        rows = self.model.findings.get(code, [])
-        esc_rows = self.model.escalations.get(code, [])
-        case_rows = self.model.cases.get(code, [])
+        kept = self._unit_reports.get(code) if lines is None and self._full is None else None
+        if kept is not None:
+            return kept | {"as_of": self.now}
+        report = self._unit(code, lines, conn)
+        if lines is None and self._full is None:
+            self._unit_reports[code] = report
+        return report
+
+    def _unit(self, code: str, lines: dict[str, list[dict[str, Any]]] | None,
+              conn: Connection | None) -> dict[str, Any]:
+        u = self.units[code]
+        model = self._rows(code, conn)
+        rows = model.findings.get(code, [])
+        esc_rows = model.escalations.get(code, [])
+        case_rows = self.cases.get(code, [])
         fig = self.summary.get(code) or {"unit": code, "name": u["name"],
                                          **figures(rows, esc_rows, self.today, case_rows,
                                                    self.since, self.ladder)}
@@ -488,7 +751,7 @@ class Reports:
             "since": self.since,
             "unit": code,
             "name": u["name"],
-            "principal": self.model.principal(code, self.today),
+            "principal": self.principal(code, self.today),
             "parent": u["parent"],
             **{k: v for k, v in fig.items() if k not in ("unit", "name")},
             "escalations_by_rung": by_rung(fig["escalations"], self.ladder, self.recorded),
@@ -498,7 +761,7 @@ class Reports:
             "closed_findings": [brief(f) for f in rows if f["status"] == "closed"],
             # 整改承诺 made at the interviews of the unit's findings, by the date promised
             "commitments": commitments_of(
-                [i for f in rows for i in self.model.interviews.get(f["finding_id"], [])],
+                [i for f in rows for i in model.interviews.get(f["finding_id"], [])],
                 {f["finding_id"]: f["text"] for f in rows}),
             "cases": [case_brief(c) for c in case_rows],
             "peers": self.peers(code) if code in self.summary else None,
@@ -508,41 +771,51 @@ class Reports:
 
     def all_units(self, conn: Connection) -> dict[str, dict[str, Any]]:
         """Every unit's report, reading all open findings' timelines in one pass."""
+        if self._full is None:
+            self._full = load(conn) if self.since is None else for_period(load(conn), self.since)
         lines = timelines(timeline_rows(conn, [f for rows in self.model.findings.values()
                                                for f in rows if f["status"] != "closed"]))
         return {code: self.unit(code, lines, conn) for code in self.summary}
 
-    def bulletin(self) -> dict[str, Any]:
-        """督导通报: ranking, units under public notice and accountability, units commended."""
-        all_rows = [f for rows in self.model.findings.values() for f in rows]
-        all_esc = [e for rows in self.model.escalations.values() for e in rows]
-        all_cases = [c for code in sorted(self.summary) for c in self.model.cases.get(code, [])]
-        overall = figures(all_rows, all_esc, self.today, all_cases, self.since, self.ladder)
+    def bulletin(self, conn: Connection | None = None) -> dict[str, Any]:
+        """督导通报: ranking, units under public notice and accountability, units commended
+        (SQL-counted reports read the rows it names and its months through ``conn``)."""
+        all_cases = [c for code in sorted(self.summary) for c in self.cases.get(code, [])]
         items = list(self.summary.values())
         ranked = ranking(items)
         ranked_codes = {r["unit"] for r in ranked}
-
-        rows_by_id = {f["finding_id"]: f for rows in self.model.findings.values()
-                      for f in rows}
+        section_codes = {r.code for r in self.ladder if r.mode in NAMED_MODES}
+        if self._full is not None:
+            model = self._full
+            all_rows = [f for rows in model.findings.values() for f in rows]
+            all_esc = [e for rows in model.escalations.values() for e in rows]
+            overall = figures(all_rows, all_esc, self.today, all_cases, self.since, self.ladder)
+            months = monthly(all_rows, self.today)
+            rows_by_id = {f["finding_id"]: f for f in all_rows}
+            hits_of = {u: [{**{c: rows_by_id[e["finding_id"]][c] for c in NAMED_COLUMNS}, **e}
+                           for e in rows if e["mode"] in NAMED_MODES or e["code"] in section_codes]
+                       for u, rows in model.escalations.items()}
+        else:
+            if conn is None:
+                raise TypeError("SQL-counted reports read the bulletin through a connection")
+            overall = added_up(items, all_cases, self.since, self.ladder)
+            months = counted_monthly(conn, self.today, self.since)
+            hits_of = counted_named(conn, section_codes, self.since)
 
         def named(test: Any) -> list[dict[str, Any]]:
             out = []
             for unit_code in sorted(self.summary):
-                hits = [e for e in self.model.escalations.get(unit_code, []) if test(e)]
+                hits = [e for e in hits_of.get(unit_code, []) if test(e)]
                 if not hits:
                     continue
-                fs = []
-                for e in hits:
-                    f = rows_by_id[e["finding_id"]]
-                    fs.append({"finding_id": f["finding_id"], "text": f["text"],
-                               "severity": f["severity"],
-                               "severity_label": SEVERITIES[f["severity"]],
-                               "status": f["status"], "status_label": STATUSES[f["status"]],
-                               "deadline": f["deadline"],
-                               "deadline_provisional": f["deadline_provisional"],
-                               "threshold": e["threshold"]})
+                fs = [{"finding_id": e["finding_id"], "text": e["text"],
+                       "severity": e["severity"], "severity_label": SEVERITIES[e["severity"]],
+                       "status": e["status"], "status_label": STATUSES[e["status"]],
+                       "deadline": e["deadline"],
+                       "deadline_provisional": e["deadline_provisional"],
+                       "threshold": e["threshold"]} for e in hits]
                 out.append({"unit": unit_code, "name": self.summary[unit_code]["name"],
-                            "principal": self.model.principal(unit_code, self.today),
+                            "principal": self.principal(unit_code, self.today),
                             "findings": fs})
             return out
 
@@ -550,13 +823,13 @@ class Reports:
             {"unit": s["unit"], "name": s["name"], "closed": s["closed"]}
             for s in sorted(items, key=lambda s: (-s["closed"], s["unit"]))
             if s["closed"] > 0 and s["closed_on_time"] == s["closed"] and s["overdue"] == 0
-            and not any(e["mode"] == "supervise"
-                        for e in self.model.escalations.get(s["unit"], []))
+            and "supervise" not in self.modes.get(s["unit"], set())
         ]
         # every rung whose mode names units publicly, in ladder order (then other codes)
         named_rungs = [(r.code, r.name, r.mode) for r in self.ladder if r.mode in NAMED_MODES]
         known = {c for c, _, _ in named_rungs}
-        seen = sorted({(e["rung"], e["code"], e["name"], e["mode"]) for e in all_esc
+        seen = sorted({(e["rung"], e["code"], e["name"], e["mode"])
+                       for rows in hits_of.values() for e in rows
                        if e["mode"] in NAMED_MODES and e["code"] not in known})
         named_rungs += [(c, n, m) for _, c, n, m in seen]
         sections = [{"code": c, "name": n, "mode": m,
@@ -572,7 +845,7 @@ class Reports:
             "overall": {"units": len(items), **overall,
                         "escalations_by_rung": by_rung(overall["escalations"], self.ladder,
                                                        self.recorded),
-                        "monthly": monthly(all_rows, self.today)},
+                        "monthly": months},
             "ranking": [{k: r[k] for k in ("rank", "unit", "name", "findings", "open", "overdue",
                                            "late", "closed", "closed_on_time", "on_time_rate",
                                            "public_notices", "accountability",

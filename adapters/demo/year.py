@@ -370,6 +370,9 @@ def demo_accounts(app: Dudao, db: Path, echo: Callable[[str], None]) -> None:
     for name, display, role, _unit, password in DEMO_USERS:
         who = "督学" if role == "inspector" else "责任单位"
         echo(f"  {who}（{display}）：用户名 {name}，密码 {password}")
+    echo("  登录后可以看到：督学的工作台（/desk）里，待复查有汉台区一份附佐证材料（照片和 PDF）的整改报告，"
+         "延期申请有一份待审批的申请；责任单位的待办里列出本单位要整改的问题，可在问题页提交整改报告"
+         "（附佐证材料）、申请延期。")
 
 
 def publish_notices(app: Dudao, db: Path, echo: Callable[[str], None]) -> None:

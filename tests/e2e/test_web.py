@@ -125,17 +125,46 @@ def test_roles_and_forms_over_http(served: tuple[ApiServer, dict[str, Any], dict
 # ----------------------------------------------------------------- browser
 
 
+def apt_install(*packages: str) -> None:
+    """Install Debian packages (as root, with apt-get; nothing when either is missing)."""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=600)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *packages], env=env,
+                   capture_output=True, timeout=900)
+
+
+CJK_FONTS = ("fonts-noto-cjk", "fonts-wqy-zenhei")  # the first that installs; either renders 汉字
+
+
+def has_cjk_font() -> bool:
+    """A font for Chinese is installed (fontconfig knows one for ``zh``)."""
+    if not shutil.which("fc-list"):
+        return False
+    out = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True,
+                         timeout=60).stdout
+    return bool(out.strip())
+
+
+def cjk_font() -> None:
+    """Chinese renders as characters, not boxes, in the screenshots: install a CJK font
+    when none is (idempotent: nothing to do once one is)."""
+    for package in CJK_FONTS:
+        if has_cjk_font():
+            return
+        apt_install(package)
+    if not has_cjk_font():
+        need("a CJK font", f"none of {', '.join(CJK_FONTS)} is installed or could be installed")
+
+
 def chromium_path() -> str:
     path = shutil.which("chromium") or "/usr/bin/chromium"
-    if os.path.exists(path):
-        return path
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env,
-                       capture_output=True, timeout=900)
+    if not os.path.exists(path):
+        apt_install("chromium")
     if not os.path.exists(path):
         need("chromium", "Debian's chromium package is not installed and could not be installed")
+    cjk_font()
     return path
 
 

@@ -50,8 +50,8 @@ def open_app(db: str, clock: Any = None) -> Dudao:
 
 def build_history(db: str) -> int:
     """The demo's year of supervision (plans, findings, sweeps, escalations, interviews),
-    run on SQLite and then copied event for event, seals included, into ``db``.
-    Returns the event count."""
+    run on SQLite and then copied event for event, seals included, into ``db``, with the
+    佐证材料 files its reports name (the audit checks them too). Returns the event count."""
     import tempfile
 
     from adapters.demo.year import run_demo
@@ -70,6 +70,7 @@ def build_history(db: str) -> int:
                 copy_rows(target, events, seals)
             else:
                 target.recorder.copy_rows(events, seals)  # type: ignore[attr-defined]
+            copy_files(source, target)
         finally:
             source.close()
             target.close()
@@ -78,6 +79,29 @@ def build_history(db: str) -> int:
         return app.event_count()
     finally:
         app.close()
+
+
+def copy_files(source: Dudao, target: Dudao) -> None:
+    """Every stored 佐证材料 file of ``source`` into ``target``'s store, byte for byte."""
+    from io import BytesIO
+
+    from sqlalchemy import select
+
+    from adapters.infrastructure.evidence_store import evidence_files
+    from adapters.service_layer import evidence
+    from domain.evidence import EvidenceFile
+
+    there, here = evidence.store(source), evidence.store(target)
+    with there.engine.connect() as conn:
+        stored = conn.execute(select(evidence_files)).mappings().all()
+    try:
+        for f in stored:
+            blob = BytesIO(b"".join(there.chunks(f["sha256"])))
+            here.put(EvidenceFile("copy", f["type"], f["size"], f["sha256"]), blob,
+                     now=f["stored_at"])
+    finally:  # let go of the files' connections (a SQLite copy is taken of the file)
+        there.engine.dispose()
+        here.engine.dispose()
 
 
 def copy_rows(app: Dudao, events: list[Any], seals: list[Any]) -> None:
@@ -217,9 +241,14 @@ def pg_original() -> Original:
         schemas.append(schema)
         copy_url = f"{PG_URL}?schema={schema}"
         prepare(copy_url)
-        open_app(copy_url).close()  # the project's tables and triggers, empty
+        from adapters.infrastructure.evidence_store import evidence_chunks, evidence_files
+        from adapters.service_layer import evidence
+
+        empty = open_app(copy_url)  # the project's tables and triggers, empty
+        evidence.store(empty).engine.dispose()  # and the 佐证材料 tables
+        empty.close()
         with psycopg.connect(PG_URL, autocommit=True) as conn:
-            for table in (PG_EVENTS, CHAIN):
+            for table in (PG_EVENTS, CHAIN, evidence_files.name, evidence_chunks.name):
                 conn.execute(sql.SQL("INSERT INTO {}.{} SELECT * FROM {}.{}").format(
                     sql.Identifier(schema), sql.Identifier(table),
                     sql.Identifier(base), sql.Identifier(table)))

@@ -99,7 +99,9 @@ class DecisionOut(BaseModel):
 
 MULTIPART_SCHEMA = {
     "requestBody": {"required": True, "content": {
-        "application/json": {"schema": {"$ref": "#/components/schemas/ReportIn"}},
+        # inline: the route reads its body itself, so FastAPI lists no ReportIn component
+        # (a $ref to one left the JSON variant undocumented and unfuzzed)
+        "application/json": {"schema": ReportIn.model_json_schema()},
         "multipart/form-data": {"schema": {
             "type": "object", "required": ["text"],
             "properties": {

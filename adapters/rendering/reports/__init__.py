@@ -54,6 +54,7 @@ class Memo:
         self.models: dict[tuple[Any, ...], ReadModel] = {}
         self.reports: dict[tuple[Any, ...], Reports] = {}
         self.bulletins: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self.counted: dict[tuple[Any, ...], Reports] = {}
 
     def at(self, state: tuple[Any, ...]) -> tuple[Any, ...]:
         """Start afresh unless the read models are at ``state`` still; returns it."""
@@ -61,6 +62,7 @@ class Memo:
             if state != self.state:
                 self.state = state
                 self.models, self.reports, self.bulletins = {}, {}, {}
+                self.counted = {}
         return state
 
 
@@ -73,11 +75,22 @@ def read_state(conn: Connection) -> tuple[Any, ...]:
                               .order_by(positions.c.name)).all())
 
 
+def at_moment(kept: Reports, now: datetime) -> Reports:
+    """Kept reports, answering at this request's moment (the same figures)."""
+    if kept.now == now:
+        return kept
+    mine = copy.copy(kept)
+    mine.now = now
+    return mine
+
+
 class View:
     """Reports at one moment, with the connection they read from.
 
     Nothing is read until a page asks: a page that shows one finding reads its row and
-    ``units`` (names), not the whole read model that ``model`` and ``reports`` load.
+    ``units`` (names), not the whole read model that ``model`` and ``reports`` load; the
+    bulletin and a unit's report are ``counted`` in SQL (GROUP BY over the read model,
+    then the unit's own rows), which a page after a write can afford at 1,000 units.
     With a :class:`Memo` (live views of the web pages' runner) what was computed at the
     same state of the read models, on the same day, is reused.
     """
@@ -117,11 +130,20 @@ class View:
         if kept is None:
             kept = memo.reports[key] = Reports(self.model, self.now, self.since,
                                                ladder=self.ladder)
-        if kept.now == self.now:
-            return kept
-        mine = copy.copy(kept)  # the same figures, at this request's moment
-        mine.now = self.now
-        return mine
+        return at_moment(kept, self.now)
+
+    @cached_property
+    def counted(self) -> Reports:
+        """The reports counted in SQL (the bulletin, a unit's report)."""
+        memo = self.memo
+        if memo is None:
+            return Reports(None, self.now, self.since, ladder=self.ladder, conn=self.conn)
+        key = (self.state, self.today, self.since)
+        kept = memo.counted.get(key)
+        if kept is None:
+            kept = memo.counted[key] = Reports(None, self.now, self.since, ladder=self.ladder,
+                                               conn=self.conn)
+        return at_moment(kept, self.now)
 
     @cached_property
     def units(self) -> dict[str, dict[str, Any]]:
@@ -129,7 +151,11 @@ class View:
         if "model" in self.__dict__ or (self.memo is not None
                                         and self.state in self.memo.models):
             return self.model.units
-        return {r.code: dict(r._mapping) for r in self.conn.execute(select(units_table))}
+        if self.memo is not None and (self.state, self.today, self.since) in self.memo.counted:
+            return self.counted.units
+        result = self.conn.execute(select(units_table))
+        names = list(result.keys())  # dicts by zip: row._mapping costs 40 ms per 1,000
+        return {d["code"]: d for d in (dict(zip(names, r, strict=True)) for r in result)}
 
     def period(self, since: date | None) -> View:
         """The same moment, counting only what was on the table from ``since`` on
@@ -143,9 +169,9 @@ class View:
         return other
 
     def unit(self, code: str) -> dict[str, Any]:
-        if code not in self.units:
+        if code not in self.counted.units:
             raise NotFound(f"单位 {code} 不存在", f"unknown unit {code!r}", field="code")
-        return self.reports.unit(code, conn=self.conn)
+        return self.counted.unit(code, conn=self.conn)
 
     def bulletin(self) -> dict[str, Any]:
         if self.memo is None:
@@ -157,7 +183,7 @@ class View:
         return kept | {"as_of": self.now}
 
     def _bulletin(self) -> dict[str, Any]:
-        data = self.reports.bulletin()
+        data = self.counted.bulletin(self.conn)
         lagging: list[dict[str, Any]] = []
         if self.lag is not None and self.calendar is not None:
             lagging = lagging_outside(self.conn, self.units, self.today, self.lag,
