@@ -2,10 +2,12 @@
 raw read-model query for the same page in the same run.
 
     .venv/bin/python bench/pages.py [--units 1000] [--findings 20000] [--runs 7] [--db PATH|URL]
-                                    [--json FILE]
+                                    [--requests 500] [--recorded 500] [--json FILE]
 
 Fills a fresh store (bench/replay.py's generator: findings through their whole life),
-brings the read models up to date (not timed), then asks each page in-process through
+brings the read models up to date (not timed), adds what the filled store has none of
+(``--requests`` pending 延期申请, ``--recorded`` findings not yet ordered: the 延期申请 and
+待下达整改 queues; not timed), then asks each page in-process through
 the whole ASGI app (session cookie, routing, the page's queries, the template) ``--runs``
 times as an inspector (the unit's desk as a unit) and keeps the median server time and
 the answer's size; then, three times, records a finding and times the next answer
@@ -72,6 +74,10 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=1000)
     parser.add_argument("--findings", type=int, default=20000)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--requests", type=int, default=500,
+                        help="pending extension requests to add (the 延期申请 queue)")
+    parser.add_argument("--recorded", type=int, default=500,
+                        help="findings recorded, not ordered, to add (the 待下达整改 queue)")
     parser.add_argument("--db", default=None, help="SQLite file or postgresql:// URL (fresh)")
     parser.add_argument("--json", default=None, help="write the figures to this file")
     args = parser.parse_args()
@@ -86,6 +92,23 @@ def main() -> None:
     c.runner.rebuild()
     print(f"{args.units:,} units, {args.findings:,} findings, {events:,} events, read models "
           f"built in {time.perf_counter() - t:.0f} s ({db.split('?')[0]})")
+    # the queues the filled store leaves empty: pending 延期申请 (on findings being
+    # rectified, every unit's) and findings recorded but not yet ordered (待下达整改)
+    t = time.perf_counter()
+    with c.engine.connect() as conn:
+        open_rows = conn.execute(
+            select(acc.c.finding_id, acc.c.deadline).where(acc.c.status == "rectifying")
+            .order_by(acc.c.unit, acc.c.finding_id)).all()
+    asked = open_rows[::max(1, len(open_rows) // args.requests)][:args.requests]
+    for finding_id, deadline in asked:
+        app.request_extension(finding_id, to=max(deadline, now.date()) + timedelta(days=30),
+                              reason="施工期长", actor="bench:unit")
+    for i in range(args.recorded):
+        app.record_finding(unit=f"U{i * 7 % args.units:04d}", on=now.date(), inspector="基准督学",
+                           text=f"待下达{i}", actor="bench")
+    c.runner.catch_up()
+    print(f"{len(asked):,} 延期申请 pending, {args.recorded:,} findings to order, "
+          f"recorded in {time.perf_counter() - t:.0f} s")
     inspector, inspector_who = c.tokens.create(role="inspector", unit=None, name="基准督学",
                                                now=now, created_by="bench")
     _, unit_who = c.tokens.create(role="unit", unit="U0003", name="基准单位", now=now,
@@ -117,6 +140,11 @@ def main() -> None:
     soon_q = (select(view).where(view.c.status == "rectifying", view.c.deadline >= today,
                                  view.c.deadline <= today + timedelta(days=5))
               .order_by(view.c.deadline).limit(100))
+    ext_q = (select(view).where(view.c.extension_requested_on.is_not(None),
+                                view.c.status != "closed", view.c.deadline.is_not(None))
+             .order_by(view.c.deadline, view.c.finding_id).limit(100))
+    order_q = (select(view).where(view.c.status == "recorded")
+               .order_by(view.c.on.desc(), view.c.finding_id.desc()).limit(100))
     pages: list[tuple[str, str, str, Any]] = [
         ("overview /", "/", "inspector", overview_q),
         ("unit page /units/U0003", "/units/U0003", "inspector", unit_q),
@@ -124,6 +152,8 @@ def main() -> None:
         ("new-finding form", "/findings/new", "inspector", select(acc.c.unit).limit(1)),
         ("desk: 已逾期 queue", "/desk?queue=overdue", "inspector", queue_q),
         ("desk: 即将到期 queue", "/desk?queue=due_soon", "inspector", soon_q),
+        ("desk: 延期申请 queue", "/desk?queue=extension_requests", "inspector", ext_q),
+        ("desk: 待下达整改 queue", "/desk?queue=to_order", "inspector", order_q),
         ("desk: search 问题1", "/desk?queue=all&q=%E9%97%AE%E9%A2%981", "inspector",
          select(view).where(view.c.text.contains("问题1")).limit(100)),
         ("unit's desk /desk (unit)", "/desk", "unit", unit_q),

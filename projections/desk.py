@@ -22,6 +22,10 @@ without spaces between words, so a word search (FTS5's tokens, PostgreSQL's
 “体育课开课率不足” on both stores, and at 20,000 findings a scan of the text column takes
 milliseconds (bench/pages.py measures it).
 
+A row's ``deadline`` is the current one (a 督办 due date moves it, as the domain's), by
+which the queues count; ``rectify_deadline`` is the one ordered (整改通知, 复查未通过重新限期,
+延期: ``acc_findings.deadline``), which the desk shows beside it when they differ.
+
 Queues are ordered by deadline, soonest (or longest overdue) first, then id; ``all`` by
 inspection date, newest first, then id; both paged by keyset (projections/paging.py).
 """
@@ -30,10 +34,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from projections.accountability import findings as acc_findings
 from projections.accountability import units
 from projections.findings import NEWEST_FIRST, findings
 from projections.paging import Key, Page, page
@@ -53,6 +59,16 @@ QUEUES = {
 SOONEST_FIRST = (Key(findings.c.deadline), Key(findings.c.finding_id))
 
 
+COLUMNS = (findings, units.c.name.label("unit_name"),
+           acc_findings.c.deadline.label("rectify_deadline"))
+
+
+def joined() -> Any:
+    """The findings with their unit's name and their ordered deadline."""
+    return (findings.outerjoin(units, units.c.code == findings.c.unit)
+            .outerjoin(acc_findings, acc_findings.c.finding_id == findings.c.finding_id))
+
+
 @dataclass(frozen=True)
 class Filters:
     unit: str = ""
@@ -68,8 +84,7 @@ def queue_page(conn: Connection, queue: str, today: date, soon: date, filters: F
                limit: int, cursor: str | None = None) -> Page:
     """One page of a queue on ``today`` (``soon``: the last day of 即将到期)."""
     f = findings.c
-    query = select(findings, units.c.name.label("unit_name")).select_from(
-        findings.outerjoin(units, units.c.code == f.unit))
+    query = select(*COLUMNS).select_from(joined())
     keys = SOONEST_FIRST
     if queue == "overdue":
         query = query.where(f.status == "rectifying", f.deadline < today)
@@ -108,8 +123,7 @@ def unit_todo(conn: Connection, unit: str, *, limit: int,
     """A unit's to-do list: its findings being rectified or whose report awaits review,
     soonest deadline first."""
     f = findings.c
-    query = (select(findings, units.c.name.label("unit_name"))
-             .select_from(findings.outerjoin(units, units.c.code == f.unit))
+    query = (select(*COLUMNS).select_from(joined())
              .where(f.unit == unit, f.status.in_(("rectifying", "under_review")),
                     f.deadline.is_not(None)))
     return page(conn, query, SOONEST_FIRST, limit=limit, cursor=cursor)

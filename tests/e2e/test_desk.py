@@ -342,3 +342,98 @@ def test_bulk_order_from_the_desk_is_all_or_nothing(
     login(client, server.token("unit", "A", None))
     assert client.post("/desk/orders", data={"on": TODAY, "within": "5",
                                              "finding": [str(extra[0])]}).status_code == 403
+
+
+def test_a_supervise_due_date_is_named_beside_the_ordered_deadline(
+        desk_site: tuple[ApiServer, dict[str, Any]]) -> None:
+    """督办 sets a later due date: the finding page shows the ordered 整改期限 and the
+    督办期限 beside it (as the unit report does); the desks and the extension form say which
+    date they count by; a unit's token is named by the unit's name in the timeline."""
+    server, f = desk_site
+    app = server.app
+    app.record_escalation(f["late"], code="supervise", rule="test-supervise", policy="default",
+                          policy_version=1, threshold=D("2024-09-10"), due=D("2024-10-25"),
+                          facts={})
+    assert app.get_finding(f["late"]).deadline == D("2024-10-25")  # the current deadline
+    both = "整改期限 2024-09-09（<span class=\"supervise-deadline\">督办期限 2024-10-25，天数按督办期限计</span>）"
+    client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30)
+    login(client, server.token("inspector", None, "王督学"))
+    desk = client.get("/desk", params={"queue": "all", "unit": "A"}).text
+    row = re.search(rf'data-finding="{f["late"]}".*?</li>', desk, re.S)
+    assert row is not None and both in row.group(0), row
+    other = re.search(rf'data-finding="{f["soon"]}".*?</li>', desk, re.S)
+    assert other is not None and "整改期限 2024-10-15" in other.group(0)
+    assert "督办期限" not in other.group(0)  # no 督办: one date, as before
+    page = client.get(f"/findings/{f['late']}").text
+    deadline = re.search(r'<td id="deadline">(.*?)</td>', page, re.S)
+    assert deadline is not None
+    assert re.sub(r"<[^>]+>", "", deadline.group(1)).startswith(
+        "2024-09-09（督办期限 2024-10-25）"), deadline.group(1)
+    page = client.get(f"/findings/{f['soon']}").text
+    deadline = re.search(r'<td id="deadline">(.*?)</td>', page, re.S)
+    assert deadline is not None and "督办期限" not in deadline.group(1)
+    # the unit: its to-do list, and the extension form (its request was refused: it may ask again)
+    login(client, server.token("unit", "A", None))
+    todo = client.get("/desk").text
+    row = re.search(rf'data-finding="{f["late"]}".*?</li>', todo, re.S)
+    assert row is not None and both in row.group(0), row
+    page = client.get(f"/findings/{f['late']}").text
+    label = re.search(r'<label for="request-to">(.*?)</label>', page, re.S)
+    assert label is not None
+    assert label.group(1) == "申请延至（当前期限 2024-10-25，即督办期限；整改期限 2024-09-09）"
+    # the unit's request (recorded by a unit actor without a person's name): its name
+    timeline = re.search(r'<ul class="timeline" id="timeline">(.*?)</ul>', page, re.S)
+    assert timeline is not None
+    assert "甲区教育局（责任单位）" in timeline.group(1), timeline.group(1)
+    assert "A（责任单位）" not in timeline.group(1)
+
+
+def test_a_refused_bulk_order_keeps_the_desks_filters(
+        desk_site: tuple[ApiServer, dict[str, Any]]) -> None:
+    """The bulk form carries the queue's filters (hidden fields): a refused order shows the
+    same filtered list, the boxes still ticked; a done one comes back to it too."""
+    from playwright.sync_api import sync_playwright
+
+    server, _f = desk_site
+    app = server.app
+    base = f"http://127.0.0.1:{server.port}"
+    noon, gate, desks = (app.record_finding(unit=u, on=D(TODAY), inspector="王督学", text=t,
+                                            actor="t")
+                         for u, t in (("A", "午休管理不到位"), ("A", "校门口交通拥堵"),
+                                      ("B", "校舍课桌椅高度不合规")))
+    token = server.token("inspector", None, "王督学")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(java_script_enabled=False)
+            page.goto(base + "/login")
+            token_sign_in(page, token)
+            page.goto(base + "/desk?queue=to_order")
+            page.fill("#f-unit", "甲区")
+            page.select_option("#f-severity", "general")
+            page.fill("#f-inspector", "王")
+            page.fill("#f-since", TODAY)
+            page.click("#filters button[type=submit]")
+            filtered = sorted(map(str, (noon, gate)))
+            assert sorted(rows(page.content())) == filtered  # not B's
+            page.check(f"#pick-{noon}")
+            page.check(f"#pick-{gate}")
+            app.order_rectification(noon, on=D(TODAY), within=3, actor="t")  # meanwhile
+            page.click("#bulk-form button[type=submit]")
+            assert "未下达任何整改通知" in page.inner_text("#error")
+            assert page.input_value("#f-unit") == "甲区"
+            assert page.input_value("#f-severity") == "general"
+            assert page.input_value("#f-inspector") == "王"
+            assert page.input_value("#f-since") == TODAY
+            assert page.inner_text("#queue-title") == "待下达整改"
+            assert rows(page.content()) == [str(gate)]  # still filtered: B's is not listed
+            assert str(desks) not in page.content()
+            assert page.is_checked(f"#pick-{gate}")
+            page.click("#bulk-form button[type=submit]")
+            assert page.inner_text("#notice") == "已为 1 个问题下达整改通知。"
+            assert page.input_value("#f-unit") == "甲区" and page.input_value("#f-since") == TODAY
+            assert page.locator("#queue-empty").count() == 1
+            assert app.get_finding(gate).status == "rectifying"
+            assert app.get_finding(desks).status == "recorded"
+        finally:
+            browser.close()

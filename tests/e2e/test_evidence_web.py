@@ -85,6 +85,9 @@ def test_report_with_files_extension_request_and_grant_in_chromium(
             assert [a.inner_text() for a in links] == ["现场照片.png", "整改报告.pdf"]
             finding = server.app.get_finding(fid)
             assert finding.last_report_on.isoformat() == "2024-10-10"  # type: ignore[union-attr]
+            # the unit's token has no person's name: the timeline names the unit, not its code
+            timeline = page.inner_text("#timeline")
+            assert "汉台区人民政府（责任单位）" in timeline and "HTQ" not in timeline, timeline
             href = links[1].get_attribute("href")
             assert href is not None
             with page.expect_download() as download:

@@ -239,9 +239,13 @@ def desk(visit: Visit, queue: str = "overdue", unit: str = "", rung: str = "",
             and any(r["status"] == "recorded" for r in rows))
     return page("desk.html.j2", status, who=who, queue=queue, queues=QUEUES, params=params,
                 ladder=ladder, rows=rows, more=more, today=today, soon=soon, rough=rough,
-                unit_name=unit_name, first=not cursor, due_soon=DUE_SOON, bulk=bulk,
+                unit_name=unit_name, first=not cursor, cursor=cursor, due_soon=DUE_SOON, bulk=bulk,
                 csrf=visit.csrf, notice=notice, error=error, ticked=ticked or set(),
                 values=values or {})
+
+
+KEPT = ("unit", "rung", "severity", "inspector", "since", "until", "q", "cursor")
+"""The desk's filters (and page) a bulk order's form carries back."""
 
 
 @router.post("/desk/orders")
@@ -255,6 +259,9 @@ async def order_many(visit: Visitor) -> Response:
     data, ticked = await form_with_list(visit, "finding")
     back = data.get("back", "")
     queue = back if back in QUEUES else "to_order"
+    # the queue's filters and page, carried by the form's hidden fields: shown again as
+    # they were when the order is refused, and kept after it
+    kept = {k: data.get(k, "")[:100] for k in KEPT}
     try:
         visit.check(data)
         on = parse_day(data.get("on", ""), "on", "下达日期")
@@ -263,9 +270,11 @@ async def order_many(visit: Visitor) -> Response:
             ticked, on=on, within=within, calendar_days=data.get("calendar_days") == "1",
             actor=who.actor, visible=who.sees_unit)
     except DudaoError as e:
-        return desk(visit, queue=queue, error=e.zh, ticked=set(ticked), values=data,
+        return desk(visit, queue, **kept, error=e.zh, ticked=set(ticked), values=data,
                     status=422)
-    return RedirectResponse(f"/desk?queue={queue}&ordered={len(done)}", status_code=303)
+    back_to = {"queue": queue, **{k: v for k, v in kept.items() if v and k != "cursor"},
+               "ordered": len(done)}
+    return RedirectResponse(f"/desk?{urlencode(back_to)}", status_code=303)
 
 
 async def form_with_list(visit: Any, name: str) -> tuple[dict[str, str], list[str]]:

@@ -150,7 +150,8 @@ def finding_view(v: View, fid: str) -> dict[str, Any] | None:
         return None
     f = dict(row._mapping)
     overdue, late = finding_state(f, v.today)
-    unit = v.units.get(f["unit"], {})
+    everyone = v.units
+    unit = everyone.get(f["unit"], {})
     # the name the highest escalation was recorded with (the policy may have changed since)
     label = v.conn.execute(
         select(acc_escalations.c.name)
@@ -158,6 +159,8 @@ def finding_view(v: View, fid: str) -> dict[str, Any] | None:
         .order_by(acc_escalations.c.position.desc()).limit(1)).scalar()
     return {**f, "overdue": overdue, "late": late, "unit_name": unit.get("name", f["unit"]),
             "rung_label": label,
+            # the timeline names a unit's token by the unit's name (code → name)
+            "unit_names": {code: u["name"] for code, u in everyone.items()},
             "timeline": timelines([f])[fid], "cases": finding_cases(v.conn, fid),
             "days_overdue": (v.today - f["deadline"]).days if overdue else 0}
 

@@ -26,10 +26,13 @@ PEOPLE: ContextVar[Callable[[], People] | None] = ContextVar("dudao_people", def
 user (set by the visitor's session, :class:`adapters.entrypoints.web.session.Visit`)."""
 
 
-def actor_name(actor: str | None, people: People | None = None) -> str:
+def actor_name(actor: str | None, units: Mapping[str, str] | None = None,
+               people: People | None = None) -> str:
     """An event's actor as a person reads it: ``inspector:张督学#4c749865`` → 张督学（督学）,
     ``user:zhangsan`` → 张三（督学） (its display name and role), ``cli:root`` → root（命令行）,
-    the sweep → 升级规则（自动）; anything else as recorded."""
+    the sweep → 升级规则（自动）; a unit's token without a person's name,
+    ``unit:HTQ#4c749865``, by the unit's name in ``units`` (code → name):
+    汉台区教育局（责任单位）, never its code; anything else as recorded."""
     if not actor:
         return ""
     if actor in SYSTEM_ACTORS:
@@ -44,6 +47,8 @@ def actor_name(actor: str | None, people: People | None = None) -> str:
         display, user_role = people.get(rest, (rest, ""))
         return f"{display}（{ROLES[user_role]}）" if user_role in ROLES else f"{display}（用户）"
     who = rest.rsplit("#", 1)[0] if "#" in rest else rest
+    if role == "unit" and units and who in units:
+        who = units[who]
     if role in ROLES:
         return f"{who}（{ROLES[role]}）" if who and who != "token" else ROLES[role]
     if role == "cli":
