@@ -29,6 +29,7 @@ from adapters.infrastructure.leases import ROLE_NAMES, holder_name
 from adapters.infrastructure.notice_outbox import _stderr
 from adapters.service_layer.application import Dudao
 from adapters.settings import Settings
+from domain.errors import InvalidInput
 
 ROLES = ROLE_ORDER
 
@@ -71,7 +72,12 @@ class MetricsServer:
         self.metrics = metrics_route.Metrics()
         metrics_route.default_sources(self.metrics, c)
         self.c = c
-        self.socket = bind(host, port)
+        try:
+            self.socket = bind(host, port)
+        except OSError as e:
+            raise InvalidInput(f"无法在 {host}:{port} 提供运行指标：{e.strerror}",
+                               f"cannot serve the metrics on {host}:{port}: {e.strerror}",
+                               field="--metrics-port") from None
         self.host = host
         self.port = int(self.socket.getsockname()[1])
 

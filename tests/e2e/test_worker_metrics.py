@@ -12,6 +12,7 @@ rule is the server's: loopback, or the ``DUDAO_METRICS_TOKEN`` bearer token.
 from __future__ import annotations
 
 import re
+import socket
 import time
 
 import httpx
@@ -98,3 +99,18 @@ def test_a_worker_without_the_option_serves_no_http(schema_url: str,
     worker.wait_line("dudao 后台进程已启动")
     assert not worker.has("运行指标")
     assert worker.stop() == 0, worker.text()
+
+
+def test_a_metrics_port_in_use_fails_the_start_naming_it(schema_url: str,
+                                                         procs: list[Proc]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        worker = Proc(["worker", "publish", "--metrics-port", str(port)], env_for(schema_url))
+        procs.append(worker)
+        assert worker.popen.wait(timeout=60) == 1
+        worker.stop()
+    text = worker.text()
+    assert "--metrics-port" in text and f"127.0.0.1:{port}" in text, text
+    assert "Traceback" not in text and "后台进程已启动" not in text, text
