@@ -5,6 +5,12 @@ each under its lease (:mod:`adapters.infrastructure.leases`): on PostgreSQL any 
 workers and servers may run them, and one process at a time does each. SIGTERM or SIGINT
 stops the roles (the sweep at its next page, the publisher after its batch in flight),
 releases the leases for another process to take, and ends with status 0.
+
+``--metrics-port N`` serves ``GET /metrics`` (:mod:`adapters.entrypoints.api.metrics`: the
+same Prometheus text and names as a server's, the same access rule: loopback, or
+``DUDAO_METRICS_TOKEN``) on 127.0.0.1 (``--metrics-host`` to bind another address): the
+sweep's duration and decisions are figures of the process that sweeps. Nothing else is
+served on that port.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from adapters.infrastructure.leases import ROLE_NAMES, holder_name
 from adapters.infrastructure.notice_outbox import _stderr
 from adapters.service_layer.application import Dudao
 from adapters.settings import Settings
+from domain.errors import InvalidInput
 
 ROLES = ROLE_ORDER
 
@@ -36,12 +43,76 @@ class WorkerContext:
     engine: Any
     settings: Settings
     background: dict[str, Any] = field(default_factory=dict)
+    runner: Any = None
+    """The read models' positions, for the metrics' projector lag (made with the metrics)."""
 
 
 @dataclass(frozen=True)
 class WorkerOptions:
     roles: tuple[str, ...] = ROLES
     sweep_interval: float = 60.0
+    metrics_port: int | None = None
+    """Serve ``GET /metrics`` on this port (0: any free one); None: no HTTP at all."""
+    metrics_host: str = "127.0.0.1"
+
+
+class MetricsServer:
+    """``GET /metrics`` of a worker: uvicorn on the worker's event loop, on a socket bound
+    before the roles start (a port in use fails the start, naming it)."""
+
+    def __init__(self, c: WorkerContext, host: str, port: int) -> None:
+        import uvicorn
+
+        from adapters.entrypoints.api import metrics as metrics_route
+        from adapters.entrypoints.server import bind
+        from adapters.infrastructure.read_models import read_models
+
+        if c.runner is None:
+            c.runner = read_models(c.app, c.db)
+        self.metrics = metrics_route.Metrics()
+        metrics_route.default_sources(self.metrics, c)
+        self.c = c
+        try:
+            self.socket = bind(host, port)
+        except OSError as e:
+            raise InvalidInput(f"无法在 {host}:{port} 提供运行指标：{e.strerror}",
+                               f"cannot serve the metrics on {host}:{port}: {e.strerror}",
+                               field="--metrics-port") from None
+        self.host = host
+        self.port = int(self.socket.getsockname()[1])
+
+        class Quiet(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Any:  # the worker's own handlers stop it
+                yield
+
+        self.server = Quiet(uvicorn.Config(metrics_route.metrics_app(c, self.metrics),
+                                           lifespan="off", log_level="warning",
+                                           access_log=False))
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/metrics"
+
+    async def start(self) -> None:
+        from adapters.entrypoints.api.metrics import count_sweeps
+
+        count_sweeps(self.c, self.metrics)  # the roles have started: their sweep reports
+        self.task = asyncio.create_task(self.server.serve(sockets=[self.socket]),
+                                        name="dudao-metrics")
+        while not self.server.started and not self.task.done():
+            await asyncio.sleep(0.01)
+        if self.task.done():
+            self.task.result()  # raises what stopped it
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        if self.task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.task, 10)
+        self.socket.close()
 
 
 async def run_roles(c: WorkerContext, options: WorkerOptions, stop: asyncio.Event,
@@ -50,15 +121,26 @@ async def run_roles(c: WorkerContext, options: WorkerOptions, stop: asyncio.Even
     """Run the roles on ``c`` until ``stop`` is set; then stop them and release their leases."""
     lifecycle = _Lifecycle()
     hooks(options, lifecycle, roles=options.roles, log=log)  # type: ignore[arg-type]
+    served: MetricsServer | None = None
     try:
+        if options.metrics_port is not None:
+            served = await asyncio.to_thread(MetricsServer, c, options.metrics_host,
+                                             options.metrics_port)
         for hook in lifecycle.startup:
             await hook(c)
+        if served is not None:
+            await served.start()
+            announce(f"dudao 后台进程运行指标：{served.url}")
         names = "、".join(ROLE_NAMES[r] for r in ROLE_ORDER if r in options.roles)
         announce(f"dudao 后台进程已启动（{holder_name()}；角色：{names}）")
         await stop.wait()
     finally:
+        if served is not None:
+            await served.stop()
         for hook in lifecycle.shutdown:
             await hook(c)
+        if c.runner is not None:
+            c.runner.engine.dispose()
 
 
 @dataclass

@@ -41,7 +41,7 @@ def test_worked_example_through_the_command_line(tmp_path: Path) -> None:
         got = [(e["code"], e["due"]) for e in json.loads(result.stdout)["escalations"]]
         assert got == want, day
         if want:
-            assert all(e["threshold"] == day and e["policy_version"] == 1
+            assert all(e["threshold"] == day and e["policy_version"] == 2
                        for e in json.loads(result.stdout)["escalations"])
 
 

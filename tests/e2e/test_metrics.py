@@ -103,6 +103,10 @@ def test_metrics_count_requests_sweeps_and_lag(served: ApiServer) -> None:
     events = served.app.event_count()
     assert value(figures, "dudao_events") == events
     assert value(figures, "dudao_publisher_backlog_events") == events
+    # ... by so many notices: every escalation the sweep recorded, none of the other events
+    raised = sum(1 for n in served.app.all_notifications()
+                 if n.topic.endswith("EscalationRaised"))
+    assert value(figures, "dudao_publisher_backlog_notices") == raised < events
     assert 0 <= value(figures, "dudao_projector_lag_events") <= events
 
 

@@ -67,7 +67,7 @@ def test_the_sweep_proposes_and_opens_one_case(sqlite_db: str,
     assert [(c["case_id"], c["finding_id"], c["unit"], c["status"], c["opened_on"])
             for c in listed] == [(expected, fid, "CZJ", "proposed", "2024-12-17")]
     shown = dudao.json("accountability", "show", expected)
-    assert (shown["policy"], shown["policy_version"], shown["rung_name"]) == ("default", 1, "问责")
+    assert (shown["policy"], shown["policy_version"], shown["rung_name"]) == ("default", 2, "问责")
     assert [(h["event"], h.get("code"), h["on"]) for h in shown["history"]] == [
         ("Recorded", None, "2024-09-25"), ("RectificationOrdered", None, "2024-09-25"),
         ("EscalationRaised", "reminder", "2024-10-10"),

@@ -363,19 +363,19 @@ def test_rules_rerun_is_empty_under_the_recording_policy_and_not_under_a_changed
     db, _ = demo_store
     dudao = Cli(db, capsys)
     same = dudao.json("audit", "rules")
-    assert same["recorded"] > 10 and same["recorded_with"] == ["default v1"]
+    assert same["recorded"] > 10 and same["recorded_with"] == ["default v2"]
     assert same["decided"] == same["recorded"]
     assert same["differences"] == []
     code, out, _ = dudao("audit", "rules", "--policy", "default")
     assert code == 0 and "没有差异" in out
     # policy staff's what-if: 督办 gives 5 working days instead of 10
     text = (Path("rules/policies/default.toml")).read_text(encoding="utf-8")
-    assert "version = 1" in text and "\ndue = 10\n" in text
+    assert "version = 2" in text and "\ndue = 10\n" in text
     changed = tmp_path / "shorter.toml"
-    changed.write_text(text.replace("version = 1", "version = 2", 1)
+    changed.write_text(text.replace("version = 2", "version = 3", 1)
                        .replace("\ndue = 10\n", "\ndue = 5\n", 1), encoding="utf-8")
     what_if = dudao.json("audit", "rules", "--policy", str(changed))
-    assert what_if["policy_version"] == 2 and what_if["differences"]
+    assert what_if["policy_version"] == 3 and what_if["differences"]
     by_key = {(d["unit"], d["code"]): d for d in what_if["differences"]}
     # DESIGN.md's worked example: 督办 from 2024-10-15, due 2024-10-28 under the default
     cgx = by_key[("CGX", "supervise")]

@@ -36,6 +36,7 @@ from adapters.infrastructure.notice_outbox import (
     publish_all,
 )
 from adapters.service_layer.application import Dudao
+from rules.policy import load_policy
 
 CODES = ["reminder", "supervise", "interview", "public_notice", "accountability"]
 
@@ -50,12 +51,17 @@ def new_finding(app: Dudao, unit: str, text: str = "食堂台账不全") -> UUID
     return fid
 
 
+DEFAULT_VERSION = load_policy("default").version
+"""The default policy's version: escalations of it get the policy file's notice texts."""
+
+
 def escalate(app: Dudao, fid: UUID, code: str) -> None:
     rung = CODES.index(code)
     threshold = date(2024, 10, 10) + timedelta(days=20 * rung)
     due = threshold + timedelta(days=10) if code in {"supervise", "interview"} else None
     app.record_escalation(fid, code=code, rule=f"rule-{code}", policy="default",
-                          policy_version=1, threshold=threshold, due=due,
+                          policy_version=DEFAULT_VERSION,
+                          threshold=threshold, due=due,
                           facts={"rung": rung})
 
 
@@ -159,7 +165,7 @@ def test_each_escalation_is_published_once_with_its_event_id(app: Dudao, db: str
     first = stream[0]
     assert first["subject"] == "dudao.notice.reminder.U1"
     assert first["finding"] == str(ids[0]) and first["unit_name"] == "第一中学"
-    assert first["code"] == "reminder" and first["rung"] == 0 and first["policy_version"] == 1
+    assert first["code"] == "reminder" and first["rung"] == 0 and first["policy_version"] == 2
     # the default policy's own text for the rung (rules/policies/default.toml), dates in Chinese
     assert first["notice"] == ("预警：你单位“问题0”的整改期限为2024年10月14日，已不足3个工作日，"
                                "请抓紧整改并按期提交整改报告。")

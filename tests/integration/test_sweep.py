@@ -51,7 +51,7 @@ def test_worked_example_day_by_day(app: Dudao, db: str, clock) -> None:  # type:
     assert [e["code"] for e in events] == list(fired)
     first = events[0]
     assert (first["rule"], first["policy"], first["policy_version"]) == (
-        "reminder.before_deadline", "default", 1)
+        "reminder.before_deadline", "default", 2)
     assert first["facts"]["threshold"] == "2024-10-10"
     assert first["facts"]["today"] == "2024-10-10"
     assert first["decided_at"].date() == D("2024-10-10")
@@ -93,7 +93,7 @@ def test_edited_policy_file_moves_the_threshold(app: Dudao, db: str, clock, tmp_
     ordered(app, clock)
     text = (POLICY_DIR / "default.toml").read_text(encoding="utf-8")
     lenient = text.replace('policy = "default"', 'policy = "lenient"').replace(
-        "version = 1", "version = 2").replace("after = 0\ndays = \"working\"\ndue = 10",
+        "version = 2", "version = 3").replace("after = 0\ndays = \"working\"\ndue = 10",
                                               "after = 2\ndays = \"working\"\ndue = 10")
     path = tmp_path / "lenient.toml"
     path.write_text(lenient, encoding="utf-8")
@@ -101,7 +101,7 @@ def test_edited_policy_file_moves_the_threshold(app: Dudao, db: str, clock, tmp_
     assert [d.code for d in sweep_at(app, sweep, clock, "2024-10-16")] == ["reminder"]
     decided = sweep_at(app, sweep, clock, "2024-10-17")
     assert [(d.code, str(d.threshold), d.policy, d.policy_version) for d in decided] == [
-        ("supervise", "2024-10-17", "lenient", 2)]
+        ("supervise", "2024-10-17", "lenient", 3)]
 
 
 def test_sweep_with_a_past_now_is_a_simulation(app: Dudao, db: str, clock) -> None:  # type: ignore[no-untyped-def]

@@ -137,3 +137,27 @@ def test_the_ports_agree() -> None:
     standby = " ".join(every["postgres-standby"]["command"])
     primary = urlsplit(dudao_services()["api1"]["environment"]["DUDAO_DB"])
     assert f"-h {primary.hostname} -p {primary.port}" in standby
+
+
+def test_the_workers_metrics_are_scraped() -> None:
+    """The servers run no background roles (``--no-background``): the sweep's duration and
+    decisions are the workers' figures, served by ``dudao worker --metrics-port`` and scraped
+    there, with the metrics token (the port is bound beyond loopback)."""
+    workers = {n: s for n, s in dudao_services().items() if s["command"][1] == "worker"}
+    apis = [s for s in dudao_services().values() if s["command"][1] == "serve"]
+    assert all("--no-background" in s["command"] for s in apis)
+    scraped = set()
+    for name, s in workers.items():
+        command = s["command"]
+        assert "--metrics-port" in command, f"{name} serves no metrics"
+        scraped.add(f"{name}:{option(command, '--metrics-port')}")
+        if option(command, "--metrics-host") not in {"127.0.0.1", "::1", "localhost"}:
+            assert s["environment"].get("DUDAO_METRICS_TOKEN"), name
+    scrape = yaml.safe_load((DEPLOY / "prometheus.yml").read_text(encoding="utf-8"))
+    jobs = [j for j in scrape["scrape_configs"] if j["job_name"] == "dudao-worker"]
+    assert len(jobs) == 1
+    assert set(jobs[0]["static_configs"][0]["targets"]) == scraped
+    assert jobs[0]["metrics_path"] == "/metrics"
+    assert jobs[0]["authorization"]["credentials_file"] == "/etc/prometheus/metrics-token"
+    nginx = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
+    assert not any(t in nginx for t in scraped)  # never behind the proxy

@@ -34,7 +34,7 @@ def test_the_rung_tables_stand_beside_the_scenarios() -> None:
     assert default[2][4] == "督办期限（supervise）过后满 0 个工作日 复查第 2 次未通过，当天起"
     assert default[1][5] == "期限：起算后 10 个工作日，成为新的整改期限"
     assert "跳过：严重问题" in default[3][5]
-    assert "策略 <code>default</code> 第1版" in page
+    assert "策略 <code>default</code> 第2版" in page
     # values per severity, event triggers and manual rungs of the example policies
     by_severity = rows(page, "by_severity")
     assert by_severity[4][4] == "通报（public_notice）起算日起满 一般 20 / 较重 20 / 严重 10 个工作日"

@@ -73,14 +73,19 @@ def test_the_policy_file_texts_become_jinja_templates() -> None:
 
     assert policy_template("请于{due}前整改“{text}”，{unit}") == (
         "请于{{ due | cn_date }}前整改“{{ finding_text }}”，{{ unit_name }}")
-    texts = policy_notice_texts("default", 1)
+    texts = policy_notice_texts("default", 2)
     assert texts is not None and set(texts) == set(CODES)
     assert policy_notice_texts("default", 999) is None  # another version: the default texts
     assert policy_notice_texts("no_such_policy", 1) is None
-    notice = build_notice(supervise_event(), 1, FindingInfo("CGX", "台账不全", "general"),
+    event = supervise_event()
+    event.policy_version = 2  # decided by the file's version: its text
+    notice = build_notice(event, 1, FindingInfo("CGX", "台账不全", "general"),
                           UnitInfo("城固县"), NoticeRenderer())
     assert notice.payload["notice"] == ("督办通知：你单位“台账不全”未在2024年10月14日前完成整改，"
                                         "现予督办，请于2024年10月28日前整改到位并报告。")
+    older = build_notice(supervise_event(), 1, FindingInfo("CGX", "台账不全", "general"),
+                         UnitInfo("城固县"), NoticeRenderer())  # version 1: the rung's text
+    assert older.payload["notice"].startswith("【督办通知】城固县：")
 
 
 def test_every_rung_has_a_default_text_that_renders() -> None:

@@ -12,9 +12,19 @@ from rules.policy import POLICY_DIR, load_policy, parse_policy
 DEFAULT = (POLICY_DIR / "default.toml").read_text(encoding="utf-8")
 
 
+def test_the_default_policys_header_says_what_each_version_changed() -> None:
+    """Escalations record the policy's version: an auditor tells the rules apart by the
+    header's history, one line (or more) per version up to the current one."""
+    p = load_policy("default")
+    header = DEFAULT.split("\npolicy = ", 1)[0]
+    assert header.splitlines()[0].endswith(f"第{p.version}版）")
+    history = re.findall(r"^#\s+第(\d+)版\s+\S", header, re.M)
+    assert history == [str(v) for v in range(1, p.version + 1)]
+
+
 def test_default_policy_is_the_design_table() -> None:
     p = load_policy("default")
-    assert (p.policy, p.version) == ("default", 1)
+    assert (p.policy, p.version) == ("default", 2)
     assert p.order == ["reminder", "supervise", "interview", "public_notice", "accountability"]
     r = p.rungs
     assert [rung.mode for rung in r.values()] == p.order  # each stands for its own mode
@@ -48,12 +58,12 @@ def test_default_policy_is_the_design_table() -> None:
          "rungs.interview.from", "循环"),
         (lambda t: t.replace('from = "supervise"', 'from = "somewhere"'), "rungs.interview.from",
          "不存在"),
-        (lambda t: t.replace("version = 1", "version = 1\nthresholds = 3"), "thresholds", "未知的键"),
+        (lambda t: t.replace("version = 2", "version = 2\nthresholds = 3"), "thresholds", "未知的键"),
         (lambda t: t.replace('days = "working"\ndue = 10', 'days = "weekdays"\ndue = 10'),
          "rungs.supervise.days", "取值无效"),
         (lambda t: t.replace("before = 3", "before = 3\nafter = 1"), "rungs.reminder", "只能写一个"),
         (lambda t: t.replace("{due}前接受约谈", "{when}前接受约谈"), "rungs.interview", "占位符"),
-        (lambda t: t.replace("version = 1", 'version = "一"'), "version", "整数"),
+        (lambda t: t.replace("version = 2", 'version = "一"'), "version", "整数"),
     ],
 )
 def test_bad_policy_names_file_key_and_reason(change, key, reason) -> None:  # type: ignore[no-untyped-def]

@@ -128,28 +128,6 @@ def hot_route_first(api: FastAPI) -> None:
     routes.insert(0, routes.pop(routes.index(hot)))
 
 
-def count_sweeps(c: Components, metrics: metrics_route.Metrics) -> None:
-    """The sweep of this process (started by an earlier startup hook) reports each sweep:
-    the sweep task itself, or, for a role run under a lease, every sweep task it starts
-    (``on_start``) and the one running now (``inner``)."""
-    sweep = getattr(c, "background", {}).get("sweep")
-    if sweep is None:
-        return
-    if hasattr(sweep, "on_sweep"):
-        sweep.on_sweep = metrics.sweep_done
-    if hasattr(sweep, "on_start"):
-        previous = sweep.on_start
-
-        def started(task: Any) -> None:
-            if previous is not None:
-                previous(task)
-            task.on_sweep = metrics.sweep_done
-
-        sweep.on_start = started
-        if getattr(sweep, "inner", None) is not None:
-            sweep.inner.on_sweep = metrics.sweep_done
-
-
 def create_api(c: Components, lifecycle: Lifecycle | None = None) -> FastAPI:
     api = FastAPI(
         title="dudao 督导 API",
@@ -172,7 +150,7 @@ def create_api(c: Components, lifecycle: Lifecycle | None = None) -> FastAPI:
     metrics = api.state.metrics = metrics_route.Metrics()
     metrics_route.default_sources(metrics, c)
     api.add_middleware(metrics_route.CountRequests, metrics=metrics)
-    api.state.lifecycle.startup.append(lambda comp: count_sweeps(comp, metrics))
+    api.state.lifecycle.startup.append(lambda comp: metrics_route.count_sweeps(comp, metrics))
     for handlers in (EXCEPTION_HANDLERS, web.EXCEPTION_HANDLERS):
         for kind, handler in handlers.items():
             api.add_exception_handler(kind, handler)

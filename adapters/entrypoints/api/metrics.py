@@ -11,7 +11,15 @@ What is counted, per process (Prometheus sums the servers):
   gauges read when scraped, from the database every process shares (the log's last
   position, and how far the read models' and the notices publisher's saved positions
   are behind it), so any server reports them whichever process projects or publishes.
-  :attr:`Metrics.sources` holds the callbacks; a process may put its own figures there.
+  :attr:`Metrics.sources` holds the callbacks; a process may put its own figures there;
+- ``dudao_publisher_backlog_notices``: the notices (escalations) recorded after the
+  publisher's position, not yet acknowledged by NATS — what an operator alerts on (the
+  events gauge counts every event, most of which are no notice), counted by the
+  publisher's index (:class:`adapters.infrastructure.notice_outbox.Backlog`).
+
+``dudao worker --metrics-port N`` serves the same text (:func:`metrics_app`): the sweep's
+duration and decisions are figures of the process that sweeps, a worker in a multi-process
+deployment.
 
 Who may read it: a caller on loopback (Prometheus or its agent on the same host) without
 a ``Forwarded``/``X-Forwarded-For`` header (a reverse proxy forwards the outside world
@@ -53,6 +61,8 @@ GAUGES = {
     "projector_lag_events": "读模型落后事件日志的事件数（events the read models are behind the log）",
     "publisher_backlog_events": "通知发布者落后事件日志的事件数（events the notices publisher is "
                          "behind the log）",
+    "publisher_backlog_notices": "待发布的通知数：发布者位置之后记录、NATS 尚未确认的升级"
+                                 "（notices waiting for the publisher）",
 }
 
 
@@ -141,9 +151,39 @@ def default_sources(metrics: Metrics, c: Any) -> None:
                                .where(notice_positions.c.name == "notices")).first()
         return float(max(0, app.last_position() - (int(row[0]) if row else 0)))
 
+    def notices() -> float | None:
+        if getattr(c, "runner", None) is None or not hasattr(c, "background"):
+            return None
+        from adapters.infrastructure.background_status import status_of
+
+        return float(status_of(c).publisher_backlog())
+
     metrics.sources.setdefault("events", last)
     metrics.sources.setdefault("projector_lag_events", lag)
     metrics.sources.setdefault("publisher_backlog_events", backlog)
+    metrics.sources.setdefault("publisher_backlog_notices", notices)
+
+
+def count_sweeps(c: Any, metrics: Metrics) -> None:
+    """The sweep of this process (started by an earlier startup hook) reports each sweep:
+    the sweep task itself, or, for a role run under a lease, every sweep task it starts
+    (``on_start``) and the one running now (``inner``)."""
+    sweep = getattr(c, "background", {}).get("sweep")
+    if sweep is None:
+        return
+    if hasattr(sweep, "on_sweep"):
+        sweep.on_sweep = metrics.sweep_done
+    if hasattr(sweep, "on_start"):
+        previous = sweep.on_start
+
+        def started(task: Any) -> None:
+            if previous is not None:
+                previous(task)
+            task.on_sweep = metrics.sweep_done
+
+        sweep.on_start = started
+        if getattr(sweep, "inner", None) is not None:
+            sweep.inner.on_sweep = metrics.sweep_done
 
 
 class CountRequests:
@@ -212,3 +252,17 @@ def metrics(request: Request) -> Response:
                           "DUDAO_METRICS_TOKEN bearer token",
         }, status_code=403)
     return Response(request.app.state.metrics.text(), media_type=CONTENT_TYPE_LATEST)
+
+
+def metrics_app(c: Any, metrics: Metrics) -> Any:
+    """An HTTP app serving only ``GET /metrics`` of ``c`` (``dudao worker --metrics-port``):
+    the same route, text and access rule as a server's (loopback, or the metrics token)."""
+    from fastapi import FastAPI
+
+    api = FastAPI(openapi_url=None, docs_url=None, redoc_url=None,
+                  telemetry={"tracing": False, "metrics": False, "logs": False,
+                             "operation_spans": False})
+    api.state.components = c
+    api.state.metrics = metrics
+    api.include_router(router)
+    return api

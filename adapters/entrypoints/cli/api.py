@@ -70,14 +70,22 @@ def serve_command(ctx: Context, host: str, port: int, sweep_interval: float,
 @click.argument("roles", nargs=-1, type=click.Choice(["sweep", "publish", "project"]))
 @click.option("--sweep-interval", default=60.0, show_default=True,
               type=click.FloatRange(min=1.0), metavar="SECONDS", help="升级巡检的间隔秒数")
+@click.option("--metrics-port", default=None, type=click.IntRange(0, 65535), metavar="PORT",
+              help="在此端口提供 GET /metrics（Prometheus 运行指标：巡检耗时、升级数、积压等；"
+                   "与 dudao serve 的 /metrics 相同，只对本机或带 DUDAO_METRICS_TOKEN 的请求开放）；"
+                   "不写则不提供 HTTP")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True,
+              help="运行指标的监听地址（只在给出 --metrics-port 时使用）")
 @click.pass_obj
-def worker_command(ctx: Context, roles: tuple[str, ...], sweep_interval: float) -> None:
+def worker_command(ctx: Context, roles: tuple[str, ...], sweep_interval: float,
+                   metrics_port: int | None, metrics_host: str) -> None:
     """后台进程（不提供 HTTP）：sweep 升级巡检、publish 通知发布、project 读模型更新，
     不写则三者都运行。PostgreSQL 上每个角色凭租约（咨询锁）同一时刻只由一个进程运行，
     持有者退出或被杀死后，其他进程在约 1 秒内接手。SIGTERM 或 Ctrl-C 时干净地停止。"""
     from adapters.entrypoints.worker import WorkerOptions, parse_roles, work
 
-    work(ctx.settings, WorkerOptions(roles=parse_roles(roles), sweep_interval=sweep_interval),
+    work(ctx.settings, WorkerOptions(roles=parse_roles(roles), sweep_interval=sweep_interval,
+                                     metrics_port=metrics_port, metrics_host=metrics_host),
          announce=click.echo)
 
 
