@@ -79,9 +79,12 @@ def serve_command(ctx: Context, host: str, port: int, sweep_interval: float,
 @click.pass_obj
 def worker_command(ctx: Context, roles: tuple[str, ...], sweep_interval: float,
                    metrics_port: int | None, metrics_host: str) -> None:
-    """后台进程（不提供 HTTP）：sweep 升级巡检、publish 通知发布、project 读模型更新，
-    不写则三者都运行。PostgreSQL 上每个角色凭租约（咨询锁）同一时刻只由一个进程运行，
-    持有者退出或被杀死后，其他进程在约 1 秒内接手。SIGTERM 或 Ctrl-C 时干净地停止。"""
+    """角色：sweep 升级巡检、publish 通知发布、project 读模型更新，不写则三者都运行。
+
+    PostgreSQL 上每个角色凭租约（咨询锁）同一时刻只由一个进程运行，持有者退出或被杀死后，其他进程在约 1 秒内接手。
+
+    SIGTERM 或 Ctrl-C 时干净地停止。
+    """
     from adapters.entrypoints.worker import WorkerOptions, parse_roles, work
 
     work(ctx.settings, WorkerOptions(roles=parse_roles(roles), sweep_interval=sweep_interval,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import importlib
+import inspect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -211,7 +212,10 @@ class LazyGroup(click.Group):
         if command is not None and cmd_name in COMMANDS:
             line = COMMANDS[cmd_name][1]
             if not (command.help or "").startswith(line):
-                command.help = f"{line}\n\n{command.help}" if command.help else line
+                # the docstring dedented first: the line put before it would stop click's
+                # own cleandoc from seeing the docstring's indentation
+                command.help = (f"{line}\n\n{inspect.cleandoc(command.help)}" if command.help
+                                else line)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
