@@ -153,7 +153,7 @@ def cjk_font() -> None:
     for package in CJK_FONTS:
         if has_cjk_font():
             return
-        apt_install(package)
+        apt_install(package, "fontconfig")  # fontconfig: fc-list, which says it is there
     if not has_cjk_font():
         need("a CJK font", f"none of {', '.join(CJK_FONTS)} is installed or could be installed")
 
