@@ -169,6 +169,7 @@ class Finding(Aggregate):
         inspection_id: UUID | None,
         actor: str,
         recorded_at: datetime,
+        files: list[dict[str, Any]] | None = None,
     ) -> None:
         self.unit = unit
         self.on = on
@@ -195,7 +196,9 @@ class Finding(Aggregate):
         self.interview_person_id: str | None = None  # the person interviewed (persons.py)
         self.commitments: list[dict[str, Any]] = []  # 整改承诺: [{"on": date, "text": str}]
         self.closed_on: date | None = None
-        self.files: list[dict[str, Any]] = []  # 佐证材料 of every report, with its number
+        # 佐证材料 of every report, with its number (0: 登记时的现场材料, recorded with the
+        # finding; events from before findings had files have none)
+        self.files: list[dict[str, Any]] = [{**f, "report": 0, "on": on} for f in files or []]
         self.extension_requests: list[dict[str, Any]] = []  # 延期申请, oldest first
 
     @classmethod
@@ -212,9 +215,11 @@ class Finding(Aggregate):
         inspection_id: UUID | None = None,
         actor: str,
         recorded_at: datetime,
+        files: Sequence[EvidenceFile] = (),
     ) -> Finding:
         """登记问题: a new finding, after checking every value (the unit's existence is
-        the service's to check)."""
+        the service's to check). ``files``: 现场材料 (photos from the field, say), already
+        stored (content-addressed); the event records each as a report's files are."""
         check_day(on, "on")
         check_severity(severity)
         inspector = check_text(inspector, "inspector", "督学姓名", max_len=100)
@@ -222,6 +227,13 @@ class Finding(Aggregate):
         task = (check_text(task, "task", "实施方案任务编号", max_len=100)
                 if task and task.strip() else None)
         check_not_in_future(on, recorded_at)
+        recorded = check_files(files)
+        if recorded:
+            return cls(
+                id=id, unit=unit, on=on, inspector=inspector, text=text, severity=severity,
+                task=task, inspection_id=inspection_id, actor=actor, recorded_at=recorded_at,
+                files=recorded,
+            )
         return cls(
             id=id, unit=unit, on=on, inspector=inspector, text=text, severity=severity,
             task=task, inspection_id=inspection_id, actor=actor, recorded_at=recorded_at,

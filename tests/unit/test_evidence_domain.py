@@ -148,3 +148,50 @@ def test_a_refused_request_keeps_the_deadline_and_a_stale_grant_is_refused() -> 
         f.decide_extension(request_id=rid, grant=True, note=None, calendar=CAL, actor="i",
                            recorded_at=NOW)
     assert e.value.field == "to" and f.open_extension_request is not None
+
+
+def recorded(files: list[EvidenceFile]) -> Finding:
+    return Finding.record(id=uuid4(), unit="U1", on=D("2024-10-10"), inspector="张督学",
+                          text="操场围栏破损", actor="inspector:张督学", recorded_at=NOW,
+                          files=files)
+
+
+def test_a_finding_is_recorded_with_its_field_photos() -> None:
+    photo = EvidenceFile("现场照片.png", "image/png", 68, SHA)
+    f = recorded([photo])
+    event = f.collect_events()[0]
+    assert type(event).__name__ == "Recorded"
+    assert event.files == [  # type: ignore[attr-defined]
+        {"name": "现场照片.png", "type": "image/png", "size": 68, "sha256": SHA}]
+    # listed with the reports' files, as 登记时的现场材料 (report 0), dated the finding's day
+    assert f.files == [{"name": "现场照片.png", "type": "image/png", "size": 68, "sha256": SHA,
+                        "report": 0, "on": D("2024-10-10")}]
+    assert f.file(SHA) is not None
+    # and a report's files follow them
+    f.order_rectification(on=D("2024-10-10"), within=10, calendar_days=False, calendar=CAL,
+                          actor="t", recorded_at=NOW)
+    f.submit_report(on=D("2024-10-11"), text="已整改", actor="unit:U1#ab", recorded_at=NOW,
+                    files=[pdf()], by_unit=True)
+    assert [x["report"] for x in f.files] == [0, 1]
+
+
+def test_a_finding_without_files_and_an_old_event_without_the_field_load() -> None:
+    f = recorded([])
+    assert f.files == []
+    event = f.collect_events()[0]
+    # an event stored before findings had files: no ``files`` attribute at all, decoded as
+    # eventsourcing's Mapper.to_domain_event does (no __init__, the stored state set)
+    state = {k: v for k, v in event.__dict__.items() if k != "files"}
+    old = object.__new__(type(event))
+    old.__dict__.update(state)
+    assert not hasattr(old, "files")
+    again = old.mutate(None)
+    assert again is not None and again.files == [] and again.text == "操场围栏破损"
+
+
+def test_a_bad_field_file_is_refused_naming_the_field_and_records_nothing() -> None:
+    with pytest.raises(InvalidInput) as e:
+        recorded([EvidenceFile("a.html", "text/html", 10, SHA)])
+    assert e.value.field == "files" and "a.html" in e.value.zh
+    with pytest.raises(InvalidInput, match="过多"):
+        recorded([pdf(sha=hashlib.sha256(bytes([i])).hexdigest()) for i in range(MAX_FILES + 1)])
