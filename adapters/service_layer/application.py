@@ -34,6 +34,7 @@ from adapters.infrastructure.unavailable import StoreUnavailable
 from domain.audit import ChainRepair, new_repair
 from domain.calendar import WorkCalendar
 from domain.errors import Conflict, DudaoError, InvalidInput, NotFound, Refused
+from domain.evidence import EvidenceFile
 from domain.findings import Finding
 from domain.ids import keyed_id, parse_id, unit_id
 from domain.inspections import Inspection, check_inspectors
@@ -45,6 +46,8 @@ from domain.values import check_day, check_not_in_future
 log = logging.getLogger(__name__)
 REPAIR_TOPIC = get_topic(ChainRepair.Sealed)  # type: ignore[attr-defined]
 REPORT_TOPIC = get_topic(Finding.ReportSubmitted)  # type: ignore[attr-defined]
+FILE_TOPICS = {REPORT_TOPIC, get_topic(Finding.Recorded)}  # type: ignore[attr-defined]
+"""The events that name 佐证材料: a report's, and a finding's recorded with 现场材料."""
 
 
 class DateAsISO(Transcoding):
@@ -278,13 +281,15 @@ class Dudao(Application[UUID]):
         inspection_id: UUID | None = None,
         finding_id: UUID | None = None,
         actor: str,
+        files: Sequence[EvidenceFile] = (),
     ) -> Finding:
-        """Build (not save) a finding after checking every field."""
+        """Build (not save) a finding after checking every field (``files``: its 现场材料,
+        examined, see adapters/service_layer/evidence.py)."""
         self.check_unit_exists(unit)
         return Finding.record(
             id=finding_id or uuid4(), unit=unit, on=on, inspector=inspector, text=text,
             severity=severity, task=task, inspection_id=inspection_id, actor=actor,
-            recorded_at=self.now(),
+            recorded_at=self.now(), files=files,
         )
 
     def record_finding(
@@ -298,8 +303,12 @@ class Dudao(Application[UUID]):
         task: str | None = None,
         key: str | None = None,
         actor: str,
+        files: Any = (),
     ) -> UUID:
-        """Record a finding. Under an idempotency key, a repeat returns the first one."""
+        """Record a finding. Under an idempotency key, a repeat returns the first one.
+        ``files``: 现场材料 ((name, seekable source) each, as a report's; see
+        adapters/service_layer/evidence.py), stored before the finding is recorded; a
+        refused file records nothing."""
         finding_id = keyed_id("finding", key) if key else None
         if finding_id is not None:
             existing = self.find_finding(finding_id)
@@ -314,6 +323,12 @@ class Dudao(Application[UUID]):
                         field="key",
                     )
                 return finding_id
+        if files:
+            from adapters.service_layer import evidence
+
+            return evidence.record_finding(self, files, unit=unit, on=on, inspector=inspector,
+                                           text=text, severity=severity, task=task,
+                                           finding_id=finding_id, actor=actor)
         finding = self.new_finding(
             unit=unit, on=on, inspector=inspector, text=text, severity=severity,
             task=task, finding_id=finding_id, actor=actor,
@@ -947,7 +962,7 @@ class Dudao(Application[UUID]):
             for row in rows:
                 if row[3] == REPAIR_TOPIC:
                     found.append((row[0], row[1], row[2], row[3], bytes(row[4])))
-                elif row[3] == REPORT_TOPIC and b'"sha256"' in bytes(row[4]):
+                elif row[3] in FILE_TOPICS and b'"sha256"' in bytes(row[4]):
                     files = self._report_files(row)
                     if files:
                         reports.append((row[0], str(UUID(str(row[1]))), files))

@@ -87,8 +87,27 @@ def submit_report(app: Dudao, finding_id: UUID | str, *, on: date | None, text: 
     return [f.record() for f in examined]
 
 
+def record_finding(app: Dudao, files: Sequence[Upload], *, finding_id: UUID | None,
+                   **fields: Any) -> UUID:
+    """登记问题 with 现场材料 (a photo from the field, say): each file examined, the finding
+    built (every value and the files checked by the domain), the files stored
+    (content-addressed, streamed), then the finding saved. Any refusal records nothing."""
+    if len(files) > MAX_FILES:
+        raise InvalidInput(f"现场材料过多（{len(files)}个，每次最多{MAX_FILES}个），本次未记录",
+                           f"too many files ({len(files)} > {MAX_FILES}); nothing recorded",
+                           field="files")
+    evidence = store(app)
+    examined = [evidence.examine(name, source) for name, source in files]
+    finding = app.new_finding(finding_id=finding_id, files=examined, **fields)
+    now = app.now()
+    for file, (_, source) in zip(examined, files, strict=True):
+        evidence.put(file, source, now=now)
+    app.commit(finding)
+    return finding.id  # type: ignore[no-any-return]
+
+
 def finding_file(app: Dudao, finding: Finding, sha256: str) -> tuple[dict[str, Any], Iterator[bytes]]:
-    """A file a report of this finding names, and its bytes (streamed)."""
+    """A file this finding names (its 现场材料 or a report's), and its bytes (streamed)."""
     check_sha256(sha256)
     meta = finding.file(sha256)
     if meta is None or not store(app).has(sha256):

@@ -4,13 +4,17 @@ their hash, and covered by ``audit verify`` (a changed or missing file fails it,
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from adapters.infrastructure.evidence_store import CHUNK
 from adapters.service_layer import evidence
+from adapters.service_layer.application import Dudao
+from domain.errors import InvalidInput
 from tests.conftest import Cli
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * (CHUNK // 256 * 2 + 10)  # 3 chunks
@@ -94,3 +98,36 @@ def test_a_refused_file_stores_and_records_nothing(db: str, capsys: pytest.Captu
     assert code != 0 and "run.sh" in err
     assert dudao.json("finding", "show", fid)["status"] == "rectifying"
     assert not evidence.store(app).has(hashlib.sha256(PNG).hexdigest())  # type: ignore[arg-type]
+
+
+def test_a_finding_recorded_with_a_field_photo_is_covered_by_verify(
+        db: str, capsys: pytest.CaptureFixture[str], app: Dudao) -> None:
+    """登记问题 with 现场材料: stored, listed as report 0, re-hashed by ``audit verify``."""
+    dudao = Cli(db, capsys)
+    dudao("unit", "add", "HTQ", "--name", "汉台区人民政府")
+    photo = PNG + b"field"
+    sha = hashlib.sha256(photo).hexdigest()
+    fid = app.record_finding(unit="HTQ", on=date(2024, 9, 25), inspector="张督学",
+                             text="操场围栏破损", actor="inspector:张督学",
+                             files=[("现场照片.png", io.BytesIO(photo))])
+    finding = app.get_finding(fid)
+    assert [(f["name"], f["type"], f["size"], f["report"]) for f in finding.files] == [
+        ("现场照片.png", "image/png", len(photo), 0)]
+    meta, chunks = evidence.finding_file(app, finding, sha)
+    assert meta["name"] == "现场照片.png" and b"".join(chunks) == photo
+    assert dudao("audit", "verify")[0] == 0
+    evidence.store(app)._tamper(sha, 0, b"\x00" * len(photo))
+    code, _, err = dudao("audit", "verify")
+    assert code == 1 and "现场照片.png" in err and sha in err and str(fid) in err
+
+
+def test_a_refused_field_file_records_no_finding(db: str, app: Dudao) -> None:
+    app.add_unit("HTQ", "汉台区人民政府", actor="t")
+    before = app.event_count()
+    with pytest.raises(InvalidInput) as e:
+        app.record_finding(unit="HTQ", on=date(2024, 9, 25), inspector="张督学", text="问题",
+                           actor="inspector:张督学",
+                           files=[("ok.png", io.BytesIO(PNG)), ("run.sh", io.BytesIO(b"#!/bin/sh"))])
+    assert e.value.field == "files" and "run.sh" in e.value.zh
+    assert app.event_count() == before
+    assert not evidence.store(app).has(hashlib.sha256(PNG).hexdigest())
