@@ -11,17 +11,21 @@ Every page takes the :data:`~adapters.entrypoints.web.session.Visitor` dependenc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import date
-from typing import Any
+from typing import IO, Any
 from uuid import UUID
 
+import anyio.to_thread
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from adapters.entrypoints.api.deps import Components
+from adapters.entrypoints.api.evidence import MAX_FIELD_BYTES
 from adapters.entrypoints.web.render import message, not_found, page, refused
 from adapters.entrypoints.web.session import Visit, Visitor, form
 from adapters.rendering.reports import View
@@ -31,7 +35,7 @@ from adapters.rendering.reports.render import rate_chart, rung_chart
 from adapters.service_layer.application import parse_id
 from adapters.settings import parse_moment
 from domain.errors import DudaoError, InvalidInput, NotFound
-from domain.evidence import LIMITS_TEXT
+from domain.evidence import LIMITS_TEXT, MAX_FILES
 from domain.findings import Finding
 from projections.accountability import escalations as acc_escalations
 from projections.accountability import findings as acc_findings
@@ -203,7 +207,7 @@ def new_finding_page(visit: Visit, status: int = 200, *, error: str | None = Non
                        key=lambda u: u["code"])
         today = v.today
     return page("new_finding.html.j2", status, who=visit.who, csrf=visit.csrf, units=units,
-                today=today, error=error, values=values or {})
+                today=today, error=error, values=values or {}, evidence_limits=LIMITS_TEXT)
 
 
 @router.get("/findings/new", response_class=HTMLResponse)
@@ -215,18 +219,48 @@ def new_finding_form(visit: Visitor) -> Response:
 
 @router.post("/findings")
 async def record_finding(visit: Visitor) -> Response:
-    def run(data: dict[str, str]) -> str:
+    """登记问题: the form's fields and, sent as multipart, its 现场材料 (a photo taken on
+    the inspector's phone, say); a refused value or file records nothing."""
+    who = visit.who
+
+    def record(data: dict[str, str], files: Sequence[tuple[str | None, IO[bytes]]]) -> str:
         fid = visit.c.app.record_finding(
             unit=data.get("unit", ""), on=parse_day(data.get("on", ""), "on"),
             inspector=data.get("inspector", ""), text=data.get("text", ""),
             severity=data.get("severity") or "general", task=data.get("task") or None,
-            actor=visit.who.actor,
+            actor=who.actor, files=files,
         )
         return f"/findings/{fid}?notice=recorded"
 
-    return await submit(visit, "finding.record", "只有督学可以登记问题。", run,
-                        lambda e, data: new_finding_page(visit, 422, error=str(e),
-                                                         values=data, catch_up=False))
+    def failed(e: DudaoError, data: dict[str, str]) -> Response:
+        return new_finding_page(visit, 422, error=str(e), values=data, catch_up=False)
+
+    if not visit.request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return await submit(visit, "finding.record", "只有督学可以登记问题。",
+                            lambda data: record(data, []), failed)
+    if not who.may("finding.record"):
+        return refused(who, "只有督学可以登记问题。")
+    fields: dict[str, str] = {}
+    try:
+        async with visit.request.form(max_files=MAX_FILES + 1, max_fields=20,
+                                      max_part_size=MAX_FIELD_BYTES) as got:
+            fields = {k: v for k, v in got.multi_items() if isinstance(v, str)}
+            uploads = [u for u in got.getlist("files") if isinstance(u, UploadFile)
+                       and (u.filename or u.size)]  # an empty file input sends one blank part
+            files = [(u.filename, u.file) for u in uploads]
+
+            def run() -> str:
+                visit.check(fields)
+                return record(fields, files)
+
+            target = await anyio.to_thread.run_sync(run)
+    except DudaoError as e:
+        return failed(e, fields)
+    except HTTPException as e:  # the multipart parser's refusals (too many files or fields)
+        return new_finding_page(visit, 422, error=f"表单有误：{getattr(e, 'detail', e)}；"
+                                f"最多{MAX_FILES}个文件，本次未记录", values=fields,
+                                catch_up=False)
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/findings/{fid}", response_class=HTMLResponse)
