@@ -131,3 +131,18 @@ def test_a_refused_field_file_records_no_finding(db: str, app: Dudao) -> None:
     assert e.value.field == "files" and "run.sh" in e.value.zh
     assert app.event_count() == before
     assert not evidence.store(app).has(hashlib.sha256(PNG).hexdigest())
+
+
+def test_the_command_line_records_a_finding_with_a_field_photo(
+        db: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    dudao = Cli(db, capsys)
+    dudao("unit", "add", "HTQ", "--name", "汉台区人民政府")
+    (tmp_path / "现场.png").write_bytes(PNG)
+    fid = dudao.json("finding", "record", "--unit", "HTQ", "--on", "2024-09-25",
+                     "--inspector", "张督学", "--text", "围栏破损",
+                     "--file", str(tmp_path / "现场.png"))["finding_id"]
+    shown = dudao.json("finding", "show", fid)
+    assert [(f["name"], f["report"]) for f in shown["files"]] == [("现场.png", 0)]
+    code, out, _ = dudao("finding", "show", fid)
+    assert code == 0 and "佐证材料（登记时的现场材料，2024-09-25）：现场.png" in out
+    assert dudao("audit", "verify")[0] == 0

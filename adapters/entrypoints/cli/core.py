@@ -58,7 +58,8 @@ def finding_line(f: Finding) -> str:
     for c in f.commitments:
         line += f"\n  整改承诺：{c['on']}前{c['text']}"
     for x in f.files:
-        line += (f"\n  佐证材料（第{x['report']}次报告，{x['on']}）：{x['name']}  "
+        which = f"第{x['report']}次报告" if x["report"] else "登记时的现场材料"
+        line += (f"\n  佐证材料（{which}，{x['on']}）：{x['name']}  "
                  f"{x['size']} 字节  SHA-256 {x['sha256']}")
     for r in f.extension_requests:
         decided = (f"，{r['decided_on']}审批" + (f"，意见：{r['note']}" if r["note"] else "")
@@ -180,12 +181,19 @@ def finding() -> None:
               show_default=True, help="严重程度：general 一般 / serious 较重 / major 严重")
 @click.option("--task", metavar="TASK_ID", help="对应的实施方案任务")
 @click.option("--key", metavar="IDEMPOTENCY_KEY", help="幂等键：重复提交返回同一问题")
+@click.option("--file", "paths", multiple=True, metavar="PATH",
+              type=click.Path(exists=True, dir_okay=False, readable=True),
+              help=f"现场材料（如现场照片，可多次给出；{LIMITS_TEXT}）")
 @pass_app
 def finding_record(app: Dudao, actor: str, unit_code: str, on: date, inspector: str,
-                   text: str, severity: str, task: str | None, key: str | None) -> None:
-    """登记一条问题。"""
-    fid = app.record_finding(unit=unit_code, on=on, inspector=inspector, text=text,
-                             severity=severity, task=task, key=key, actor=actor)
+                   text: str, severity: str, task: str | None, key: str | None,
+                   paths: tuple[str, ...]) -> None:
+    """登记一条问题（可附现场材料）。"""
+    with ExitStack() as stack:
+        files = [(Path(p).name, stack.enter_context(open(p, "rb"))) for p in paths]
+        fid = app.record_finding(unit=unit_code, on=on, inspector=inspector, text=text,
+                                 severity=severity, task=task, key=key, actor=actor,
+                                 files=files)
     emit({"finding_id": str(fid)}, str(fid))
 
 
