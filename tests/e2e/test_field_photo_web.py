@@ -119,3 +119,38 @@ def test_a_phone_records_a_finding_with_a_photo(site: tuple[ApiServer, dict[str,
                 assert other.get(f"/findings/{fid}/files/{sha}").status_code == 404
         finally:
             browser.close()
+
+
+def test_the_api_records_a_finding_with_a_photo_as_multipart(
+        site: tuple[ApiServer, dict[str, str]]) -> None:
+    server, tokens = site
+    fields = {"unit": "HTQ", "on": "2024-10-10", "inspector": "张督学", "text": "围栏破损"}
+    sha = hashlib.sha256(PNG).hexdigest()
+    with server.client(tokens["inspector"]) as api:
+        before = server.events()
+        refused = api.post("/findings", data=fields, files=[
+            ("files", ("现场.png", PNG, "image/png")),
+            ("files", ("run.sh", b"#!/bin/sh\n", "image/png"))])  # the type is told by content
+        assert refused.status_code == 422 and "run.sh" in refused.text
+        assert server.events() == before
+        made = api.post("/findings", data=fields, files=[("files", ("现场.png", PNG, "image/png"))],
+                        headers={"Idempotency-Key": "field-1"})
+        assert made.status_code == 201, made.text
+        fid = made.json()["finding_id"]
+        again = api.post("/findings", data=fields, files=[("files", ("现场.png", PNG, "image/png"))],
+                         headers={"Idempotency-Key": "field-1"})
+        assert again.status_code == 201 and again.json()["finding_id"] == fid
+        got = api.get(f"/findings/{fid}/files/{sha}")
+        assert got.status_code == 200 and got.content == PNG
+        assert got.headers["content-type"] == "image/png"
+        # JSON without files keeps working
+        plain = api.post("/findings", json=fields | {"text": "另一问题"})
+        assert plain.status_code == 201
+        assert api.post("/findings", json=fields | {"color": "red"}).status_code == 422
+        odd = api.post("/findings", data=fields | {"color": "red"},
+                       files=[("files", ("现场.png", PNG, "image/png"))])
+        assert odd.status_code == 422 and "color" in odd.text
+    with server.client(tokens["other"]) as other:
+        assert other.get(f"/findings/{fid}/files/{sha}").status_code == 404
+        assert other.post("/findings", data=fields, files=[
+            ("files", ("现场.png", PNG, "image/png"))]).status_code == 403

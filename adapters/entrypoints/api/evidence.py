@@ -116,7 +116,8 @@ MULTIPART_SCHEMA = {
 }
 
 
-def _invalid(e: ValidationError) -> RequestValidationError:
+def invalid_body(e: ValidationError) -> RequestValidationError:
+    """A body's validation errors as FastAPI's own (a 422 naming each field)."""
     return RequestValidationError([{**err, "loc": ("body", *err["loc"])} for err in e.errors()])
 
 
@@ -130,7 +131,7 @@ async def report(finding_id: str, request: Request, write: Write) -> JSONRespons
         try:
             body = ReportIn.model_validate_json(raw or b"null")
         except ValidationError as e:
-            raise _invalid(e) from None
+            raise invalid_body(e) from None
 
         def run_json(_: str | None) -> m.StateOut:
             write.app.submit_report(finding_id, on=body.on, text=body.text, actor=write.actor,
@@ -155,7 +156,7 @@ async def report(finding_id: str, request: Request, write: Write) -> JSONRespons
                 "text": text if isinstance(text, str) else None,
                 **({"on": on_raw} if isinstance(on_raw, str) and on_raw.strip() else {})})
         except ValidationError as e:
-            raise _invalid(e) from None
+            raise invalid_body(e) from None
         files = [(u.filename, u.file) for u in uploads]
 
         def run() -> JSONResponse:

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+import anyio.to_thread
+from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import UploadFile
 
 from adapters.entrypoints.api import models as m
 from adapters.entrypoints.api.deps import (
@@ -28,8 +31,10 @@ from adapters.entrypoints.api.deps import (
 )
 from adapters.entrypoints.api.errors import ERRORS, READ_ERRORS
 from adapters.infrastructure.tokens import Principal
+from adapters.service_layer import evidence
 from adapters.service_layer.application import parse_id
-from domain.errors import DudaoError, NotFound
+from domain.errors import DudaoError, InvalidInput, NotFound
+from domain.evidence import LIMITS_TEXT, MAX_FILES
 from domain.findings import Finding
 from projections.findings import page_findings
 from projections.paging import DEFAULT_LIMIT
@@ -93,16 +98,93 @@ def state_out(c: Components, finding_id: str, **override: Any) -> m.StateOut:
 # ---------------------------------------------------------------- findings
 
 
-@router.post("/findings", status_code=201, response_model=m.FindingCreated,
-             tags=["问题"], summary="登记一条问题（督学）", responses=ERRORS)
-def record_finding(body: m.FindingIn, write: Write) -> JSONResponse:
-    def run(key: str | None) -> m.FindingCreated:
-        fid = write.app.record_finding(
-            unit=body.unit, on=body.on, inspector=body.inspector, text=body.text,
-            severity=body.severity, task=body.task, key=key, actor=write.actor)
-        return m.FindingCreated(finding_id=str(fid))
+class FindingForm(BaseModel):
+    """What a multipart finding said (its files by hash), for the Idempotency-Key."""
 
-    return write("finding.record", body, run)
+    finding: m.FindingIn
+    files: list[dict[str, Any]]
+
+
+FINDING_FIELDS = set(m.FindingIn.model_fields)
+RECORD_SCHEMA = {
+    "requestBody": {"required": True, "content": {
+        # inline, as the report's (adapters/entrypoints/api/evidence.py): the route reads
+        # its body itself
+        "application/json": {"schema": m.FindingIn.model_json_schema()},
+        "multipart/form-data": {"schema": {
+            "type": "object", "required": ["unit", "on", "inspector", "text"],
+            "properties": {
+                **{k: v for k, v in m.FindingIn.model_json_schema()["properties"].items()
+                   if k != "task"},
+                "task": {"type": "string", "minLength": 1, "maxLength": 100,
+                         "description": "对应的实施方案任务编号"},
+                "files": {"type": "array", "maxItems": MAX_FILES,
+                          "items": {"type": "string", "format": "binary"},
+                          "description": f"现场材料（如现场照片）：{LIMITS_TEXT}"},
+            }}},
+    }},
+}
+
+
+@router.post("/findings", status_code=201, response_model=m.FindingCreated,
+             tags=["问题"], summary="登记一条问题（督学；可附现场材料，multipart）",
+             responses=ERRORS, openapi_extra=RECORD_SCHEMA)
+async def record_finding(request: Request, write: Write) -> JSONResponse:
+    """JSON, or multipart with 现场材料 (the body read here, after the caller is known: a
+    request without a valid token is refused before its body is read)."""
+    from adapters.entrypoints.api.evidence import MAX_FIELD_BYTES, invalid_body
+
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if kind != "multipart/form-data":
+        try:
+            body = m.FindingIn.model_validate_json(await request.body() or b"null")
+        except ValidationError as e:
+            raise invalid_body(e) from None
+
+        def run(key: str | None) -> m.FindingCreated:
+            fid = write.app.record_finding(
+                unit=body.unit, on=body.on, inspector=body.inspector, text=body.text,
+                severity=body.severity, task=body.task, key=key, actor=write.actor)
+            return m.FindingCreated(finding_id=str(fid))
+
+        return await anyio.to_thread.run_sync(lambda: write("finding.record", body, run))
+    forbid(write.who, "finding.record")
+    async with request.form(max_files=MAX_FILES + 1, max_fields=20,
+                            max_part_size=MAX_FIELD_BYTES) as form:
+        extra = sorted(set(form) - FINDING_FIELDS - {"files"})
+        if extra:
+            raise InvalidInput(f"不认识的字段：{extra[0]}", f"unknown field {extra[0]!r}",
+                               field=extra[0])
+        if any(not isinstance(u, UploadFile) for u in form.getlist("files")):
+            raise InvalidInput("files 字段应为文件", "files must be files", field="files")
+        files = [(u.filename, u.file) for u in form.getlist("files")
+                 if isinstance(u, UploadFile)]
+        values = {k: v for k, v in form.items() if k in FINDING_FIELDS and isinstance(v, str)
+                  and (v.strip() or k not in ("task", "severity"))}
+        try:
+            fields = m.FindingIn.model_validate(values)
+        except ValidationError as e:
+            raise invalid_body(e) from None
+
+        def run_form() -> JSONResponse:
+            if len(files) > MAX_FILES:
+                raise InvalidInput(f"现场材料过多（{len(files)}个，最多{MAX_FILES}个），本次未记录",
+                                   f"too many files (> {MAX_FILES})", field="files")
+            store = evidence.store(write.app)
+            seen = [store.examine(name, source) for name, source in files]
+            payload = FindingForm(finding=fields, files=[
+                {"name": f.name, "size": f.size, "sha256": f.sha256} for f in seen])
+
+            def run(key: str | None) -> m.FindingCreated:
+                fid = write.app.record_finding(
+                    unit=fields.unit, on=fields.on, inspector=fields.inspector,
+                    text=fields.text, severity=fields.severity, task=fields.task, key=key,
+                    actor=write.actor, files=files)
+                return m.FindingCreated(finding_id=str(fid))
+
+            return write("finding.record", payload, run)
+
+        return await anyio.to_thread.run_sync(run_form)
 
 
 @router.get("/findings", response_model=m.FindingList, tags=["问题"],
