@@ -18,7 +18,6 @@ from urllib.parse import quote
 
 import anyio.to_thread
 from fastapi import APIRouter, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
@@ -26,15 +25,19 @@ from starlette.datastructures import UploadFile
 from adapters.entrypoints.api import models as m
 from adapters.entrypoints.api.deps import PREFIX, Service, Who, Write, forbid
 from adapters.entrypoints.api.errors import ERRORS, READ_ERRORS
-from adapters.entrypoints.api.findings import state_out, visible_finding, visible_to
+from adapters.entrypoints.api.findings import (
+    MAX_FIELD_BYTES,
+    invalid_body,
+    state_out,
+    visible_finding,
+    visible_to,
+)
 from adapters.service_layer import evidence
 from domain.errors import InvalidInput, NotFound
 from domain.evidence import LIMITS_TEXT, MAX_FILES, TYPES
 
 router = APIRouter(prefix=PREFIX)
 
-MAX_FIELD_BYTES = 64 * 1024
-"""Bytes of one non-file field of a multipart report (the text is at most 8,000 characters)."""
 
 
 class ReportIn(m.Strict):
@@ -114,11 +117,6 @@ MULTIPART_SCHEMA = {
             }}},
     }},
 }
-
-
-def invalid_body(e: ValidationError) -> RequestValidationError:
-    """A body's validation errors as FastAPI's own (a 422 naming each field)."""
-    return RequestValidationError([{**err, "loc": ("body", *err["loc"])} for err in e.errors()])
 
 
 @router.post("/findings/{finding_id}/reports", status_code=201, response_model=ReportOut,

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
@@ -98,6 +99,16 @@ def state_out(c: Components, finding_id: str, **override: Any) -> m.StateOut:
 # ---------------------------------------------------------------- findings
 
 
+MAX_FIELD_BYTES = 64 * 1024
+"""Bytes of one non-file field of a multipart body (a finding's or a report's text is at
+most 8,000 characters)."""
+
+
+def invalid_body(e: ValidationError) -> RequestValidationError:
+    """A body's validation errors as FastAPI's own (a 422 naming each field)."""
+    return RequestValidationError([{**err, "loc": ("body", *err["loc"])} for err in e.errors()])
+
+
 class FindingForm(BaseModel):
     """What a multipart finding said (its files by hash), for the Idempotency-Key."""
 
@@ -132,8 +143,6 @@ RECORD_SCHEMA = {
 async def record_finding(request: Request, write: Write) -> JSONResponse:
     """JSON, or multipart with 现场材料 (the body read here, after the caller is known: a
     request without a valid token is refused before its body is read)."""
-    from adapters.entrypoints.api.evidence import MAX_FIELD_BYTES, invalid_body
-
     kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if kind != "multipart/form-data":
         try:

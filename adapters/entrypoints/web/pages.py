@@ -25,7 +25,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from adapters.entrypoints.api.deps import Components
-from adapters.entrypoints.api.evidence import MAX_FIELD_BYTES
+from adapters.entrypoints.api.findings import MAX_FIELD_BYTES
 from adapters.entrypoints.web.render import message, not_found, page, refused
 from adapters.entrypoints.web.session import Visit, Visitor, form
 from adapters.rendering.reports import View
