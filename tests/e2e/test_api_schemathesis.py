@@ -85,6 +85,7 @@ def fuzzed(request, tmp_path_factory) -> Iterator[dict[str, Any]]:  # type: igno
 
 
 REPORTS = "POST /api/v1/findings/{finding_id}/reports"
+RECORD = "POST /api/v1/findings"
 REQUEST = "POST /api/v1/findings/{finding_id}/extension-requests"
 DECIDE = "POST /api/v1/extension-requests/{request_id}/decision"
 UNIT_ROUTES = ("/reports", "/extension-requests")  # what a unit does; the rest an inspector
@@ -159,7 +160,9 @@ def test_no_input_gives_a_server_error(fuzzed: dict[str, Any], mode: GenerationM
         # valid input to the evidence routes reached the service and was recorded
         for label in (REPORTS, REQUEST, DECIDE):
             assert any(200 <= code < 300 for code in statuses[label]), (label, statuses[label])
-    assert "multipart/form-data" in media[REPORTS]  # the 佐证材料 form itself was fuzzed
+    # the 佐证材料 forms themselves were fuzzed: a report's, and a finding's 现场材料
+    assert "multipart/form-data" in media[REPORTS]
+    assert "multipart/form-data" in media[RECORD]
     # whatever was accepted can be read back: the read models took every event
     with server.client(fuzzed["inspector"]) as client:
         assert client.get("/findings").status_code == 200
