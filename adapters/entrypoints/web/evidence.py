@@ -9,14 +9,18 @@ records nothing. No JavaScript: plain forms, a 303 to the finding page after eac
 
 from __future__ import annotations
 
-import anyio.to_thread
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from adapters.entrypoints.api.evidence import MAX_FIELD_BYTES, file_headers
-from adapters.entrypoints.web.pages import parse_day, show_finding, submit, visible_finding
+from adapters.entrypoints.api.evidence import file_headers
+from adapters.entrypoints.web.pages import (
+    parse_day,
+    show_finding,
+    submit,
+    visible_finding,
+    with_files,
+)
 from adapters.entrypoints.web.render import not_found, refused
 from adapters.entrypoints.web.session import Visitor
 from adapters.service_layer import evidence
@@ -34,20 +38,11 @@ async def report(fid: str, visit: Visitor) -> Response:
         return not_found("问题")
     if not who.may("finding.report"):
         return refused(who, "只有责任单位可以提交整改报告。")
+    fields: dict[str, str] = {}
     try:
-        async with visit.request.form(max_files=MAX_FILES + 1, max_fields=10,
-                                      max_part_size=MAX_FIELD_BYTES) as form:
-            fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-            uploads = [u for u in form.getlist("files") if isinstance(u, UploadFile)
-                       and (u.filename or u.size)]  # an empty file input sends one blank part
-            files = [(u.filename, u.file) for u in uploads]
-
-            def run() -> None:
-                visit.check(fields)
-                visit.c.app.submit_report(fid, on=None, text=fields.get("text", ""),
-                                          actor=who.actor, files=files, role=who.role)
-
-            await anyio.to_thread.run_sync(run)
+        await with_files(visit, fields, 10, lambda files: visit.c.app.submit_report(
+            fid, on=None, text=fields.get("text", ""), actor=who.actor, files=files,
+            role=who.role))
     except DudaoError as e:
         return show_finding(visit, fid, 422, error=e.zh)
     except HTTPException as e:  # the multipart parser's refusals (too many files or fields)

@@ -106,6 +106,27 @@ async def submit(visit: Visit, action: str, refusal: str, run: Callable[[dict[st
     return RedirectResponse(target, status_code=303)
 
 
+
+async def with_files(visit: Visit, fields: dict[str, str], max_fields: int,
+                     run: Callable[[Sequence[tuple[str | None, IO[bytes]]]], Any]) -> Any:
+    """A multipart form's post with 佐证材料: its text fields go into ``fields`` (the caller
+    keeps them to show the form again), its files (an empty file input's blank part left
+    out) to ``run``, which runs in a worker thread once the form is this visitor's (CSRF).
+    A domain error, or the multipart parser's refusal (``HTTPException``: too many files
+    or fields), is the caller's to show."""
+    async with visit.request.form(max_files=MAX_FILES + 1, max_fields=max_fields,
+                                  max_part_size=MAX_FIELD_BYTES) as got:
+        fields.update({k: v for k, v in got.multi_items() if isinstance(v, str)})
+        files = [(u.filename, u.file) for u in got.getlist("files")
+                 if isinstance(u, UploadFile) and (u.filename or u.size)]
+
+        def checked() -> Any:
+            visit.check(fields)
+            return run(files)
+
+        return await anyio.to_thread.run_sync(checked)
+
+
 # ------------------------------------------------------------------- reports
 
 
@@ -242,18 +263,7 @@ async def record_finding(visit: Visitor) -> Response:
         return refused(who, "只有督学可以登记问题。")
     fields: dict[str, str] = {}
     try:
-        async with visit.request.form(max_files=MAX_FILES + 1, max_fields=20,
-                                      max_part_size=MAX_FIELD_BYTES) as got:
-            fields = {k: v for k, v in got.multi_items() if isinstance(v, str)}
-            uploads = [u for u in got.getlist("files") if isinstance(u, UploadFile)
-                       and (u.filename or u.size)]  # an empty file input sends one blank part
-            files = [(u.filename, u.file) for u in uploads]
-
-            def run() -> str:
-                visit.check(fields)
-                return record(fields, files)
-
-            target = await anyio.to_thread.run_sync(run)
+        target = await with_files(visit, fields, 20, lambda files: record(fields, files))
     except DudaoError as e:
         return failed(e, fields)
     except HTTPException as e:  # the multipart parser's refusals (too many files or fields)
